@@ -11,8 +11,7 @@ namespace Sessions.Memory;
 /// </summary>
 public sealed class MemorySessionBackend : ISessionBackend, ISessionKeyEnumerator, IExpiredSessionPurger
 {
-    private static readonly Meter s_meter = new(Diagnostics.SessionsTelemetry.MeterName);
-    private static readonly Counter<long> s_evictions = s_meter.CreateCounter<long>(
+    private static readonly Counter<long> s_evictions = Diagnostics.SessionsInstrumentation.Meter.CreateCounter<long>(
         "sessions.backend.evictions", unit: "{record}", description: "Live records evicted by the in-memory backend's size bound.");
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);

@@ -1,0 +1,164 @@
+// The build: ./build.sh [--target=Build|Test|Pack|Default] [--configuration=Release] [--filter=<dotnet test filter>]
+// Private tasks (__X) do one step each; the public targets at the bottom chain them.
+
+var target = Argument("target", "Default");
+var configuration = Argument("configuration", "Release");
+var filter = Argument("filter", "");
+
+var solution = File("./Sessions.slnx");
+var artifacts = Directory("./artifacts");
+var testResults = artifacts + Directory("test-results");
+var packages = artifacts + Directory("packages");
+
+// Set by __Test, printed after RunTarget so that the totals are the last line of the output.
+TestTotals totals = null;
+
+Task("__Clean")
+    .Does(() => CleanDirectory(artifacts));
+
+Task("__Restore")
+    .Does(() => DotNetRestore(solution));
+
+Task("__Build")
+    .Does(() => DotNetBuild(solution, new DotNetBuildSettings
+    {
+        Configuration = configuration,
+        NoRestore = true,
+    }));
+
+Task("__Test")
+    .Does(() =>
+{
+    // Installs (idempotently) the real servers the tests talk to; see the script for SESSIONS_SETUP.
+    var setup = StartProcess("bash", "tools/setup.sh");
+    if (setup != 0)
+    {
+        throw new Exception($"tools/setup.sh failed with exit code {setup}.");
+    }
+
+    CleanDirectory(testResults);
+    var failedProjects = new List<string>();
+
+    // One project at a time (the machine has 2 cores), and keep going past a failing project.
+    // tests/Conformance is a library the test projects subclass, not a test project, so the glob skips it.
+    foreach (var project in GetFiles("./tests/**/*.Tests.csproj").OrderBy(p => p.FullPath))
+    {
+        var name = project.GetFilenameWithoutExtension().ToString();
+        try
+        {
+            DotNetTest(project.FullPath, new DotNetTestSettings
+            {
+                Configuration = configuration,
+                NoBuild = true,
+                Filter = string.IsNullOrEmpty(filter) ? null : filter,
+                Loggers = { $"trx;LogFileName={name}.trx" },
+                ResultsDirectory = testResults,
+            });
+        }
+        catch (Exception e)
+        {
+            Error($"{name}: {e.Message}");
+            failedProjects.Add(name);
+        }
+    }
+
+    totals = TestTotals.Read(GetFiles($"{testResults}/*.trx"));
+    if (failedProjects.Count > 0)
+    {
+        throw new Exception($"dotnet test failed for {string.Join(", ", failedProjects)}.");
+    }
+
+    if (totals.Failed > 0)
+    {
+        throw new Exception($"{totals.Failed} test(s) failed.");
+    }
+
+    if (totals.Passed == 0)
+    {
+        // A run that checks nothing (no tests found, or a filter that matches none) is not a pass.
+        throw new Exception("No test passed: no tests were found, or --filter matched none.");
+    }
+});
+
+Task("__Pack")
+    .Does(() => DotNetPack(solution, new DotNetPackSettings
+    {
+        // Packing the solution packs exactly the projects with IsPackable=true (src/* and tests/Conformance).
+        Configuration = configuration,
+        NoBuild = true,
+        NoRestore = true,
+        OutputDirectory = packages,
+    }));
+
+Task("Build")
+    .IsDependentOn("__Clean")
+    .IsDependentOn("__Restore")
+    .IsDependentOn("__Build");
+
+Task("Test")
+    .IsDependentOn("Build")
+    .IsDependentOn("__Test");
+
+Task("Pack")
+    .IsDependentOn("Build")
+    .IsDependentOn("__Pack");
+
+Task("Default")
+    .IsDependentOn("Test");
+
+// RunTarget prints Cake's task summary. An uncaught failure would be printed by Cake after this
+// script ends, so it is logged here instead, and the test totals stay the last line of the output.
+var exitCode = 0;
+try
+{
+    RunTarget(target);
+}
+catch (Exception e)
+{
+    Error($"Error: {e.Message}");
+    exitCode = 1;
+}
+
+if (totals != null)
+{
+    // Plain Console, not Information(): Cake colours the numbers with ANSI escapes.
+    if (totals.Skipped > 0)
+    {
+        Console.WriteLine($"Skipped/ignored: {totals.Skipped}");
+    }
+
+    Console.WriteLine($"Tests: {totals.Passed} passed, {totals.Failed} failed");
+}
+
+// Returning from the script always exits 0; Environment.Exit is how a failure reaches build.sh.
+if (exitCode != 0)
+{
+    System.Environment.Exit(exitCode);
+}
+
+// Sums the <ResultSummary><Counters .../> of the TRX files that `dotnet test` wrote.
+public sealed class TestTotals
+{
+    public int Passed { get; private set; }
+    public int Failed { get; private set; }
+    public int Skipped { get; private set; }
+
+    public static TestTotals Read(IEnumerable<FilePath> trxFiles)
+    {
+        var totals = new TestTotals();
+        foreach (var file in trxFiles)
+        {
+            var counters = System.Xml.Linq.XDocument.Load(file.FullPath)
+                .Descendants()
+                .First(e => e.Name.LocalName == "Counters");
+            int Count(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0");
+
+            totals.Passed += Count("passed");
+            totals.Failed += Count("failed") + Count("error") + Count("timeout") + Count("aborted");
+            // Ignored and explicit tests count in total but not in executed (notExecuted stays 0).
+            totals.Skipped += Count("total") - Count("executed");
+        }
+
+        return totals;
+    }
+}

@@ -1,0 +1,105 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sessions;
+using Sessions.Backends;
+using Sessions.Engine;
+using Sessions.Ids;
+using Sessions.Memory;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers server-side sessions.</summary>
+public static class SessionsServiceCollectionExtensions
+{
+    /// <summary>Adds sessions with options set in code. Choose a backend on the returned builder.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets <see cref="SessionOptions"/>; <see langword="null"/> keeps the defaults.</param>
+    /// <returns>The builder, for <c>.AddMemoryBackend()</c>, <c>.AddRedisBackend(...)</c> and so on.</returns>
+    public static ISessionsBuilder AddSessions(this IServiceCollection services, Action<SessionOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = AddCore(services);
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Adds sessions with options bound from configuration (for example the <c>Sessions</c> section).</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The section holding <see cref="SessionOptions"/> values.</param>
+    /// <returns>The builder.</returns>
+    public static ISessionsBuilder AddSessions(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = AddCore(services);
+        services.Configure<SessionOptions>(configuration);
+        return builder;
+    }
+
+    /// <summary>Stores sessions in this process's memory: for development, tests and single-instance apps.</summary>
+    /// <param name="builder">The sessions builder.</param>
+    /// <param name="configure">Sets the optional size bound.</param>
+    /// <returns>The builder.</returns>
+    public static ISessionsBuilder AddMemoryBackend(this ISessionsBuilder builder, Action<MemorySessionBackendOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new MemorySessionBackendOptions();
+        configure?.Invoke(options);
+        return builder.UseBackend("memory", sp => new MemorySessionBackend(options, sp.GetService<TimeProvider>()));
+    }
+
+    private static SessionsBuilder AddCore(IServiceCollection services)
+    {
+        services.AddOptions<SessionOptions>()
+            .Validate<IEnumerable<SessionBackendRegistration>>(
+                (_, registrations) => registrations.Any(),
+                "No session backend is registered. Chain one onto AddSessions(): .AddMemoryBackend(), .AddFileSystemBackend(), .AddRedisBackend(...), ...")
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ISessionIdGenerator>(sp => new SessionIdGenerator(sp.GetRequiredService<IOptions<SessionOptions>>().Value.IdLengthBytes));
+        services.TryAddSingleton<ISessionIdProtector>(sp =>
+        {
+            var keys = sp.GetRequiredService<IOptions<SessionOptions>>().Value.SigningKeys;
+            return keys.Count == 0
+                ? PlainSessionIdProtector.Instance
+                : new HmacSessionIdProtector(keys.Select(k => HmacSessionIdProtector.DecodeKey(k)!));
+        });
+        services.TryAddSingleton(sp =>
+        {
+            var registration = sp.GetService<SessionBackendRegistration>()
+                ?? throw new InvalidOperationException("No session backend is registered. Chain one onto AddSessions(): .AddMemoryBackend(), .AddFileSystemBackend(), .AddRedisBackend(...), ...");
+            return new SessionStore(
+                sp.GetRequiredService<ISessionBackend>(),
+                sp.GetRequiredService<IOptions<SessionOptions>>().Value,
+                registration.Name,
+                sp.GetRequiredService<ISessionIdGenerator>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<ILogger<SessionStore>>());
+        });
+        return new SessionsBuilder(services);
+    }
+
+    private sealed class SessionsBuilder(IServiceCollection services) : ISessionsBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+
+        public ISessionsBuilder UseBackend(string name, Func<IServiceProvider, ISessionBackend> factory)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(name);
+            ArgumentNullException.ThrowIfNull(factory);
+            var registration = new SessionBackendRegistration(name, factory);
+            Services.RemoveAll<SessionBackendRegistration>();
+            Services.RemoveAll<ISessionBackend>();
+            Services.AddSingleton(registration);
+            Services.AddSingleton(sp => sp.GetRequiredService<SessionBackendRegistration>().Factory(sp));
+            return this;
+        }
+    }
+}

@@ -1,0 +1,501 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sessions.Backends;
+using Sessions.Diagnostics;
+using Sessions.Envelope;
+using Sessions.Ids;
+
+namespace Sessions.Engine;
+
+/// <summary>
+/// The engine, and the only code that talks to a backend: turns IDs into storage keys, loads and decodes sessions,
+/// enforces idle and absolute expiry, and commits changes with the configured concurrency mode.
+/// </summary>
+public sealed class SessionStore
+{
+    private readonly ISessionBackend _backend;
+    private readonly SessionOptions _options;
+    private readonly ISessionIdGenerator _ids;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SessionKeyBuilder _keys;
+    private readonly KeyValuePair<string, object?> _backendTag;
+    private readonly TimeSpan _touchAfter;
+
+    /// <summary>Creates the engine.</summary>
+    /// <param name="backend">Where sessions are stored.</param>
+    /// <param name="options">Validated session options.</param>
+    /// <param name="backendName">The backend's name for metrics, traces and logs.</param>
+    /// <param name="idGenerator">Creates session IDs; <see langword="null"/> for the CSPRNG generator sized by <see cref="SessionOptions.IdLengthBytes"/>.</param>
+    /// <param name="timeProvider">The clock; <see langword="null"/> for the system clock.</param>
+    /// <param name="logger">Receives the engine's log messages.</param>
+    public SessionStore(
+        ISessionBackend backend,
+        SessionOptions options,
+        string backendName = "custom",
+        ISessionIdGenerator? idGenerator = null,
+        TimeProvider? timeProvider = null,
+        ILogger<SessionStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(backendName);
+        var validation = new SessionOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new ArgumentException(validation.FailureMessage, nameof(options));
+        }
+
+        _backend = backend;
+        _options = options;
+        BackendName = backendName;
+        _ids = idGenerator ?? new SessionIdGenerator(options.IdLengthBytes);
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _keys = new SessionKeyBuilder(options.KeyPrefix, options.HashIdsAtRest);
+        _backendTag = new("sessions.backend", backendName);
+        _touchAfter = options.EffectiveTouchAfter;
+    }
+
+    /// <summary>The backend's name, as registered.</summary>
+    public string BackendName { get; }
+
+    /// <summary>The backend sessions are stored in.</summary>
+    public ISessionBackend Backend => _backend;
+
+    /// <summary>The options in force.</summary>
+    public SessionOptions Options => _options;
+
+    /// <summary>Builds storage keys for sessions and user indexes.</summary>
+    public SessionKeyBuilder Keys => _keys;
+
+    internal bool PersistentByDefault => _options.PersistentByDefault;
+
+    /// <summary>Starts a new, empty session; nothing is stored until it is committed with data in it.</summary>
+    /// <returns>The session.</returns>
+    public SessionData CreateNew()
+    {
+        var now = _time.GetUtcNow();
+        return new SessionData(this, null, now, DeadlineFor(now), _options.PersistentByDefault);
+    }
+
+    /// <summary>Loads a session by ID.</summary>
+    /// <param name="sessionId">The session ID (already verified if IDs are signed).</param>
+    /// <param name="cancellationToken">Cancels the load.</param>
+    /// <returns>The session, or <see langword="null"/> when the ID is malformed or unknown, or the session expired or cannot be decoded.</returns>
+    /// <exception cref="SessionBackendException">The backend failed.</exception>
+    public async ValueTask<SessionData?> LoadAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sessionId);
+        if (!_ids.IsWellFormed(sessionId) || _keys.ForSession(sessionId) is not { } key)
+        {
+            return null;
+        }
+
+        var record = await GetAsync(key, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            CountLoad("miss");
+            return null;
+        }
+
+        var now = _time.GetUtcNow();
+        if (record.ExpiresAt <= now)
+        {
+            CountLoad("expired");
+            return null;
+        }
+
+        if (!EnvelopeCodec.TryDecode(record.Payload.Span, out var envelope))
+        {
+            ReportCorrupt(key, record);
+            return null;
+        }
+
+        if (envelope.AbsoluteDeadline is { } deadline && deadline <= now)
+        {
+            CountLoad("expired");
+            return null;
+        }
+
+        CountLoad("hit");
+        return new SessionData(this, sessionId, envelope, record.Version, record.ExpiresAt);
+    }
+
+    /// <summary>Writes what changed in <paramref name="session"/>: creates, saves, touches or deletes its record.</summary>
+    /// <param name="session">The session, as loaded or created and then changed by the request.</param>
+    /// <param name="cancellationToken">Cancels the commit.</param>
+    /// <returns>What was done.</returns>
+    /// <exception cref="SessionConflictException">Another request changed the session and the mode is <see cref="ConcurrencyMode.Fail"/>, or retries ran out.</exception>
+    /// <exception cref="SessionPayloadTooLargeException">The encoded session exceeds <see cref="SessionOptions.MaxPayloadBytes"/>.</exception>
+    /// <exception cref="SessionBackendException">The backend failed.</exception>
+    public async ValueTask<SessionCommitResult> CommitAsync(SessionData session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var deleted = false;
+        foreach (var id in session.IdsToDelete)
+        {
+            await RemoveAsync(KeyFor(id), null, cancellationToken).ConfigureAwait(false);
+            deleted = true;
+        }
+
+        if (!session.IsModified)
+        {
+            if (deleted)
+            {
+                session.MarkDeleted();
+                return new(SessionCommitOutcome.Deleted, null);
+            }
+
+            return session.StoredVersion is null
+                ? new(SessionCommitOutcome.Unchanged, null)
+                : await TouchIfDueAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (session.RegeneratedFrom is not null)
+        {
+            return await CommitRegeneratedAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (session.StoredVersion is null)
+        {
+            if (session.IsEmpty)
+            {
+                session.MarkDeleted();
+                return new(deleted ? SessionCommitOutcome.Deleted : SessionCommitOutcome.Unchanged, null);
+            }
+
+            return await CreateAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await UpdateAsync(session, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes a session by ID, whatever its state.</summary>
+    /// <param name="sessionId">The session ID.</param>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    /// <returns>Whether a live session was deleted.</returns>
+    public async ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sessionId);
+        if (!_ids.IsWellFormed(sessionId) || _keys.ForSession(sessionId) is not { } key)
+        {
+            return false;
+        }
+
+        return await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal string NewId() => _ids.CreateId();
+
+    internal DateTimeOffset UtcNow() => _time.GetUtcNow();
+
+    internal DateTimeOffset? DeadlineFor(DateTimeOffset createdAt) => _options.AbsoluteTimeout is { } absolute ? createdAt + absolute : null;
+
+    private DateTimeOffset ExpiryFor(SessionData session, DateTimeOffset now)
+    {
+        var idle = now + _options.IdleTimeout;
+        return session.AbsoluteDeadline is { } deadline && deadline < idle ? deadline : idle;
+    }
+
+    private string KeyFor(string sessionId) =>
+        _keys.ForSession(sessionId) ?? throw new InvalidOperationException("The session ID cannot form a storage key; with HashIdsAtRest off, IDs must be printable ASCII and short enough for a 250-byte key.");
+
+    private async ValueTask<SessionCommitResult> TouchIfDueAsync(SessionData session, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var expiresAt = ExpiryFor(session, now);
+        if (expiresAt <= now || expiresAt - session.StoredExpiresAt!.Value < _touchAfter || (expiresAt == session.StoredExpiresAt && _touchAfter == TimeSpan.Zero))
+        {
+            return new(SessionCommitOutcome.Unchanged, session.StoredExpiresAt);
+        }
+
+        if (await TouchAsync(KeyFor(session.StoredId!), expiresAt, cancellationToken).ConfigureAwait(false))
+        {
+            session.MarkTouched(expiresAt);
+            return new(SessionCommitOutcome.Touched, expiresAt);
+        }
+
+        session.MarkDeleted();
+        return new(SessionCommitOutcome.Gone, null);
+    }
+
+    private async ValueTask<SessionCommitResult> CreateAsync(SessionData session, CancellationToken cancellationToken)
+    {
+        const int Attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
+            var now = _time.GetUtcNow();
+            var expiresAt = ExpiryFor(session, now);
+            var payload = EnvelopeCodec.Encode(session.ToEnvelope(), _options.Format, _options.MaxPayloadBytes);
+            var record = new SessionRecord(payload, expiresAt, 1);
+            if (await SetAsync(KeyFor(session.Id), record, SetCondition.IfAbsent, cancellationToken).ConfigureAwait(false))
+            {
+                session.MarkStored(1, expiresAt);
+                return new(SessionCommitOutcome.Created, expiresAt);
+            }
+
+            Log.IdCollision(_logger);
+            if (attempt == Attempts)
+            {
+                throw new SessionException($"Could not store a new session: {Attempts} freshly generated IDs were all taken. The ID generator is not producing random IDs.");
+            }
+
+            session.ReplaceNewId();
+        }
+    }
+
+    private async ValueTask<SessionCommitResult> UpdateAsync(SessionData session, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var key = KeyFor(session.StoredId!);
+            var now = _time.GetUtcNow();
+            var expiresAt = ExpiryFor(session, now);
+            var version = session.StoredVersion!.Value;
+            if (session.IsEmpty || expiresAt <= now)
+            {
+                if (await RemoveAsync(key, version, cancellationToken).ConfigureAwait(false))
+                {
+                    session.MarkDeleted();
+                    return new(SessionCommitOutcome.Deleted, null);
+                }
+            }
+            else
+            {
+                var payload = EnvelopeCodec.Encode(session.ToEnvelope(), _options.Format, _options.MaxPayloadBytes);
+                var record = new SessionRecord(payload, expiresAt, version + 1);
+                if (await SetAsync(key, record, SetCondition.IfVersion(version), cancellationToken).ConfigureAwait(false))
+                {
+                    session.MarkStored(version + 1, expiresAt);
+                    return new(SessionCommitOutcome.Saved, expiresAt);
+                }
+            }
+
+            if (!await ResolveConflictAsync(session, key, attempt, cancellationToken).ConfigureAwait(false))
+            {
+                return new(SessionCommitOutcome.Gone, null);
+            }
+        }
+    }
+
+    private async ValueTask<SessionCommitResult> CommitRegeneratedAsync(SessionData session, CancellationToken cancellationToken)
+    {
+        // Re-read the old record: it must still exist (no resurrection after a concurrent Destroy), and a concurrent
+        // change to it is merged according to the mode before the data moves to the new ID.
+        var oldKey = KeyFor(session.RegeneratedFrom!);
+        var current = await GetAsync(oldKey, cancellationToken).ConfigureAwait(false);
+        if (current is null || current.ExpiresAt <= _time.GetUtcNow() || !EnvelopeCodec.TryDecode(current.Payload.Span, out var stored))
+        {
+            Log.SessionGone(_logger);
+            session.MarkDeleted();
+            return new(SessionCommitOutcome.Gone, null);
+        }
+
+        if (current.Version != session.StoredVersion)
+        {
+            SessionsInstrumentation.Conflicts.Add(1, _backendTag);
+            switch (_options.ConcurrencyMode)
+            {
+                case ConcurrencyMode.Fail:
+                    throw ConflictException();
+                case ConcurrencyMode.Merge:
+                    session.RebaseOnto(stored, current.Version, current.ExpiresAt);
+                    break;
+                default:
+                    session.TakeVersion(current.Version, current.ExpiresAt);
+                    break;
+            }
+        }
+
+        if (session.IsEmpty)
+        {
+            await RemoveAsync(oldKey, null, cancellationToken).ConfigureAwait(false);
+            session.MarkDeleted();
+            return new(SessionCommitOutcome.Deleted, null);
+        }
+
+        var result = await CreateAsync(session, cancellationToken).ConfigureAwait(false);
+        await RemoveAsync(oldKey, null, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>After a failed conditional write: reload and prepare the retry. Returns false when the session is gone.</summary>
+    private async ValueTask<bool> ResolveConflictAsync(SessionData session, string key, int attempt, CancellationToken cancellationToken)
+    {
+        SessionsInstrumentation.Conflicts.Add(1, _backendTag);
+        Log.Conflict(_logger, attempt + 1, _options.ConcurrencyMode);
+        if (_options.ConcurrencyMode == ConcurrencyMode.Fail)
+        {
+            throw ConflictException();
+        }
+
+        if (attempt >= _options.MaxConflictRetries)
+        {
+            throw new SessionConflictException(
+                $"The session kept changing under this request: {attempt + 1} saves in a row conflicted with other requests (Sessions:MaxConflictRetries = {_options.MaxConflictRetries}).");
+        }
+
+        var current = await GetAsync(key, cancellationToken).ConfigureAwait(false);
+        if (current is null || current.ExpiresAt <= _time.GetUtcNow())
+        {
+            Log.SessionGone(_logger);
+            session.MarkDeleted();
+            return false;
+        }
+
+        if (!EnvelopeCodec.TryDecode(current.Payload.Span, out var stored))
+        {
+            ReportCorrupt(key, current);
+            session.MarkDeleted();
+            return false;
+        }
+
+        if (_options.ConcurrencyMode == ConcurrencyMode.Merge)
+        {
+            session.RebaseOnto(stored, current.Version, current.ExpiresAt);
+        }
+        else
+        {
+            session.TakeVersion(current.Version, current.ExpiresAt);
+        }
+
+        return true;
+    }
+
+    private static SessionConflictException ConflictException() =>
+        new("Another request changed this session at the same time, and Sessions:ConcurrencyMode is Fail. Retry the request, or use Merge.");
+
+    private void CountLoad(string result)
+    {
+        if (SessionsInstrumentation.Loads.Enabled)
+        {
+            SessionsInstrumentation.Loads.Add(1, _backendTag, new("sessions.result", result));
+        }
+    }
+
+    private void ReportCorrupt(string key, SessionRecord record)
+    {
+        var span = record.Payload.Span;
+        Log.CorruptRecord(_logger, key, BackendName, span.Length, span.IsEmpty ? (byte)0 : span[0]);
+        SessionsInstrumentation.Corrupt.Add(1, _backendTag);
+        CountLoad("corrupt");
+    }
+
+    // The four backend calls: each timed, traced, and with failures wrapped in SessionBackendException.
+    private async ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        using var activity = StartActivity("get");
+        try
+        {
+            var record = await _backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            Completed("get", start);
+            return record;
+        }
+        catch (Exception ex) when (IsBackendFailure(ex, cancellationToken))
+        {
+            throw Failed("get", ex, activity);
+        }
+    }
+
+    private async ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        using var activity = StartActivity("set");
+        try
+        {
+            var written = await _backend.SetAsync(key, record, condition, cancellationToken).ConfigureAwait(false);
+            Completed("set", start);
+            if (written)
+            {
+                SessionsInstrumentation.Saves.Add(1, _backendTag);
+            }
+
+            return written;
+        }
+        catch (Exception ex) when (IsBackendFailure(ex, cancellationToken))
+        {
+            throw Failed("set", ex, activity);
+        }
+    }
+
+    private async ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        using var activity = StartActivity("remove");
+        try
+        {
+            var removed = await _backend.RemoveAsync(key, expectedVersion, cancellationToken).ConfigureAwait(false);
+            Completed("remove", start);
+            if (removed)
+            {
+                SessionsInstrumentation.Deletes.Add(1, _backendTag);
+            }
+
+            return removed;
+        }
+        catch (Exception ex) when (IsBackendFailure(ex, cancellationToken))
+        {
+            throw Failed("remove", ex, activity);
+        }
+    }
+
+    private async ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        using var activity = StartActivity("touch");
+        try
+        {
+            var touched = await _backend.TouchAsync(key, expiresAt, cancellationToken).ConfigureAwait(false);
+            Completed("touch", start);
+            if (touched)
+            {
+                SessionsInstrumentation.Touches.Add(1, _backendTag);
+            }
+
+            return touched;
+        }
+        catch (Exception ex) when (IsBackendFailure(ex, cancellationToken))
+        {
+            throw Failed("touch", ex, activity);
+        }
+    }
+
+    private static bool IsBackendFailure(Exception ex, CancellationToken cancellationToken) =>
+        ex is not SessionException && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested);
+
+    private Activity? StartActivity(string operation)
+    {
+        if (!SessionsInstrumentation.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        var activity = SessionsInstrumentation.ActivitySource.StartActivity("sessions." + operation, ActivityKind.Client);
+        activity?.SetTag("sessions.backend", BackendName);
+        activity?.SetTag("sessions.operation", operation);
+        return activity;
+    }
+
+    private void Completed(string operation, long start)
+    {
+        if (SessionsInstrumentation.BackendDuration.Enabled)
+        {
+            SessionsInstrumentation.BackendDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, _backendTag, new("sessions.operation", operation));
+        }
+    }
+
+    private SessionBackendException Failed(string operation, Exception ex, Activity? activity)
+    {
+        SessionsInstrumentation.Errors.Add(1, _backendTag, new("sessions.operation", operation));
+        activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+        Log.BackendFailed(_logger, ex, BackendName, operation);
+        return new SessionBackendException($"The session backend '{BackendName}' failed during {operation}: {ex.Message}", ex)
+        {
+            Backend = BackendName,
+            Operation = operation,
+        };
+    }
+}

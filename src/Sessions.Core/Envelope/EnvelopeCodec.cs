@@ -1,0 +1,40 @@
+namespace Sessions.Envelope;
+
+/// <summary>Encodes envelopes in the configured format and decodes either format, told apart by the first byte.</summary>
+internal static class EnvelopeCodec
+{
+    /// <summary>Encodes <paramref name="envelope"/>; throws <see cref="SessionPayloadTooLargeException"/> beyond <paramref name="maxBytes"/>.</summary>
+    public static byte[] Encode(SessionEnvelope envelope, SessionFormat format, int maxBytes)
+    {
+        var payload = format == SessionFormat.Json ? JsonEnvelopeFormat.Encode(envelope) : BinaryEnvelopeFormat.Encode(envelope);
+        if (payload.Length > maxBytes)
+        {
+            throw new SessionPayloadTooLargeException(
+                $"The session is {payload.Length} bytes encoded, over the limit of {maxBytes} bytes (Sessions:MaxPayloadBytes). "
+                + "Store less in the session (keep large data elsewhere and put its key in the session), or raise the limit.")
+            {
+                PayloadBytes = payload.Length,
+                MaxPayloadBytes = maxBytes,
+            };
+        }
+
+        return payload;
+    }
+
+    /// <summary>Decodes a payload in either format. Never throws: anything malformed returns <see langword="false"/>.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> payload, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SessionEnvelope? envelope)
+    {
+        envelope = null;
+        if (payload.IsEmpty)
+        {
+            return false;
+        }
+
+        return payload[0] switch
+        {
+            BinaryEnvelopeFormat.FormatByte => BinaryEnvelopeFormat.TryDecode(payload, out envelope),
+            JsonEnvelopeFormat.FormatByte => JsonEnvelopeFormat.TryDecode(payload, out envelope),
+            _ => false,
+        };
+    }
+}

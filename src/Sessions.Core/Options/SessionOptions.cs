@@ -1,0 +1,93 @@
+namespace Sessions;
+
+/// <summary>How sessions behave: timeouts, storage keys, the envelope format, limits, concurrency and failure handling.</summary>
+/// <remarks>Bind from configuration with <c>AddSessions(configuration.GetSection("Sessions"))</c>; validated at start-up.</remarks>
+public sealed class SessionOptions
+{
+    /// <summary>The default <see cref="KeyPrefix"/>.</summary>
+    public const string DefaultKeyPrefix = "session:";
+
+    /// <summary>Sliding expiry: a session not used for this long ends. Default 20 minutes.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>When set, a session ends this long after it was created, however active it is. Default: none.</summary>
+    public TimeSpan? AbsoluteTimeout { get; set; }
+
+    /// <summary>
+    /// A session that was read but not modified has its expiry extended only when that gains at least this much time,
+    /// so busy sessions do not cost a backend write per request. Default 1 minute; never more than half of <see cref="IdleTimeout"/>.
+    /// </summary>
+    public TimeSpan TouchAfter { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Prefix of every storage key this app writes; lets apps share a store. Default <c>session:</c>.</summary>
+    public string KeyPrefix { get; set; } = DefaultKeyPrefix;
+
+    /// <summary>
+    /// When <see langword="true"/> (the default) storage keys hold base64url(SHA-256(session ID)), so a leaked store
+    /// holds no usable cookies. <see langword="false"/> stores the raw ID in the key (easier to debug, weaker).
+    /// </summary>
+    public bool HashIdsAtRest { get; set; } = true;
+
+    /// <summary>Random bytes in a new session ID (before base64url). Default 32; at least 16.</summary>
+    public int IdLengthBytes { get; set; } = 32;
+
+    /// <summary>How session data is encoded in the store. Readers accept both formats, so switching is safe.</summary>
+    public SessionFormat Format { get; set; } = SessionFormat.Binary;
+
+    /// <summary>The largest encoded session, in bytes; saving a larger one throws <see cref="SessionPayloadTooLargeException"/>. Default 1 MiB.</summary>
+    public int MaxPayloadBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>What happens when two requests change the same session at once. Default <see cref="Sessions.ConcurrencyMode.Merge"/>.</summary>
+    public ConcurrencyMode ConcurrencyMode { get; set; } = ConcurrencyMode.Merge;
+
+    /// <summary>How many times a save is retried after a version conflict before giving up. Default 8.</summary>
+    public int MaxConflictRetries { get; set; } = 8;
+
+    /// <summary>What a request sees while the backend is unavailable. Default <see cref="Sessions.FailureMode.Throw"/>.</summary>
+    public FailureMode FailureMode { get; set; } = FailureMode.Throw;
+
+    /// <summary>Whether new sessions get a persistent cookie (one that survives a browser restart). Default <see langword="false"/>.</summary>
+    public bool PersistentByDefault { get; set; }
+
+    /// <summary>
+    /// Keys for signing session IDs with HMAC-SHA256, base64-encoded, each at least 32 bytes. The first key signs, every key
+    /// verifies, so keys can be rotated by adding a new one at the front. Empty (the default): IDs are not signed.
+    /// </summary>
+    public IList<string> SigningKeys { get; } = [];
+
+    /// <summary>The touch threshold in force: <see cref="TouchAfter"/>, capped at half of <see cref="IdleTimeout"/>.</summary>
+    public TimeSpan EffectiveTouchAfter => TouchAfter < IdleTimeout / 2 ? TouchAfter : IdleTimeout / 2;
+}
+
+/// <summary>The encodings of a stored session.</summary>
+public enum SessionFormat
+{
+    /// <summary>A compact versioned binary envelope (the default).</summary>
+    Binary = 0,
+
+    /// <summary>A JSON envelope, readable in tools such as <c>redis-cli</c>.</summary>
+    Json = 1,
+}
+
+/// <summary>What to do when two requests change the same session concurrently.</summary>
+public enum ConcurrencyMode
+{
+    /// <summary>Reload the stored session, re-apply this request's own changes key by key, and save again.</summary>
+    Merge = 0,
+
+    /// <summary>This request's whole session replaces what another request saved meanwhile.</summary>
+    LastWriteWins = 1,
+
+    /// <summary>The save fails with <see cref="SessionConflictException"/> (HTTP 409 from the middleware).</summary>
+    Fail = 2,
+}
+
+/// <summary>What a request sees when the session backend is unavailable.</summary>
+public enum FailureMode
+{
+    /// <summary>The request fails with 503 and a clear message; nothing is half-written.</summary>
+    Throw = 0,
+
+    /// <summary>The request continues with an empty, read-only session; its writes are dropped and a warning is logged.</summary>
+    Continue = 1,
+}

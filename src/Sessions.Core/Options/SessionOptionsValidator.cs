@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Options;
+using Sessions.Backends;
+using Sessions.Ids;
+
+namespace Sessions;
+
+/// <summary>Checks <see cref="SessionOptions"/> at start-up, with messages that say what to set.</summary>
+public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+
+        if (options.IdleTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"Sessions:IdleTimeout must be positive; got {options.IdleTimeout}.");
+        }
+
+        if (options.AbsoluteTimeout is { } absolute && absolute <= TimeSpan.Zero)
+        {
+            failures.Add($"Sessions:AbsoluteTimeout must be positive when set; got {absolute}. Leave it unset for no absolute timeout.");
+        }
+
+        if (options.TouchAfter < TimeSpan.Zero)
+        {
+            failures.Add($"Sessions:TouchAfter must not be negative; got {options.TouchAfter}.");
+        }
+
+        if (options.KeyPrefix is null || !(options.KeyPrefix.Length == 0 || SessionKeys.IsValid(options.KeyPrefix)) || options.KeyPrefix.Length > 100)
+        {
+            failures.Add($"Sessions:KeyPrefix must be at most 100 printable ASCII characters without spaces; got '{options.KeyPrefix}'.");
+        }
+
+        if (options.IdLengthBytes is < SessionIdGenerator.MinIdLengthBytes or > SessionIdGenerator.MaxIdLengthBytes)
+        {
+            failures.Add($"Sessions:IdLengthBytes must be between {SessionIdGenerator.MinIdLengthBytes} and {SessionIdGenerator.MaxIdLengthBytes}; got {options.IdLengthBytes}.");
+        }
+
+        if (!Enum.IsDefined(options.Format))
+        {
+            failures.Add($"Sessions:Format must be Binary or Json; got {options.Format}.");
+        }
+
+        if (options.MaxPayloadBytes < 64)
+        {
+            failures.Add($"Sessions:MaxPayloadBytes must be at least 64; got {options.MaxPayloadBytes}.");
+        }
+
+        if (!Enum.IsDefined(options.ConcurrencyMode))
+        {
+            failures.Add($"Sessions:ConcurrencyMode must be Merge, LastWriteWins or Fail; got {options.ConcurrencyMode}.");
+        }
+
+        if (options.MaxConflictRetries is < 0 or > 100)
+        {
+            failures.Add($"Sessions:MaxConflictRetries must be between 0 and 100; got {options.MaxConflictRetries}.");
+        }
+
+        if (!Enum.IsDefined(options.FailureMode))
+        {
+            failures.Add($"Sessions:FailureMode must be Throw or Continue; got {options.FailureMode}.");
+        }
+
+        for (var i = 0; i < options.SigningKeys.Count; i++)
+        {
+            var key = options.SigningKeys[i];
+            if (!TryDecodeKey(key, out var length) || length < HmacSessionIdProtector.MinKeyBytes)
+            {
+                failures.Add($"Sessions:SigningKeys:{i} must be base64 (or base64url) of at least {HmacSessionIdProtector.MinKeyBytes} random bytes; generate one with `openssl rand -base64 32`.");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool TryDecodeKey(string? key, out int length)
+    {
+        length = 0;
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            return false;
+        }
+
+        var decoded = HmacSessionIdProtector.DecodeKey(key);
+        length = decoded?.Length ?? 0;
+        return decoded is not null;
+    }
+}
