@@ -1,0 +1,61 @@
+using Sessions.Backends;
+
+namespace Sessions.Core.Tests.Support;
+
+/// <summary>Wraps a real backend and counts calls, so tests can check which backend calls the engine makes.</summary>
+public sealed class CountingBackend(ISessionBackend inner) : ISessionBackend
+{
+    public int Gets { get; private set; }
+
+    public int Sets { get; private set; }
+
+    public int Removes { get; private set; }
+
+    public int Touches { get; private set; }
+
+    public int Calls => Gets + Sets + Removes + Touches;
+
+    /// <summary>When set, every call throws this instead of reaching the inner backend.</summary>
+    public Exception? FailWith { get; set; }
+
+    /// <summary>When set, conditional writes report a conflict without writing (a backend that never lets a save through).</summary>
+    public bool AlwaysConflict { get; set; }
+
+    public ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        Gets++;
+        Throw();
+        return inner.GetAsync(key, cancellationToken);
+    }
+
+    public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
+    {
+        Sets++;
+        Throw();
+        return AlwaysConflict && condition.Kind == SetConditionKind.IfVersion ? new(false) : inner.SetAsync(key, record, condition, cancellationToken);
+    }
+
+    public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        Removes++;
+        Throw();
+        return inner.RemoveAsync(key, expectedVersion, cancellationToken);
+    }
+
+    public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        Touches++;
+        Throw();
+        return inner.TouchAsync(key, expiresAt, cancellationToken);
+    }
+
+    public void Reset() => Gets = Sets = Removes = Touches = 0;
+
+    private void Throw()
+    {
+        if (FailWith is { } ex)
+        {
+            throw ex;
+        }
+    }
+}
