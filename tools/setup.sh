@@ -6,9 +6,11 @@
 # SESSIONS_SETUP lists what to ensure, separated by spaces or commas: "all" (the default), "none",
 # or names from KNOWN, e.g. SESSIONS_SETUP=dotnet tools/setup.sh
 #
-# To add a server: write ensure_<name>() (usually one ensure_apt_package call) and add <name> to KNOWN.
+# To add a server: drop tools/setup.d/<name>.sh defining ensure_<name>() (usually one
+# ensure_apt_package call); every file there is sourced and its name added to KNOWN.
 set -euo pipefail
 
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KNOWN="dotnet"
 
 log() { echo "setup: $*"; }
@@ -50,6 +52,13 @@ ensure_dotnet() {
   command -v dotnet >/dev/null || fail "dotnet not found; install the .NET SDK that global.json pins"
   log "dotnet: SDK $(dotnet --version)"
 }
+
+for file in "$HERE"/setup.d/*.sh; do
+  [[ -e $file ]] || continue
+  # shellcheck source=/dev/null
+  source "$file"
+  KNOWN="$KNOWN $(basename "$file" .sh)"
+done
 
 selected=${SESSIONS_SETUP:-all}
 case $selected in
