@@ -2,10 +2,14 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Sessions;
+using Sessions.AspNetCore;
 using Sessions.Backends;
+using Sessions.Diagnostics;
 using Sessions.Engine;
 using Sessions.Ids;
+using Sessions.Management;
 using Sessions.Memory;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -54,6 +58,45 @@ public static class SessionsServiceCollectionExtensions
         return builder.UseBackend("memory", sp => new MemorySessionBackend(options, sp.GetService<TimeProvider>()));
     }
 
+    /// <summary>Carries the session ID in a request/response header (default <c>X-Session-Id</c>) instead of a cookie: for APIs.</summary>
+    /// <param name="builder">The sessions builder.</param>
+    /// <param name="headerName">The header name.</param>
+    /// <returns>The builder.</returns>
+    public static ISessionsBuilder UseHeaderIds(this ISessionsBuilder builder, string headerName = HeaderSessionIdResolver.DefaultHeaderName)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var resolver = new HeaderSessionIdResolver(headerName);
+        builder.Services.RemoveAll<ISessionIdResolver>();
+        builder.Services.AddSingleton<ISessionIdResolver>(resolver);
+        return builder;
+    }
+
+    /// <summary>Accepts the session ID from a header (for API clients) or the cookie (for browsers), answering each the way it asked.</summary>
+    /// <param name="builder">The sessions builder.</param>
+    /// <param name="headerName">The header name.</param>
+    /// <returns>The builder.</returns>
+    public static ISessionsBuilder UseHeaderOrCookieIds(this ISessionsBuilder builder, string headerName = HeaderSessionIdResolver.DefaultHeaderName)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<ISessionIdResolver>();
+        builder.Services.AddSingleton<ISessionIdResolver>(sp => new CompositeSessionIdResolver(
+            new HeaderSessionIdResolver(headerName),
+            new CookieSessionIdResolver(sp.GetRequiredService<IOptions<SessionOptions>>())));
+        return builder;
+    }
+
+    /// <summary>Adds a health check that reports whether the session backend answers.</summary>
+    /// <param name="builder">The health checks builder (from <c>services.AddHealthChecks()</c>).</param>
+    /// <param name="name">The check's name. Default <c>sessions</c>.</param>
+    /// <param name="failureStatus">The status reported when the backend does not answer. Default unhealthy.</param>
+    /// <param name="tags">Tags for filtering checks.</param>
+    /// <returns>The health checks builder.</returns>
+    public static IHealthChecksBuilder AddSessionsHealthCheck(this IHealthChecksBuilder builder, string name = "sessions", HealthStatus? failureStatus = null, IEnumerable<string>? tags = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddCheck<SessionBackendHealthCheck>(name, failureStatus, tags ?? [], TimeSpan.FromSeconds(5));
+    }
+
     private static SessionsBuilder AddCore(IServiceCollection services)
     {
         services.AddOptions<SessionOptions>()
@@ -71,6 +114,9 @@ public static class SessionsServiceCollectionExtensions
                 ? PlainSessionIdProtector.Instance
                 : new HmacSessionIdProtector(keys.Select(k => HmacSessionIdProtector.DecodeKey(k)!));
         });
+        services.TryAddSingleton<ISessionIdResolver, CookieSessionIdResolver>();
+        services.TryAddSingleton<ISessionManager, SessionManager>();
+        services.AddHostedService<ExpiredSessionPurgeService>();
         services.TryAddSingleton(sp =>
         {
             var registration = sp.GetService<SessionBackendRegistration>()

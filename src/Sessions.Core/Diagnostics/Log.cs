@@ -19,4 +19,28 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "A new session ID collided with a stored session; drawing another. If this repeats, the ID generator is not random.")]
     public static partial void IdCollision(ILogger logger);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Session backend '{Backend}' is unavailable and Sessions:FailureMode is Continue: this request gets an empty, read-only session.")]
+    public static partial void ContinuingWithoutSession(ILogger logger, Exception exception, string backend);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "A write to the session was dropped: backend '{Backend}' was unavailable when the request started (Sessions:FailureMode is Continue).")]
+    public static partial void WriteDropped(ILogger logger, string backend);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "The session could not be saved (backend '{Backend}'); Sessions:FailureMode is Continue, so the response goes on without it.")]
+    public static partial void CommitDropped(ILogger logger, Exception exception, string backend);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Error, Message = "The session backend '{Backend}' is unavailable; answering 503.")]
+    public static partial void Unavailable(ILogger logger, Exception exception, string backend);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Information, Message = "A concurrent change to the session could not be merged (Sessions:ConcurrencyMode); answering 409.")]
+    public static partial void ConflictResponse(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Error, Message = "The session could not be saved after the response had already started; the response was sent without it.")]
+    public static partial void CommitAfterStartFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Purged {Count} expired sessions from backend '{Backend}'.")]
+    public static partial void Purged(ILogger logger, long count, string backend);
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Error, Message = "Purging expired sessions from backend '{Backend}' failed; the next run will try again.")]
+    public static partial void PurgeFailed(ILogger logger, Exception exception, string backend);
 }

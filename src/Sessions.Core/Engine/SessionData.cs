@@ -12,7 +12,7 @@ public sealed class SessionData
     private readonly SessionStore _store;
     private Dictionary<string, byte[]> _entries;
     private Dictionary<string, byte[]?>? _changes;
-    private List<string>? _idsToDelete;
+    private List<(string Id, string? UserId)>? _idsToDelete;
     private bool _cleared;
     private bool _userChanged;
     private bool _persistentChanged;
@@ -42,6 +42,7 @@ public sealed class SessionData
         StoredVersion = version;
         StoredExpiresAt = expiresAt;
         StoredId = id;
+        StoredUserId = envelope.UserId;
     }
 
     /// <summary>The session ID. Changes on <see cref="Regenerate"/> and <see cref="Destroy"/>. A new session's ID is drawn on first use.</summary>
@@ -107,6 +108,15 @@ public sealed class SessionData
     /// <summary>Whether anything changed that a commit must save.</summary>
     public bool IsModified => _changes is { Count: > 0 } || _cleared || _userChanged || _persistentChanged || RegeneratedFrom is not null;
 
+    /// <summary>
+    /// A short description of the client (the middleware puts the User-Agent here when a user is bound), kept in the user's
+    /// session index so the user can tell their sessions apart. Not stored in the session itself.
+    /// </summary>
+    public string? ClientDescription { get; set; }
+
+    /// <summary>The user the stored record is bound to, as loaded or last stored; the index is updated when it differs from <see cref="UserId"/>.</summary>
+    internal string? StoredUserId { get; private set; }
+
     /// <summary>Whether <see cref="Destroy"/> was called.</summary>
     public bool IsDestroyed { get; private set; }
 
@@ -120,7 +130,7 @@ public sealed class SessionData
     /// <summary>Set by <see cref="Regenerate"/>: the stored ID whose data moves to the new ID.</summary>
     internal string? RegeneratedFrom { get; private set; }
 
-    internal IReadOnlyList<string> IdsToDelete => (IReadOnlyList<string>?)_idsToDelete ?? [];
+    internal IReadOnlyList<(string Id, string? UserId)> IdsToDelete => (IReadOnlyList<(string Id, string? UserId)>?)_idsToDelete ?? [];
 
     internal Dictionary<string, byte[]> Entries => _entries;
 
@@ -197,7 +207,7 @@ public sealed class SessionData
         {
             if (id is not null)
             {
-                (_idsToDelete ??= []).Add(id);
+                (_idsToDelete ??= []).Add((id, StoredUserId));
             }
         }
 
@@ -211,6 +221,7 @@ public sealed class SessionData
         _cleared = false;
         _userId = null;
         _userChanged = false;
+        StoredUserId = null;
         _isPersistent = _store.PersistentByDefault;
         _persistentChanged = false;
         StoredId = null;
@@ -251,13 +262,15 @@ public sealed class SessionData
 
         CreatedAt = stored.CreatedAt;
         AbsoluteDeadline = stored.AbsoluteDeadline;
+        StoredUserId = stored.UserId;
         StoredVersion = version;
         StoredExpiresAt = expiresAt;
     }
 
     /// <summary>Keeps this request's whole state but aims the next conditional save at the version stored now (last-write-wins mode).</summary>
-    internal void TakeVersion(long version, DateTimeOffset expiresAt)
+    internal void TakeVersion(long version, DateTimeOffset expiresAt, string? storedUserId)
     {
+        StoredUserId = storedUserId;
         StoredVersion = version;
         StoredExpiresAt = expiresAt;
     }
@@ -266,6 +279,7 @@ public sealed class SessionData
     internal void MarkStored(long version, DateTimeOffset expiresAt)
     {
         StoredId = Id;
+        StoredUserId = _userId;
         StoredVersion = version;
         StoredExpiresAt = expiresAt;
         RegeneratedFrom = null;
@@ -284,6 +298,7 @@ public sealed class SessionData
     internal void MarkDeleted()
     {
         StoredId = null;
+        StoredUserId = null;
         StoredVersion = null;
         StoredExpiresAt = null;
         RegeneratedFrom = null;

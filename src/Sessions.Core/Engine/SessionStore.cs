@@ -22,6 +22,7 @@ public sealed class SessionStore
     private readonly SessionKeyBuilder _keys;
     private readonly KeyValuePair<string, object?> _backendTag;
     private readonly TimeSpan _touchAfter;
+    private readonly UserSessionIndex _index;
 
     /// <summary>Creates the engine.</summary>
     /// <param name="backend">Where sessions are stored.</param>
@@ -56,6 +57,7 @@ public sealed class SessionStore
         _keys = new SessionKeyBuilder(options.KeyPrefix, options.HashIdsAtRest);
         _backendTag = new("sessions.backend", backendName);
         _touchAfter = options.EffectiveTouchAfter;
+        _index = new UserSessionIndex(this);
     }
 
     /// <summary>The backend's name, as registered.</summary>
@@ -71,6 +73,8 @@ public sealed class SessionStore
     public SessionKeyBuilder Keys => _keys;
 
     internal bool PersistentByDefault => _options.PersistentByDefault;
+
+    internal UserSessionIndex Index => _index;
 
     /// <summary>Starts a new, empty session; nothing is stored until it is committed with data in it.</summary>
     /// <returns>The session.</returns>
@@ -134,9 +138,15 @@ public sealed class SessionStore
     {
         ArgumentNullException.ThrowIfNull(session);
         var deleted = false;
-        foreach (var id in session.IdsToDelete)
+        foreach (var (id, userId) in session.IdsToDelete)
         {
-            await RemoveAsync(KeyFor(id), null, cancellationToken).ConfigureAwait(false);
+            var key = KeyFor(id);
+            await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
+            if (userId is not null)
+            {
+                await _index.RemoveAsync(userId, key, cancellationToken).ConfigureAwait(false);
+            }
+
             deleted = true;
         }
 
@@ -184,7 +194,20 @@ public sealed class SessionStore
             return false;
         }
 
-        return await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
+        return await DeleteByKeyAsync(key, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the session stored under <paramref name="key"/> and its entry in its user's index.</summary>
+    internal async ValueTask<bool> DeleteByKeyAsync(string key, CancellationToken cancellationToken)
+    {
+        var record = await GetAsync(key, cancellationToken).ConfigureAwait(false);
+        var removed = await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
+        if (record is not null && EnvelopeCodec.TryDecode(record.Payload.Span, out var envelope) && envelope.UserId is { } user)
+        {
+            await _index.RemoveAsync(user, key, cancellationToken).ConfigureAwait(false);
+        }
+
+        return removed;
     }
 
     internal string NewId() => _ids.CreateId();
@@ -211,13 +234,19 @@ public sealed class SessionStore
             return new(SessionCommitOutcome.Unchanged, session.StoredExpiresAt);
         }
 
-        if (await TouchAsync(KeyFor(session.StoredId!), expiresAt, cancellationToken).ConfigureAwait(false))
+        var key = KeyFor(session.StoredId!);
+        if (await TouchAsync(key, expiresAt, cancellationToken).ConfigureAwait(false))
         {
             session.MarkTouched(expiresAt);
+            if (session.UserId is { } user)
+            {
+                await _index.TouchAsync(user, cancellationToken).ConfigureAwait(false);
+            }
+
             return new(SessionCommitOutcome.Touched, expiresAt);
         }
 
-        session.MarkDeleted();
+        await GoneAsync(session, key, cancellationToken).ConfigureAwait(false);
         return new(SessionCommitOutcome.Gone, null);
     }
 
@@ -230,7 +259,15 @@ public sealed class SessionStore
             var expiresAt = ExpiryFor(session, now);
             var payload = EnvelopeCodec.Encode(session.ToEnvelope(), _options.Format, _options.MaxPayloadBytes);
             var record = new SessionRecord(payload, expiresAt, 1);
-            if (await SetAsync(KeyFor(session.Id), record, SetCondition.IfAbsent, cancellationToken).ConfigureAwait(false))
+            var key = KeyFor(session.Id);
+
+            // Index first: the index may list a session that failed to save (pruned when read), never miss one that exists.
+            if (session.UserId is { } user)
+            {
+                await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (await SetAsync(key, record, SetCondition.IfAbsent, cancellationToken).ConfigureAwait(false))
             {
                 session.MarkStored(1, expiresAt);
                 return new(SessionCommitOutcome.Created, expiresAt);
@@ -254,10 +291,16 @@ public sealed class SessionStore
             var now = _time.GetUtcNow();
             var expiresAt = ExpiryFor(session, now);
             var version = session.StoredVersion!.Value;
+            var storedUser = session.StoredUserId;
             if (session.IsEmpty || expiresAt <= now)
             {
                 if (await RemoveAsync(key, version, cancellationToken).ConfigureAwait(false))
                 {
+                    if (storedUser is not null)
+                    {
+                        await _index.RemoveAsync(storedUser, key, cancellationToken).ConfigureAwait(false);
+                    }
+
                     session.MarkDeleted();
                     return new(SessionCommitOutcome.Deleted, null);
                 }
@@ -266,15 +309,32 @@ public sealed class SessionStore
             {
                 var payload = EnvelopeCodec.Encode(session.ToEnvelope(), _options.Format, _options.MaxPayloadBytes);
                 var record = new SessionRecord(payload, expiresAt, version + 1);
+                var user = session.UserId;
+                var userChanged = !string.Equals(user, storedUser, StringComparison.Ordinal);
+                if (user is not null && userChanged)
+                {
+                    await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription), cancellationToken).ConfigureAwait(false);
+                }
+
                 if (await SetAsync(key, record, SetCondition.IfVersion(version), cancellationToken).ConfigureAwait(false))
                 {
                     session.MarkStored(version + 1, expiresAt);
+                    if (storedUser is not null && userChanged)
+                    {
+                        await _index.RemoveAsync(storedUser, key, cancellationToken).ConfigureAwait(false);
+                    }
+                    else if (user is not null && !userChanged)
+                    {
+                        await _index.TouchAsync(user, cancellationToken).ConfigureAwait(false);
+                    }
+
                     return new(SessionCommitOutcome.Saved, expiresAt);
                 }
             }
 
             if (!await ResolveConflictAsync(session, key, attempt, cancellationToken).ConfigureAwait(false))
             {
+                await GoneAsync(session, key, cancellationToken).ConfigureAwait(false);
                 return new(SessionCommitOutcome.Gone, null);
             }
         }
@@ -288,8 +348,7 @@ public sealed class SessionStore
         var current = await GetAsync(oldKey, cancellationToken).ConfigureAwait(false);
         if (current is null || current.ExpiresAt <= _time.GetUtcNow() || !EnvelopeCodec.TryDecode(current.Payload.Span, out var stored))
         {
-            Log.SessionGone(_logger);
-            session.MarkDeleted();
+            await GoneAsync(session, oldKey, cancellationToken).ConfigureAwait(false);
             return new(SessionCommitOutcome.Gone, null);
         }
 
@@ -304,20 +363,31 @@ public sealed class SessionStore
                     session.RebaseOnto(stored, current.Version, current.ExpiresAt);
                     break;
                 default:
-                    session.TakeVersion(current.Version, current.ExpiresAt);
+                    session.TakeVersion(current.Version, current.ExpiresAt, stored.UserId);
                     break;
             }
         }
 
+        var oldUser = session.StoredUserId;
         if (session.IsEmpty)
         {
             await RemoveAsync(oldKey, null, cancellationToken).ConfigureAwait(false);
+            if (oldUser is not null)
+            {
+                await _index.RemoveAsync(oldUser, oldKey, cancellationToken).ConfigureAwait(false);
+            }
+
             session.MarkDeleted();
             return new(SessionCommitOutcome.Deleted, null);
         }
 
         var result = await CreateAsync(session, cancellationToken).ConfigureAwait(false);
         await RemoveAsync(oldKey, null, cancellationToken).ConfigureAwait(false);
+        if (oldUser is not null)
+        {
+            await _index.RemoveAsync(oldUser, oldKey, cancellationToken).ConfigureAwait(false);
+        }
+
         return result;
     }
 
@@ -340,15 +410,12 @@ public sealed class SessionStore
         var current = await GetAsync(key, cancellationToken).ConfigureAwait(false);
         if (current is null || current.ExpiresAt <= _time.GetUtcNow())
         {
-            Log.SessionGone(_logger);
-            session.MarkDeleted();
             return false;
         }
 
         if (!EnvelopeCodec.TryDecode(current.Payload.Span, out var stored))
         {
             ReportCorrupt(key, current);
-            session.MarkDeleted();
             return false;
         }
 
@@ -358,10 +425,45 @@ public sealed class SessionStore
         }
         else
         {
-            session.TakeVersion(current.Version, current.ExpiresAt);
+            session.TakeVersion(current.Version, current.ExpiresAt, stored.UserId);
         }
 
         return true;
+    }
+
+    /// <summary>The session was deleted by someone else: drop this request's changes and the index entry, recreate nothing.</summary>
+    private async ValueTask GoneAsync(SessionData session, string key, CancellationToken cancellationToken)
+    {
+        Log.SessionGone(_logger);
+        var user = session.StoredUserId;
+        session.MarkDeleted();
+        if (user is not null)
+        {
+            await _index.RemoveAsync(user, key, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Plain backend calls for the user index and the session manager: timed, traced and wrapped like the engine's own.
+    internal ValueTask<SessionRecord?> GetRawAsync(string key, CancellationToken cancellationToken) => GetAsync(key, cancellationToken);
+
+    internal ValueTask<bool> SetRawAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken) =>
+        SetAsync(key, record, condition, cancellationToken);
+
+    internal ValueTask<bool> RemoveRawAsync(string key, long? expectedVersion, CancellationToken cancellationToken) =>
+        RemoveAsync(key, expectedVersion, cancellationToken);
+
+    internal ValueTask<bool> TouchRawAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        TouchAsync(key, expiresAt, cancellationToken);
+
+    internal bool TryDecode(SessionRecord record, string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SessionEnvelope? envelope)
+    {
+        if (EnvelopeCodec.TryDecode(record.Payload.Span, out envelope))
+        {
+            return true;
+        }
+
+        ReportCorrupt(key, record);
+        return false;
     }
 
     private static SessionConflictException ConflictException() =>

@@ -55,6 +55,21 @@ public sealed class SessionOptions
     /// </summary>
     public IList<string> SigningKeys { get; } = [];
 
+    /// <summary>The session cookie's name and attributes.</summary>
+    public SessionCookieOptions Cookie { get; set; } = new();
+
+    /// <summary>
+    /// Request path prefixes that never get a session (no backend call, <c>HttpContext.Session</c> unavailable), for example
+    /// <c>/health</c> or <c>/static</c>. Endpoints can opt out individually with <c>.WithoutSession()</c>.
+    /// </summary>
+    public IList<string> ExcludedPaths { get; } = [];
+
+    /// <summary>
+    /// How often expired sessions are purged, for backends without native expiry (FileSystem, SQL); <see langword="null"/>
+    /// switches the background purge off. Default 5 minutes.
+    /// </summary>
+    public TimeSpan? PurgeInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The touch threshold in force: <see cref="TouchAfter"/>, capped at half of <see cref="IdleTimeout"/>.</summary>
     public TimeSpan EffectiveTouchAfter => TouchAfter < IdleTimeout / 2 ? TouchAfter : IdleTimeout / 2;
 }

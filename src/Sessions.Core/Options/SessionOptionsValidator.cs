@@ -72,7 +72,45 @@ public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             }
         }
 
+        ValidateCookie(options.Cookie, failures);
+        foreach (var path in options.ExcludedPaths)
+        {
+            if (string.IsNullOrEmpty(path) || path[0] != '/')
+            {
+                failures.Add($"Sessions:ExcludedPaths entries must start with '/'; got '{path}'.");
+            }
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateCookie(SessionCookieOptions? cookie, List<string> failures)
+    {
+        if (cookie is null)
+        {
+            failures.Add("Sessions:Cookie must not be null.");
+            return;
+        }
+
+        if (string.IsNullOrEmpty(cookie.Name) || cookie.Name.Any(c => c is <= ' ' or >= (char)0x7F or '(' or ')' or '<' or '>' or '@' or ',' or ';' or ':' or '\\' or '"' or '/' or '[' or ']' or '?' or '=' or '{' or '}'))
+        {
+            failures.Add($"Sessions:Cookie:Name must be a valid cookie name (letters, digits, and !#$%&'*+-.^_`|~); got '{cookie.Name}'.");
+        }
+
+        if (cookie.UseHostPrefix && (cookie.Domain is not null || cookie.Path != "/"))
+        {
+            failures.Add("Sessions:Cookie:UseHostPrefix requires Path '/' and no Domain: browsers reject __Host- cookies otherwise.");
+        }
+
+        if (string.IsNullOrEmpty(cookie.Path) || cookie.Path[0] != '/')
+        {
+            failures.Add($"Sessions:Cookie:Path must start with '/'; got '{cookie.Path}'.");
+        }
+
+        if (cookie.SameSite == Microsoft.AspNetCore.Http.SameSiteMode.None && cookie.SecurePolicy == Microsoft.AspNetCore.Http.CookieSecurePolicy.None)
+        {
+            failures.Add("Sessions:Cookie:SameSite None requires a Secure cookie; browsers drop it otherwise. Set Sessions:Cookie:SecurePolicy to SameAsRequest or Always.");
+        }
     }
 
     private static bool TryDecodeKey(string? key, out int length)

@@ -1,0 +1,65 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Sessions.AspNetCore;
+
+/// <summary>
+/// Tries several transports in order (for example header, then cookie). The ID is written back through the transport it
+/// arrived by; a new session's ID goes out through all of them.
+/// </summary>
+public sealed class CompositeSessionIdResolver : ISessionIdResolver
+{
+    private static readonly object s_sourceKey = new();
+    private readonly ISessionIdResolver[] _resolvers;
+
+    /// <summary>Creates the resolver.</summary>
+    /// <param name="resolvers">The transports, in the order they are tried.</param>
+    public CompositeSessionIdResolver(params ISessionIdResolver[] resolvers)
+    {
+        ArgumentNullException.ThrowIfNull(resolvers);
+        if (resolvers.Length == 0 || resolvers.Any(r => r is null))
+        {
+            throw new ArgumentException("At least one resolver, and no nulls, are required.", nameof(resolvers));
+        }
+
+        _resolvers = [.. resolvers];
+    }
+
+    /// <inheritdoc />
+    public string? ReadId(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        foreach (var resolver in _resolvers)
+        {
+            if (resolver.ReadId(context) is { } value)
+            {
+                context.Items[s_sourceKey] = resolver;
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public void WriteId(HttpContext context, string value, DateTimeOffset? expires)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        foreach (var resolver in Targets(context))
+        {
+            resolver.WriteId(context, value, expires);
+        }
+    }
+
+    /// <inheritdoc />
+    public void ClearId(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        foreach (var resolver in Targets(context))
+        {
+            resolver.ClearId(context);
+        }
+    }
+
+    private IEnumerable<ISessionIdResolver> Targets(HttpContext context) =>
+        context.Items.TryGetValue(s_sourceKey, out var source) && source is ISessionIdResolver resolver ? [resolver] : _resolvers;
+}

@@ -1,0 +1,148 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.AspNetCore.Http;
+using Sessions.Diagnostics;
+using Sessions.Engine;
+
+namespace Sessions.AspNetCore;
+
+/// <summary>The <see cref="ISession"/> the middleware hands to a request, backed by a <see cref="SessionData"/>.</summary>
+internal sealed class ServerSession : IServerSession
+{
+    private readonly SessionRequestContext _request;
+    private SessionData? _data;
+    private bool _droppedWriteLogged;
+
+    public ServerSession(SessionRequestContext request, SessionData? loaded, bool isAvailable)
+    {
+        _request = request;
+        _data = loaded;
+        IsAvailable = isAvailable;
+    }
+
+    /// <summary>Whether any member was used; decides <c>Vary: Cookie</c>.</summary>
+    public bool Accessed { get; private set; }
+
+    /// <summary>Set once the session was committed for the response; later changes throw.</summary>
+    public bool Frozen { get; set; }
+
+    public bool IsAvailable { get; }
+
+    public string Id => Data.Id;
+
+    public IEnumerable<string> Keys => Read().Keys;
+
+    public DateTimeOffset CreatedAt => Read().CreatedAt;
+
+    public DateTimeOffset? ExpiresAt => Read().ExpiresAt;
+
+    public bool IsNew => Read().IsNew;
+
+    public bool IsPersistent
+    {
+        get => Read().IsPersistent;
+        set
+        {
+            if (Write())
+            {
+                Data.IsPersistent = value;
+            }
+        }
+    }
+
+    public string? UserId
+    {
+        get => Read().UserId;
+        set
+        {
+            if (Write())
+            {
+                Data.UserId = value;
+                Data.ClientDescription = _request.HttpContext.Request.Headers.UserAgent.ToString();
+            }
+        }
+    }
+
+    /// <summary>The session data, created on first use for a request that had none.</summary>
+    internal SessionData Data => _data ??= _request.Store.CreateNew();
+
+    /// <summary>The data if this request ever needed it.</summary>
+    internal SessionData? DataIfCreated => _data;
+
+    public bool TryGetValue(string key, [NotNullWhen(true)] out byte[]? value) => Read().TryGetValue(key, out value);
+
+    public void Set(string key, byte[] value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (Write())
+        {
+            Data.Set(key, value);
+        }
+    }
+
+    public void Remove(string key)
+    {
+        if (Write())
+        {
+            Data.Remove(key);
+        }
+    }
+
+    public void Clear()
+    {
+        if (Write())
+        {
+            Data.Clear();
+        }
+    }
+
+    public void Regenerate()
+    {
+        if (Write())
+        {
+            Data.Regenerate();
+        }
+    }
+
+    public void Destroy()
+    {
+        if (Write())
+        {
+            Data.Destroy();
+        }
+    }
+
+    // The middleware loads the session before the endpoint runs, so there is nothing left to load.
+    public Task LoadAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    // Saves now; the middleware still commits again (and writes the cookie) before the response starts.
+    public Task CommitAsync(CancellationToken cancellationToken = default) => _request.CommitAsync(cancellationToken, final: false);
+
+    private SessionData Read()
+    {
+        Accessed = true;
+        return Data;
+    }
+
+    private bool Write()
+    {
+        Accessed = true;
+        if (Frozen)
+        {
+            throw new InvalidOperationException(
+                "The session can no longer be changed: it was saved when the response started. Change the session before writing to the response body.");
+        }
+
+        if (!IsAvailable)
+        {
+            if (!_droppedWriteLogged)
+            {
+                _droppedWriteLogged = true;
+                Log.WriteDropped(_request.Logger, _request.Store.BackendName);
+            }
+
+            return false;
+        }
+
+        return true;
+    }
+}

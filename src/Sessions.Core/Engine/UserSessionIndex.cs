@@ -1,0 +1,166 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Sessions.Backends;
+
+namespace Sessions.Engine;
+
+/// <summary>One session in a user's index: its storage key, when it was created, and a description of the client.</summary>
+internal sealed record UserIndexMember(string Key, DateTimeOffset CreatedAt, string? ClientDescription);
+
+/// <summary>
+/// The generic per-user index that lets every backend list and revoke a user's sessions: one record per user under
+/// <c>{prefix}u:{hash(user)}</c>, holding the storage keys (never the session IDs) of the user's sessions, updated with
+/// conditional writes and pruned of members whose session no longer exists when it is read.
+/// </summary>
+internal sealed class UserSessionIndex
+{
+    /// <summary>The most sessions one user's index holds; the oldest are dropped beyond it (their sessions still work).</summary>
+    public const int MaxMembers = 500;
+    private const int MaxAttempts = 32;
+
+    private readonly SessionStore _store;
+
+    public UserSessionIndex(SessionStore store) => _store = store;
+
+    /// <summary>A short, stable, non-secret handle for a storage key, shown to users in place of the key.</summary>
+    public static string HandleFor(string storageKey)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.ASCII.GetBytes(storageKey), hash);
+        return Base64Url.EncodeToString(hash[..12]);
+    }
+
+    public ValueTask AddAsync(string userId, UserIndexMember member, CancellationToken cancellationToken) =>
+        UpdateAsync(userId, members =>
+        {
+            members.RemoveAll(m => m.Key == member.Key);
+            members.Add(member);
+            if (members.Count > MaxMembers)
+            {
+                members.Sort((a, b) => a.CreatedAt.CompareTo(b.CreatedAt));
+                members.RemoveRange(0, members.Count - MaxMembers);
+            }
+
+            return true;
+        }, cancellationToken);
+
+    public ValueTask RemoveAsync(string userId, string key, CancellationToken cancellationToken) =>
+        UpdateAsync(userId, members => members.RemoveAll(m => m.Key == key) > 0, cancellationToken);
+
+    public ValueTask RemoveAsync(string userId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken) =>
+        UpdateAsync(userId, members => members.RemoveAll(m => keys.Contains(m.Key)) > 0, cancellationToken);
+
+    /// <summary>Keeps the index alive as long as the user's most recently active session.</summary>
+    public async ValueTask TouchAsync(string userId, CancellationToken cancellationToken) =>
+        await _store.TouchRawAsync(_store.Keys.ForUser(userId), IndexExpiry(), cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<List<UserIndexMember>> ReadAsync(string userId, CancellationToken cancellationToken)
+    {
+        var record = await _store.GetRawAsync(_store.Keys.ForUser(userId), cancellationToken).ConfigureAwait(false);
+        return record is null ? [] : Decode(record.Payload.Span);
+    }
+
+    public async ValueTask DeleteAsync(string userId, CancellationToken cancellationToken) =>
+        await _store.RemoveRawAsync(_store.Keys.ForUser(userId), null, cancellationToken).ConfigureAwait(false);
+
+    private DateTimeOffset IndexExpiry()
+    {
+        // Every save or touch of a bound session refreshes the index to now + idle timeout, which is at least that session's
+        // own expiry; a minute more covers clock steps between the two writes.
+        var options = _store.Options;
+        return _store.UtcNow() + options.IdleTimeout + TimeSpan.FromMinutes(1);
+    }
+
+    private async ValueTask UpdateAsync(string userId, Func<List<UserIndexMember>, bool> change, CancellationToken cancellationToken)
+    {
+        var key = _store.Keys.ForUser(userId);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var current = await _store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
+            var members = current is null ? [] : Decode(current.Payload.Span);
+            if (!change(members))
+            {
+                return;
+            }
+
+            bool written;
+            if (members.Count == 0)
+            {
+                written = current is null || await _store.RemoveRawAsync(key, current.Version, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var record = new SessionRecord(Encode(members), IndexExpiry(), (current?.Version ?? 0) + 1);
+                var condition = current is null ? SetCondition.IfAbsent : SetCondition.IfVersion(current.Version);
+                written = await _store.SetRawAsync(key, record, condition, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (written)
+            {
+                return;
+            }
+        }
+
+        throw new SessionConflictException($"The session index of a user kept changing under this request ({MaxAttempts} conflicting writes in a row).");
+    }
+
+    internal static byte[] Encode(List<UserIndexMember> members)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 + (members.Count * 128));
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("v", 1);
+            writer.WriteStartArray("m");
+            foreach (var member in members)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("k", member.Key);
+                writer.WriteNumber("c", member.CreatedAt.ToUnixTimeMilliseconds());
+                if (member.ClientDescription is { } description)
+                {
+                    writer.WriteString("d", description.Length > 256 ? description[..256] : description);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    internal static List<UserIndexMember> Decode(ReadOnlySpan<byte> payload)
+    {
+        // An unreadable index is treated as empty: it only ever lists sessions, it never grants access.
+        var members = new List<UserIndexMember>();
+        try
+        {
+            using var document = JsonDocument.Parse(payload.ToArray());
+            if (!document.RootElement.TryGetProperty("m", out var array) || array.ValueKind != JsonValueKind.Array)
+            {
+                return members;
+            }
+
+            foreach (var item in array.EnumerateArray())
+            {
+                if (item.TryGetProperty("k", out var k) && k.GetString() is { } key && SessionKeys.IsValid(key)
+                    && item.TryGetProperty("c", out var c) && c.TryGetInt64(out var created))
+                {
+                    var description = item.TryGetProperty("d", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+                    members.Add(new UserIndexMember(key, DateTimeOffset.FromUnixTimeMilliseconds(created), description));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException or FormatException)
+        {
+            members.Clear();
+        }
+
+        return members;
+    }
+}
