@@ -53,6 +53,8 @@ Task("__Test")
                 Filter = string.IsNullOrEmpty(filter) ? null : filter,
                 Loggers = { $"trx;LogFileName={name}.trx" },
                 ResultsDirectory = testResults,
+                // A hung test (a server that never answers) fails its project after 10 minutes instead of stalling CI.
+                ArgumentCustomization = args => args.Append("--blame-hang-timeout").Append("10m"),
             });
         }
         catch (Exception e)
