@@ -99,12 +99,9 @@ public static class SessionsServiceCollectionExtensions
 
     private static SessionsBuilder AddCore(IServiceCollection services)
     {
-        services.AddOptions<SessionOptions>()
-            .Validate<IEnumerable<SessionBackendRegistration>>(
-                (_, registrations) => registrations.Any(),
-                "No session backend is registered. Chain one onto AddSessions(): .AddMemoryBackend(), .AddFileSystemBackend(), .AddRedisBackend(...), ...")
-            .ValidateOnStart();
+        services.AddOptions<SessionOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, BackendRegisteredValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISessionIdGenerator>(sp => new SessionIdGenerator(sp.GetRequiredService<IOptions<SessionOptions>>().Value.IdLengthBytes));
         services.TryAddSingleton<ISessionIdProtector>(sp =>
@@ -130,6 +127,13 @@ public static class SessionsServiceCollectionExtensions
                 sp.GetService<ILogger<SessionStore>>());
         });
         return new SessionsBuilder(services);
+    }
+
+    private sealed class BackendRegisteredValidator(IEnumerable<SessionBackendRegistration> registrations) : IValidateOptions<SessionOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, SessionOptions options) => registrations.Any()
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail("No session backend is registered. Chain one onto AddSessions(): .AddMemoryBackend(), .AddFileSystemBackend(), .AddRedisBackend(...), ...");
     }
 
     private sealed class SessionsBuilder(IServiceCollection services) : ISessionsBuilder

@@ -6,7 +6,8 @@ namespace Sessions.Envelope;
 /// The JSON envelope, for people who want to read records with the store's own tools:
 /// <code>{"v":1,"created":1700000000000,"deadline":null,"persistent":false,"user":"alice","data":{"name":"text","n":{"b64":"AAAAKg=="}}}</code>
 /// A value that is valid UTF-8 without control characters is written as a JSON string; any other value as <c>{"b64": ...}</c>.
-/// Timestamps are Unix milliseconds. The first byte, <c>{</c>, is the format byte.
+/// Timestamps are Unix milliseconds. The first byte, <c>{</c>, is the format byte. Non-ASCII text is written as UTF-8, not
+/// escaped, so it stays readable (the JSON is never embedded in HTML).
 /// </summary>
 internal static class JsonEnvelopeFormat
 {
@@ -16,7 +17,7 @@ internal static class JsonEnvelopeFormat
     public static byte[] Encode(SessionEnvelope envelope)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, SkipValidation = true }))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
             writer.WriteNumber("v", Version);

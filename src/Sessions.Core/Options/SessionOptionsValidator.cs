@@ -7,6 +7,9 @@ namespace Sessions;
 /// <summary>Checks <see cref="SessionOptions"/> at start-up, with messages that say what to set.</summary>
 public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
 {
+    /// <summary>The longest idle or absolute timeout accepted (ten years).</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(3650);
+
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, SessionOptions options)
     {
@@ -18,9 +21,18 @@ public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             failures.Add($"Sessions:IdleTimeout must be positive; got {options.IdleTimeout}.");
         }
 
+        else if (options.IdleTimeout > MaxTimeout)
+        {
+            failures.Add($"Sessions:IdleTimeout must be at most {MaxTimeout.TotalDays} days; got {options.IdleTimeout}.");
+        }
+
         if (options.AbsoluteTimeout is { } absolute && absolute <= TimeSpan.Zero)
         {
             failures.Add($"Sessions:AbsoluteTimeout must be positive when set; got {absolute}. Leave it unset for no absolute timeout.");
+        }
+        else if (options.AbsoluteTimeout is { } longAbsolute && longAbsolute > MaxTimeout)
+        {
+            failures.Add($"Sessions:AbsoluteTimeout must be at most {MaxTimeout.TotalDays} days; got {longAbsolute}.");
         }
 
         if (options.TouchAfter < TimeSpan.Zero)
@@ -36,6 +48,15 @@ public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
         if (options.IdLengthBytes is < SessionIdGenerator.MinIdLengthBytes or > SessionIdGenerator.MaxIdLengthBytes)
         {
             failures.Add($"Sessions:IdLengthBytes must be between {SessionIdGenerator.MinIdLengthBytes} and {SessionIdGenerator.MaxIdLengthBytes}; got {options.IdLengthBytes}.");
+        }
+
+        else if (!options.HashIdsAtRest && options.KeyPrefix is not null
+            && options.KeyPrefix.Length + System.Buffers.Text.Base64Url.GetEncodedLength(options.IdLengthBytes) > SessionKeys.MaxKeyLength)
+        {
+            failures.Add(
+                $"Sessions:KeyPrefix ({options.KeyPrefix.Length} characters) plus a raw session ID of Sessions:IdLengthBytes = {options.IdLengthBytes} "
+                + $"({System.Buffers.Text.Base64Url.GetEncodedLength(options.IdLengthBytes)} characters) exceeds the {SessionKeys.MaxKeyLength}-character storage key limit "
+                + "with Sessions:HashIdsAtRest off. Shorten the prefix, lower IdLengthBytes, or turn HashIdsAtRest on.");
         }
 
         if (!Enum.IsDefined(options.Format))

@@ -1,0 +1,36 @@
+namespace Sessions.Conformance;
+
+/// <summary>
+/// A clock that moves only when a test moves it (Microsoft.Extensions.TimeProvider.Testing is not available here).
+/// Timers still run on real time: the kit only needs <see cref="GetUtcNow"/> to decide expiry.
+/// </summary>
+internal sealed class ManualTimeProvider : TimeProvider
+{
+    private readonly Lock _lock = new();
+    private DateTimeOffset _now;
+
+    /// <summary>Starts at the current UTC time, rounded down to the second, so cookie dates look realistic.</summary>
+    public ManualTimeProvider()
+    {
+        var now = DateTimeOffset.UtcNow;
+        _now = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+    }
+
+    public override DateTimeOffset GetUtcNow()
+    {
+        lock (_lock)
+        {
+            return _now;
+        }
+    }
+
+    /// <summary>Moves the clock forward.</summary>
+    public void Advance(TimeSpan by)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(by, TimeSpan.Zero);
+        lock (_lock)
+        {
+            _now += by;
+        }
+    }
+}
