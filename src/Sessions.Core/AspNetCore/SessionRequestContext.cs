@@ -45,7 +45,9 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
 
     ISession ISessionFeature.Session
     {
-        get => _session ??= Attach(new ServerSession(this, null, isAvailable: true));
+        get => _session ??= HttpContext.Response.HasStarted
+            ? new ServerSession(this, null, isAvailable: true) { Frozen = true } // too late to save: reads see an empty session, writes throw
+            : Attach(new ServerSession(this, null, isAvailable: true));
         set => throw new NotSupportedException("The session is managed by UseSessions(); it cannot be replaced.");
     }
 

@@ -50,7 +50,8 @@ public sealed class MemorySessionBackend : ISessionBackend, ISessionKeyEnumerato
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
 
-        var replacement = new Entry(record);
+        // Copy: the caller may reuse its buffer once the call returns.
+        var replacement = new Entry(record with { Payload = record.Payload.ToArray() });
         while (true)
         {
             if (!_entries.TryGetValue(key, out var current))

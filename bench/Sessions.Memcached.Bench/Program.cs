@@ -1,0 +1,137 @@
+// Load-and-save against one memcached: each operation is what a request that changes its session costs the backend,
+// GetAsync then SetAsync(IfVersion(read version)). 64 callers (by default) run for a fixed time after a warm-up; the
+// program prints operations per second and bytes allocated per operation (GC.GetTotalAllocatedBytes delta / operations).
+//
+//   dotnet run -c Release --project bench/Sessions.Memcached.Bench -- [--seconds 10] [--callers 64] [--payload 1024] [--servers host:port]
+//
+// Without --servers (or SESSIONS_BENCH_MEMCACHED) it starts memcached itself on a free loopback port and stops it at the end.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Sessions.Backends;
+using Sessions.Memcached;
+
+var seconds = IntArg("--seconds", 10);
+var callers = IntArg("--callers", 64);
+var payloadBytes = IntArg("--payload", 1024);
+var servers = StringArg("--servers") ?? Environment.GetEnvironmentVariable("SESSIONS_BENCH_MEMCACHED");
+const int KeysPerCaller = 100;
+
+Process? server = null;
+if (servers is null)
+{
+    var port = FreePort();
+    server = Process.Start(new ProcessStartInfo("memcached", $"-u root -l 127.0.0.1 -p {port} -U 0 -m 256") { UseShellExecute = false })
+        ?? throw new InvalidOperationException("could not start memcached; install it with tools/setup.sh");
+    servers = $"127.0.0.1:{port}";
+    await WaitUntilListeningAsync(port, server);
+}
+
+try
+{
+    await using var backend = new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = servers });
+    var payload = new byte[payloadBytes];
+    new Random(1).NextBytes(payload);
+
+    // Each caller has its own keys, so conflicts measure nothing but the backend.
+    for (var c = 0; c < callers; c++)
+    {
+        for (var k = 0; k < KeysPerCaller; k++)
+        {
+            await backend.SetAsync(Key(c, k), new SessionRecord(payload, DateTimeOffset.UtcNow.AddMinutes(30), 1), SetCondition.Always, CancellationToken.None);
+        }
+    }
+
+    await RunAsync(TimeSpan.FromSeconds(Math.Min(3, seconds)));   // warm-up: JIT, tiering, connections
+    var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+    var gen0Before = GC.CollectionCount(0);
+    var watch = Stopwatch.StartNew();
+    var (ops, conflicts) = await RunAsync(TimeSpan.FromSeconds(seconds));
+    watch.Stop();
+    var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"memcached load-and-save (GetAsync + SetAsync IfVersion), 1 server {servers}, {callers} callers, {payloadBytes}-byte payload, {watch.Elapsed.TotalSeconds:F1} s:"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"  {ops:N0} ops, {ops / watch.Elapsed.TotalSeconds:N0} ops/s, {allocated / (double)Math.Max(1, ops):N0} bytes allocated/op, {conflicts} conflicts, {GC.CollectionCount(0) - gen0Before} gen0 GCs"));
+
+    async Task<(long Ops, long Conflicts)> RunAsync(TimeSpan duration)
+    {
+        long total = 0;
+        long refused = 0;
+        using var stop = new CancellationTokenSource(duration);
+        var workers = Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+        {
+            long done = 0;
+            var k = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var key = Key(c, k++ % KeysPerCaller);
+                var current = await backend.GetAsync(key, CancellationToken.None);
+                var version = current?.Version ?? 0;
+                var next = new SessionRecord(payload, DateTimeOffset.UtcNow.AddMinutes(30), version + 1);
+                if (!await backend.SetAsync(key, next, current is null ? SetCondition.IfAbsent : SetCondition.IfVersion(version), CancellationToken.None))
+                {
+                    Interlocked.Increment(ref refused);
+                }
+
+                done++;
+            }
+
+            Interlocked.Add(ref total, done);
+        })).ToArray();
+        await Task.WhenAll(workers);
+        return (total, refused);
+    }
+}
+finally
+{
+    if (server is { HasExited: false })
+    {
+        server.Kill();
+        await server.WaitForExitAsync();
+    }
+
+    server?.Dispose();
+}
+
+static string Key(int caller, int k) => $"session:bench-{caller}-{k}";
+
+int IntArg(string name, int fallback) => StringArg(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+string? StringArg(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+static async Task WaitUntilListeningAsync(int port, Process process)
+{
+    var deadline = Stopwatch.StartNew();
+    while (true)
+    {
+        if (process.HasExited)
+        {
+            throw new InvalidOperationException($"memcached exited with code {process.ExitCode}");
+        }
+
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return;
+        }
+        catch (SocketException) when (deadline.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(20);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using NUnit.Framework;
+using Sessions.Backends;
+using Sessions.Conformance;
+using Sessions.Memcached.Tests.Support;
+
+namespace Sessions.Memcached.Tests.Conformance;
+
+// The kit against real memcached servers: one server, and a consistent-hashed pool of three. Each fixture starts its own
+// servers with a 2 MB item size limit (-I 2m), because the kit stores a 1 MiB payload and memcached's default limit is 1 MB.
+// Each CreateBackendAsync returns a new backend (with its own connections) over the same servers, as two app servers would.
+
+[TestFixture]
+public sealed class MemcachedSingleServerConformanceTests : SessionBackendConformanceTests
+{
+    private MemcachedServers _servers = null!;
+
+    protected override TimeSpan ExpiryResolution => TimeSpan.FromSeconds(1);
+
+    [OneTimeSetUp]
+    public async Task StartServerAsync() => _servers = await MemcachedServers.StartAsync(1, itemSizeLimit: "2m");
+
+    [OneTimeTearDown]
+    public async Task StopServerAsync() => await _servers.DisposeAsync();
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() =>
+        new(new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers }));
+}
+
+[TestFixture]
+public sealed class MemcachedPoolOfThreeConformanceTests : SessionBackendConformanceTests
+{
+    private MemcachedServers _servers = null!;
+
+    protected override TimeSpan ExpiryResolution => TimeSpan.FromSeconds(1);
+
+    [OneTimeSetUp]
+    public async Task StartServersAsync() => _servers = await MemcachedServers.StartAsync(3, itemSizeLimit: "2m");
+
+    [OneTimeTearDown]
+    public async Task StopServersAsync() => await _servers.DisposeAsync();
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() =>
+        new(new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers }));
+}
+
+[TestFixture]
+public sealed class MemcachedConformanceCompletenessTests : ConformanceCompletenessTests
+{
+    protected override IReadOnlyDictionary<Type, string> ExcusedFixtures { get; } = new Dictionary<Type, string>
+    {
+        [typeof(SessionKeyEnumeratorConformanceTests)] =
+            "memcached cannot list its keys (no SCAN; lru_crawler metadump is a debugging aid, unordered and per server), so the backend does not implement ISessionKeyEnumerator",
+        [typeof(ExpiredSessionPurgerConformanceTests)] =
+            "memcached expires items natively through their TTL, so the backend does not implement IExpiredSessionPurger",
+    };
+}
