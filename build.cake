@@ -41,7 +41,7 @@ Task("__Test")
 
     // One project at a time (the machine has 2 cores), and keep going past a failing project.
     // tests/Conformance is a library the test projects subclass, not a test project, so the glob skips it.
-    foreach (var project in GetFiles("./tests/**/*.Tests.csproj").OrderBy(p => p.FullPath))
+    foreach (var project in GetFiles("./tests/**/*Tests.csproj").OrderBy(p => p.FullPath))
     {
         var name = project.GetFilenameWithoutExtension().ToString();
         try

@@ -1,0 +1,110 @@
+// The QuickStart demo: server-side sessions with a counter, sign-in and a list of the user's sessions.
+// HTTP contract (tools depend on it; keep it stable):
+//   GET  /hit     increments the int session key "n", returns the new value (text/plain)
+//   GET  /read    returns n (0 when absent) without modifying the session
+//   GET  /plain   returns "ok"; goes through the middleware but never touches the session
+//   POST /login   form field "user": binds the session to the user and regenerates its ID; 303 to /
+//   POST /logout  destroys the session; 303 to /
+//   POST /revoke  form field "handle": revokes one of the signed-in user's sessions; 303 to /
+//   GET  /        the HTML page
+// The POSTs take plain form posts without an antiforgery token, so scripts and load tools can drive them.
+using System.Globalization;
+using QuickStart;
+using Sessions;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// No --urls, ASPNETCORE_URLS or *_HTTP_PORTS: serve the documented default.
+if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey])
+    && string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.HttpPortsKey])
+    && string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.HttpsPortsKey]))
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:5000");
+}
+
+var sessionsSection = builder.Configuration.GetSection("Sessions");
+try
+{
+    builder.Services.AddSessions(sessionsSection).AddConfiguredBackend(sessionsSection);
+}
+catch (UnknownBackendException e)
+{
+    Console.Error.WriteLine($"QuickStart cannot start: {e.Message}");
+    return 2;
+}
+
+var app = builder.Build();
+app.UseSessions();
+
+app.MapGet("/hit", (HttpContext ctx) =>
+{
+    var n = (ctx.Session.GetInt32("n") ?? 0) + 1;
+    ctx.Session.SetInt32("n", n);
+    return n.ToString(CultureInfo.InvariantCulture);
+});
+
+app.MapGet("/read", (HttpContext ctx) => (ctx.Session.GetInt32("n") ?? 0).ToString(CultureInfo.InvariantCulture));
+
+app.MapGet("/plain", () => "ok");
+
+app.MapPost("/login", async (HttpContext ctx) =>
+{
+    var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
+    var user = form["user"].ToString().Trim();
+    if (user.Length == 0)
+    {
+        return Results.BadRequest("The form field 'user' is required.");
+    }
+
+    var session = ctx.GetServerSession();
+    session.UserId = user;
+    session.Regenerate();
+    return SeeOther.Home;
+}).DisableAntiforgery();
+
+app.MapPost("/logout", (HttpContext ctx) =>
+{
+    ctx.GetServerSession().Destroy();
+    return SeeOther.Home;
+}).DisableAntiforgery();
+
+app.MapPost("/revoke", async (HttpContext ctx, ISessionManager manager) =>
+{
+    var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
+    var handle = form["handle"].ToString();
+    var session = ctx.GetServerSession();
+    if (session.UserId is not { } user || handle.Length == 0)
+    {
+        return Results.BadRequest("Sign in first, and send the form field 'handle' of one of your sessions.");
+    }
+
+    if (handle == manager.GetHandle(session.Id))
+    {
+        session.Destroy();
+    }
+    else
+    {
+        await manager.RevokeUserSessionAsync(user, handle, ctx.RequestAborted);
+    }
+
+    return SeeOther.Home;
+}).DisableAntiforgery();
+
+app.MapGet("/", async (HttpContext ctx, ISessionManager manager) =>
+{
+    var session = ctx.GetServerSession();
+    var n = session.GetInt32("n") ?? 0;
+    var user = session.UserId;
+    IReadOnlyList<SessionInfo> sessions = [];
+    string? current = null;
+    if (user is not null)
+    {
+        sessions = await manager.ListUserSessionsAsync(user, ctx.RequestAborted);
+        current = manager.GetHandle(session.Id);
+    }
+
+    return Results.Content(HomePage.Render(n, user, sessions, current), "text/html; charset=utf-8");
+});
+
+app.Run();
+return 0;
