@@ -1,0 +1,237 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Sessions.Backends;
+using Sessions.Redis.Protocol;
+
+namespace Sessions.Redis;
+
+/// <summary>
+/// Stores sessions in Redis, Redis Cluster or Garnet. Each record is one string key (a 17-byte header with version and
+/// expiry, then the payload) with a native expiry. A read is one <c>GET</c>; unconditional and if-absent writes are one
+/// <c>SET ... PX</c> (<c>NX</c>); conditional writes, conditional deletes and touches are one Lua script each, so every
+/// operation is atomic and one round trip. Lists keys with <c>SCAN</c> (on every primary of a cluster).
+/// </summary>
+/// <remarks>All instances created from one configuration string share nothing: each opens its own connections. Register
+/// the backend once (a singleton) and let concurrent requests share its pipelined connection.</remarks>
+public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator, ISessionBackendHealthProbe, IAsyncDisposable
+{
+    private const int ScanPageSize = 1000;
+
+    private readonly RedisClient _client;
+    private readonly TimeProvider _time;
+    private readonly string _keyPrefix;
+    private volatile bool _disposed;
+
+    /// <summary>Creates a backend that connects as <paramref name="options"/> says. Connecting happens on first use.</summary>
+    /// <param name="options">The configuration string, key prefix and database.</param>
+    /// <param name="timeProvider">The clock that decides expiry; <see langword="null"/> for the system clock.</param>
+    /// <exception cref="ArgumentException">The options are invalid; the message says what to set.</exception>
+    public RedisSessionBackend(RedisSessionBackendOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", errors), nameof(options));
+        }
+
+        var configuration = RedisConfiguration.Parse(options.Configuration);
+        if (options.Database is { } database)
+        {
+            configuration = configuration with { Database = database };
+        }
+
+        _client = new RedisClient(configuration, options.ServerCertificateValidation);
+        _keyPrefix = options.KeyPrefix;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    internal RedisSessionBackend(RedisClient client, string keyPrefix = "", TimeProvider? timeProvider = null)
+    {
+        _client = client;
+        _keyPrefix = keyPrefix;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    internal RedisClient Client => _client;
+
+    /// <inheritdoc />
+    public async ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        var redisKey = Prepare(key, cancellationToken);
+        var reply = await _client.ExecuteAsync(["GET", redisKey], 1, cancellationToken).ConfigureAwait(false);
+        if (reply.IsNull)
+        {
+            return null;
+        }
+
+        RedisClient.ThrowIfError(reply, "GET");
+        var value = reply.Bytes!;
+        if (!RedisRecordFormat.TryRead(value, out var version, out var expiresAtMs))
+        {
+            throw new InvalidDataException(
+                $"The Redis key \"{redisKey}\" does not hold a session record ({value.Length} bytes, first byte {(value.Length > 0 ? value[0] : 0)}); " +
+                "another application may be writing under the same key prefix. Give sessions their own prefix or database.");
+        }
+
+        return expiresAtMs <= NowMs()
+            ? null
+            : new SessionRecord(value.AsMemory(RedisRecordFormat.HeaderLength), DateTimeOffset.FromUnixTimeMilliseconds(expiresAtMs), version);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
+    {
+        var redisKey = Prepare(key, cancellationToken);
+        ArgumentNullException.ThrowIfNull(record);
+        var expiresAtMs = record.ExpiresAt.ToUnixTimeMilliseconds();
+        var expiry = ExpiryArgument(expiresAtMs);
+        var value = RedisArg.Concat(RedisRecordFormat.Header(record.Version, expiresAtMs), record.Payload);
+        if (condition.Kind == SetConditionKind.Always && expiry == 0)
+        {
+            // Already expired: writing it would store nothing readable, so make sure nothing is there.
+            RedisClient.ThrowIfError(await _client.ExecuteAsync(["DEL", redisKey], 1, cancellationToken).ConfigureAwait(false), "DEL");
+            return true;
+        }
+
+        var mode = condition.Kind switch
+        {
+            SetConditionKind.Always => "w",
+            SetConditionKind.IfAbsent => "a",
+            SetConditionKind.IfVersion => "v",
+            _ => throw new ArgumentOutOfRangeException(nameof(condition), condition.Kind, "Unknown SetCondition kind."),
+        };
+        RedisArg[] args = ["EVALSHA", RedisScripts.SetIf.Sha1, 1, redisKey, NowMs(), mode, RedisRecordFormat.Int64(condition.ExpectedVersion), value, expiry];
+        return await RunScriptAsync(RedisScripts.SetIf, args, cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        var redisKey = Prepare(key, cancellationToken);
+        RedisArg[] args = ["EVALSHA", RedisScripts.Remove.Sha1, 1, redisKey, NowMs(), expectedVersion is { } v ? (RedisArg)RedisRecordFormat.Int64(v) : (RedisArg)string.Empty];
+        return await RunScriptAsync(RedisScripts.Remove, args, cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var redisKey = Prepare(key, cancellationToken);
+        var expiresAtMs = expiresAt.ToUnixTimeMilliseconds();
+        return await RunScriptAsync(
+            RedisScripts.Touch,
+            ["EVALSHA", RedisScripts.Touch.Sha1, 1, redisKey, NowMs(), RedisRecordFormat.Int64(expiresAtMs), ExpiryArgument(expiresAtMs)],
+            cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<string> EnumerateKeysAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        var fullPrefix = _keyPrefix + prefix;
+        var pattern = EscapeGlob(fullPrefix) + "*";
+
+        // SCAN may return a key more than once (when the table grows mid-scan): remember what was listed.
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var primary in await _client.GetPrimariesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var cursor = "0";
+            do
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var reply = RedisClient.ThrowIfError(
+                    await primary.SendAsync(["SCAN", cursor, "MATCH", pattern, "COUNT", ScanPageSize], asking: false, cancellationToken).ConfigureAwait(false),
+                    "SCAN");
+                if (reply.Items is not [var next, { Items: { } keys }])
+                {
+                    throw new RedisServerException($"Redis answered SCAN with {reply.Describe()}, not [cursor, keys].");
+                }
+
+                cursor = next.AsString() ?? "0";
+                foreach (var item in keys)
+                {
+                    var key = Encoding.ASCII.GetString(item.Bytes ?? []);
+                    if (key.StartsWith(fullPrefix, StringComparison.Ordinal) && listed.Add(key))
+                    {
+                        yield return key[_keyPrefix.Length..];
+                    }
+                }
+            }
+            while (cursor != "0");
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask ProbeAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        foreach (var primary in await _client.GetPrimariesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var reply = await primary.SendAsync(["PING"], asking: false, cancellationToken).ConfigureAwait(false);
+            if (reply.IsError)
+            {
+                throw new RedisServerException($"Redis at {primary.Endpoint} answered PING with an error: {reply.AsString()}");
+            }
+        }
+    }
+
+    /// <summary>Closes the connections. Calls made afterwards throw <see cref="ObjectDisposedException"/>; calls in flight fail.</summary>
+    /// <returns>A task that completes when the connections are closed.</returns>
+    public ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        return _client.DisposeAsync();
+    }
+
+    /// <summary>Escapes the characters Redis glob patterns treat specially, so that a prefix matches literally.</summary>
+    internal static string EscapeGlob(string text)
+    {
+        if (text.AsSpan().IndexOfAny(@"*?[]\^") < 0)
+        {
+            return text;
+        }
+
+        var builder = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\' or '^')
+            {
+                builder.Append('\\');
+            }
+
+            builder.Append(c);
+        }
+
+        return builder.ToString();
+    }
+
+    private string Prepare(string key, CancellationToken cancellationToken)
+    {
+        SessionKeys.ThrowIfInvalid(key);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        return _keyPrefix.Length == 0 ? key : _keyPrefix + key;
+    }
+
+    private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>The expiry for PEXPIREAT, or 0 when it has passed (the scripts then delete instead).</summary>
+    private long ExpiryArgument(long expiresAtMs) => expiresAtMs > NowMs() ? expiresAtMs : 0;
+
+    /// <summary>Runs <paramref name="script"/> by SHA; <paramref name="args"/> is <c>EVALSHA sha 1 key argv...</c>.</summary>
+    private async ValueTask<long> RunScriptAsync(RedisScripts script, RedisArg[] args, CancellationToken cancellationToken)
+    {
+        var reply = await _client.ExecuteAsync(args, 3, cancellationToken).ConfigureAwait(false);
+        if (reply.IsErrorWithPrefix("NOSCRIPT"u8))
+        {
+            // The script cache was flushed (or this server never saw the script): send the text; EVAL caches it again.
+            args[0] = "EVAL";
+            args[1] = script.Text;
+            reply = await _client.ExecuteAsync(args, 3, cancellationToken).ConfigureAwait(false);
+        }
+
+        return RedisClient.ThrowIfError(reply, $"the {script.Name} script").AsInt64();
+    }
+}

@@ -1,0 +1,71 @@
+using System.Net.Security;
+using Sessions.Backends;
+using Sessions.Redis.Protocol;
+
+namespace Sessions.Redis;
+
+/// <summary>Options for <see cref="RedisSessionBackend"/>.</summary>
+public sealed class RedisSessionBackendOptions
+{
+    /// <summary>The longest <see cref="KeyPrefix"/> accepted.</summary>
+    public const int MaxKeyPrefixLength = 64;
+
+    /// <summary>
+    /// Where Redis is and how to connect (required). Either a URL, <c>redis://[user:password@]host[:port][/database]</c>
+    /// (<c>rediss://</c> for TLS), or a comma-separated list in the StackExchange.Redis style:
+    /// <c>host:port[,host:port...][,password=...][,user=...][,ssl=true][,sslHost=...][,defaultDatabase=N][,connectTimeout=ms][,commandTimeout=ms][,name=...]</c>.
+    /// For a Redis Cluster, list one or more of its nodes; the rest are discovered. Defaults: port 6379, database 0,
+    /// 5000 ms connect and command timeouts.
+    /// </summary>
+    /// <example><c>"127.0.0.1:6379"</c>, <c>"redis.internal:6380,password=s3cret,ssl=true"</c>, <c>"rediss://app:s3cret@redis.internal:6380/2"</c>.</example>
+    public string Configuration { get; set; } = string.Empty;
+
+    /// <summary>
+    /// Prepended to every key the core produces (which already start with <c>SessionOptions.KeyPrefix</c>, default
+    /// <c>session:</c>). Useful to keep several applications apart on one server; default empty. Printable ASCII, at most
+    /// <see cref="MaxKeyPrefixLength"/> characters. In a cluster, a <c>{hash tag}</c> here would put every session on one node.
+    /// </summary>
+    public string KeyPrefix { get; set; } = string.Empty;
+
+    /// <summary>The database number, overriding the one in <see cref="Configuration"/>; <see langword="null"/> (default) keeps it. Must be 0 for a cluster.</summary>
+    public int? Database { get; set; }
+
+    /// <summary>
+    /// Decides whether the server's TLS certificate is trusted; <see langword="null"/> (default) uses the operating
+    /// system's trust store and checks the host name. Set it for a private certificate authority or a pinned certificate.
+    /// </summary>
+    public RemoteCertificateValidationCallback? ServerCertificateValidation { get; set; }
+
+    /// <summary>Checks the options and returns one message per problem; empty when they are valid.</summary>
+    internal List<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(Configuration))
+        {
+            errors.Add("RedisSessionBackendOptions.Configuration must say where Redis is, e.g. \"127.0.0.1:6379\" or \"rediss://user:password@host:6380\" (set Sessions:Redis:Configuration).");
+        }
+        else
+        {
+            try
+            {
+                _ = RedisConfiguration.Parse(Configuration);
+            }
+            catch (FormatException e)
+            {
+                errors.Add($"RedisSessionBackendOptions.Configuration is invalid: {e.Message}");
+            }
+        }
+
+        if (KeyPrefix is null || KeyPrefix.Length > MaxKeyPrefixLength || (KeyPrefix.Length > 0 && !SessionKeys.IsValid(KeyPrefix)))
+        {
+            errors.Add($"RedisSessionBackendOptions.KeyPrefix must be empty or up to {MaxKeyPrefixLength} printable ASCII characters without spaces; got \"{KeyPrefix}\".");
+        }
+
+        if (Database is < 0)
+        {
+            errors.Add($"RedisSessionBackendOptions.Database must be 0 or more (or null to keep the configuration's); got {Database}.");
+        }
+
+        return errors;
+    }
+}
