@@ -34,6 +34,12 @@ catch (UnknownBackendException e)
 }
 
 var app = builder.Build();
+if (Backends.UsesSqlTable(sessionsSection))
+{
+    // The sessions table is never created behind the app's back: the sample asks for it explicitly.
+    await app.Services.EnsureSessionsTableAsync();
+}
+
 app.UseSessions();
 
 app.MapGet("/hit", (HttpContext ctx) =>

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
+using Sessions.Backends;
+using Sessions.EFCore;
+using Sessions.EFCore.Tests.Support;
+
+// The EF Core backend on a real PostgreSQL 15 (started in a temp directory, or SESSIONS_TEST_POSTGRES):
+//   1. load-and-save throughput at 32 concurrent callers: GetAsync + SetAsync(IfVersion) per operation, against a baseline
+//      of hand-written Npgsql statements doing the same work (SELECT, then conditional UPDATE) on the same table;
+//   2. the time to purge 1,000,000 rows of which 10% are expired (rows bulk-inserted with binary COPY).
+// Run: dotnet run -c Release --project bench/Sessions.EFCore.Bench [-- --seconds 10 --rounds 2 --purge-rows 1000000]
+var seconds = Argument("--seconds", 8);
+var rounds = Argument("--rounds", 2);
+var purgeRows = Argument("--purge-rows", 1_000_000);
+const int callers = 32;
+const int sessions = 10_000;
+const int payloadBytes = 512;
+
+using var startup = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+await using var server = await PostgresServer.StartAsync(startup.Token);
+var database = await server.CreateDatabaseAsync("sessions_bench");
+var connectionString = new NpgsqlConnectionStringBuilder(database) { MaxPoolSize = 64, MinPoolSize = callers }.ConnectionString;
+Console.WriteLine($"PostgreSQL: {(server.Owned ? "started for this run (fsync off)" : "external")}; {Environment.ProcessorCount} cores; {callers} callers; {sessions} sessions of {payloadBytes} bytes");
+
+await using var backend = EFCoreSessionBackend.Create(db => db.UseNpgsql(connectionString));
+await backend.EnsureTableAsync();
+await SeedAsync(connectionString, "sessions", sessions, expiredEvery: 0, payloadBytes);
+await using var dataSource = NpgsqlDataSource.Create(connectionString);
+
+double efTotal = 0, rawTotal = 0;
+await RunAsync("warm-up EF Core", 2, BackendOperation);
+await RunAsync("warm-up Npgsql", 2, RawOperation);
+for (var round = 1; round <= rounds; round++)
+{
+    efTotal += await RunAsync($"round {round} EF Core backend", seconds, BackendOperation);
+    rawTotal += await RunAsync($"round {round} hand-written Npgsql", seconds, RawOperation);
+}
+
+var ratio = efTotal / rawTotal;
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load+save throughput: EF Core backend {efTotal / rounds:F0} ops/s, Npgsql baseline {rawTotal / rounds:F0} ops/s, ratio {ratio:F2} (goal >= 0.80)"));
+
+// Purge: a separate table so the throughput table stays untouched.
+await using var purger = EFCoreSessionBackend.Create(db => db.UseNpgsql(connectionString), new EFCoreSessionBackendOptions { TableName = "purge_sessions" });
+await purger.EnsureTableAsync();
+var seeding = Stopwatch.StartNew();
+await SeedAsync(connectionString, "purge_sessions", purgeRows, expiredEvery: 10, 64);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"purge setup: {purgeRows:N0} rows (10% expired) copied and analysed in {seeding.Elapsed.TotalSeconds:F1} s"));
+var purging = Stopwatch.StartNew();
+var purged = await purger.PurgeExpiredAsync(CancellationToken.None);
+purging.Stop();
+var left = await ScalarAsync(connectionString, "SELECT count(*) FROM purge_sessions");
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"purge: {purged:N0} expired rows deleted in {purging.Elapsed.TotalSeconds:F2} s (batches of 1000), {left:N0} live rows left"));
+
+if (!server.Owned)
+{
+    await server.DropDatabaseAsync(database);
+}
+
+return;
+
+async ValueTask BackendOperation(string key, CancellationToken ct)
+{
+    var current = await backend.GetAsync(key, ct) ?? throw new InvalidOperationException($"{key} is missing");
+    var next = new SessionRecord(current.Payload, DateTimeOffset.UtcNow.AddMinutes(30), current.Version + 1);
+    await backend.SetAsync(key, next, SetCondition.IfVersion(current.Version), ct);
+}
+
+async ValueTask RawOperation(string key, CancellationToken ct)
+{
+    var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    await using var connection = await dataSource.OpenConnectionAsync(ct);
+    byte[] payload;
+    long version;
+    await using (var select = new NpgsqlCommand("SELECT payload, expires_at, version FROM sessions WHERE key = $1 AND expires_at > $2", connection))
+    {
+        select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        select.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now });
+        await using var reader = await select.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            throw new InvalidOperationException($"{key} is missing");
+        }
+
+        payload = reader.GetFieldValue<byte[]>(0);
+        version = reader.GetInt64(2);
+    }
+
+    await using var update = new NpgsqlCommand("UPDATE sessions SET payload = $1, expires_at = $2, version = $3 WHERE key = $4 AND version = $5 AND expires_at > $6", connection);
+    update.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
+    update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = DateTimeOffset.UtcNow.AddMinutes(30).ToUnixTimeMilliseconds() });
+    update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version + 1 });
+    update.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+    update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
+    update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now });
+    await update.ExecuteNonQueryAsync(ct);
+}
+
+// 32 callers, each looping over its own slice of the keys (so conditional writes do not conflict), for a fixed time.
+async Task<double> RunAsync(string label, int durationSeconds, Func<string, CancellationToken, ValueTask> operation)
+{
+    using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(durationSeconds));
+    var counts = new long[callers];
+    var clock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, callers).Select(caller => Task.Run(async () =>
+    {
+        var i = caller;
+        while (!stop.IsCancellationRequested)
+        {
+            await operation(Key(i % sessions), CancellationToken.None);
+            counts[caller]++;
+            i += callers;
+        }
+    })));
+    var rate = counts.Sum() / clock.Elapsed.TotalSeconds;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {label}: {rate:F0} ops/s"));
+    return rate;
+}
+
+static string Key(int i) => $"session:{i:D8}";
+
+static async Task SeedAsync(string connectionString, string table, int rows, int expiredEvery, int payloadLength)
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    var payload = new byte[payloadLength];
+    Random.Shared.NextBytes(payload);
+    var live = DateTimeOffset.UtcNow.AddHours(2).ToUnixTimeMilliseconds();
+    var expired = DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeMilliseconds();
+    await using (var writer = await connection.BeginBinaryImportAsync($"COPY {table} (key, payload, expires_at, version) FROM STDIN (FORMAT BINARY)"))
+    {
+        for (var i = 0; i < rows; i++)
+        {
+            await writer.StartRowAsync();
+            await writer.WriteAsync(Key(i), NpgsqlDbType.Varchar);
+            await writer.WriteAsync(payload, NpgsqlDbType.Bytea);
+            await writer.WriteAsync(expiredEvery > 0 && i % expiredEvery == 0 ? expired : live, NpgsqlDbType.Bigint);
+            await writer.WriteAsync(1L, NpgsqlDbType.Bigint);
+        }
+
+        await writer.CompleteAsync();
+    }
+
+    await using var analyze = new NpgsqlCommand($"ANALYZE {table}", connection);
+    await analyze.ExecuteNonQueryAsync();
+}
+
+static async Task<long> ScalarAsync(string connectionString, string sql)
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand(sql, connection);
+    return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+}
+
+int Argument(string name, int fallback)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
+}

@@ -1,0 +1,72 @@
+namespace Sessions.EFCore;
+
+/// <summary>Options for <see cref="EFCoreSessionBackend"/>.</summary>
+public sealed class EFCoreSessionBackendOptions
+{
+    /// <summary>
+    /// The table name when the backend uses its own internal <c>DbContext</c> (<c>AddEFCoreBackend(db =&gt; db.UseNpgsql(...))</c>).
+    /// Default <c>sessions</c>. With your own context, pass the name to <c>modelBuilder.AddSessions(...)</c> instead; this is ignored.
+    /// </summary>
+    public string TableName { get; set; } = "sessions";
+
+    /// <summary>The schema for the internal context's table (PostgreSQL); <see langword="null"/> (the default) for the database's default schema.</summary>
+    public string? Schema { get; set; }
+
+    /// <summary>
+    /// How many expired rows one purge statement deletes (default 1000). The purge repeats the statement until fewer are
+    /// left, so it never holds locks on many rows at once.
+    /// </summary>
+    public int PurgeBatchSize { get; set; } = 1000;
+
+    /// <summary>
+    /// How many keys one enumeration query returns (default 500); the enumeration pages by key, so it holds no cursor open.
+    /// </summary>
+    public int EnumerationPageSize { get; set; } = 500;
+
+    /// <summary>
+    /// How many times an operation is attempted when the database reports a transient failure that is safe to retry
+    /// (default 3; 1 disables retries). See the package README for which failures are retried.
+    /// </summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>The size of the internal context's pool (default 128). Ignored with your own context.</summary>
+    public int ContextPoolSize { get; set; } = 128;
+
+    /// <summary>Checks the values; returns the problems, each saying what to set.</summary>
+    /// <returns>An empty list when the options are valid.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(TableName))
+        {
+            errors.Add("Sessions:EFCore:TableName must not be empty (default \"sessions\").");
+        }
+
+        if (Schema is not null && string.IsNullOrWhiteSpace(Schema))
+        {
+            errors.Add("Sessions:EFCore:Schema must be null (the default schema) or a schema name, not blank.");
+        }
+
+        if (PurgeBatchSize is < 1 or > 100_000)
+        {
+            errors.Add($"Sessions:EFCore:PurgeBatchSize must be between 1 and 100000; got {PurgeBatchSize}.");
+        }
+
+        if (EnumerationPageSize is < 1 or > 100_000)
+        {
+            errors.Add($"Sessions:EFCore:EnumerationPageSize must be between 1 and 100000; got {EnumerationPageSize}.");
+        }
+
+        if (MaxAttempts is < 1 or > 10)
+        {
+            errors.Add($"Sessions:EFCore:MaxAttempts must be between 1 and 10; got {MaxAttempts}.");
+        }
+
+        if (ContextPoolSize < 1)
+        {
+            errors.Add($"Sessions:EFCore:ContextPoolSize must be positive; got {ContextPoolSize}.");
+        }
+
+        return errors;
+    }
+}
