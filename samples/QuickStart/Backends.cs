@@ -10,7 +10,7 @@ internal static class Backends
 {
     public const string Default = "filesystem";
 
-    public static readonly string[] Names = ["filesystem", "memory", "redis", "memcached", "sqlite", "postgres"];
+    public static readonly string[] Names = ["filesystem", "memory", "redis", "memcached", "sqlite", "postgres", "dynamodb"];
 
     /// <summary>Whether the configured backend keeps sessions in a SQL table that the app creates at start-up.</summary>
     public static bool UsesSqlTable(IConfigurationSection section) =>
@@ -42,6 +42,9 @@ internal static class Backends
             // Program.cs creates the table at start-up through the explicit helper (UsesSqlTable).
             "sqlite" => sessions.AddEFCoreBackend(db => db.UseSqlite(RequiredConnectionString(section)), o => section.GetSection("EFCore").Bind(o)),
             "postgres" => sessions.AddEFCoreBackend(db => db.UseNpgsql(RequiredConnectionString(section)), o => section.GetSection("EFCore").Bind(o)),
+
+            // Sessions:DynamoDb:Table, :ServiceUrl (e.g. http://127.0.0.1:8000 for a local endpoint), :Region, :CreateTable.
+            "dynamodb" => sessions.AddDynamoDbBackend(o => section.GetSection("DynamoDb").Bind(o)),
             _ => throw new UnknownBackendException(
                 $"Sessions:Backend is \"{section["Backend"]}\", which is not a backend this app knows. " +
                 $"Valid names: {string.Join(", ", Names)} (default {Default}). Set it in appsettings.json or with Sessions__Backend=<name>."),

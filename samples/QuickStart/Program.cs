@@ -40,7 +40,12 @@ if (Backends.UsesSqlTable(sessionsSection))
     await app.Services.EnsureSessionsTableAsync();
 }
 
-app.UseSessions();
+// QuickStart:UseSessions=false leaves the session middleware out, so that the load harness (bench/load) can measure /plain
+// without it; /hit, /read and the other session endpoints then fail.
+if (app.Configuration.GetValue("QuickStart:UseSessions", defaultValue: true))
+{
+    app.UseSessions();
+}
 
 app.MapGet("/hit", (HttpContext ctx) =>
 {

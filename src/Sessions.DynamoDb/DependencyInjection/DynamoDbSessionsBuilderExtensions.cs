@@ -1,0 +1,57 @@
+using Amazon.DynamoDBv2;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sessions.DynamoDb;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers <see cref="DynamoDbSessionBackend"/> as the session backend.</summary>
+public static class DynamoDbSessionsBuilderExtensions
+{
+    /// <summary>
+    /// Stores sessions in a DynamoDB table (backend name <c>dynamodb</c>). Uses the <see cref="IAmazonDynamoDB"/> registered in
+    /// the container when there is one; otherwise builds a client from <see cref="DynamoDbSessionBackendOptions.ServiceUrl"/>
+    /// and <see cref="DynamoDbSessionBackendOptions.Region"/>. The options are validated, and the table checked (or created,
+    /// with <see cref="DynamoDbSessionBackendOptions.CreateTable"/>), when the app starts.
+    /// </summary>
+    /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
+    /// <param name="configure">Sets <see cref="DynamoDbSessionBackendOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    /// <example><code>
+    /// builder.Services.AddSessions().AddDynamoDbBackend(o =&gt; { o.Table = "sessions"; o.Region = "eu-west-1"; });
+    /// // local endpoint, table created on start-up:
+    /// builder.Services.AddSessions().AddDynamoDbBackend(o =&gt; { o.ServiceUrl = "http://127.0.0.1:8000"; o.CreateTable = true; });
+    /// // from configuration (Sessions:DynamoDb:Table, :ServiceUrl, :Region, :CreateTable):
+    /// builder.Services.AddSessions().AddDynamoDbBackend(o =&gt; builder.Configuration.GetSection("Sessions:DynamoDb").Bind(o));
+    /// </code></example>
+    public static ISessionsBuilder AddDynamoDbBackend(this ISessionsBuilder builder, Action<DynamoDbSessionBackendOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        builder.Services.AddOptions<DynamoDbSessionBackendOptions>().Configure(configure).ValidateOnStart();
+        builder.Services.TryAddEnumerable(
+            ServiceDescriptor.Singleton<IValidateOptions<DynamoDbSessionBackendOptions>, DynamoDbSessionBackendOptionsValidator>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DynamoDbTableStartupCheck>());
+
+        // The backend is a singleton of its own type too, so that the start-up check finds it even when something (a test
+        // kit, a decorator) wraps the ISessionBackend the container hands out.
+        builder.Services.RemoveAll<DynamoDbSessionBackend>();
+        builder.Services.AddSingleton(static services =>
+        {
+            var options = services.GetRequiredService<IOptions<DynamoDbSessionBackendOptions>>().Value;
+            var time = services.GetService<TimeProvider>();
+            var logger = services.GetService<ILogger<DynamoDbSessionBackend>>();
+            return services.GetService<IAmazonDynamoDB>() is { } client
+                ? new DynamoDbSessionBackend(client, options, time, logger)
+                : new DynamoDbSessionBackend(options, time, logger);
+        });
+
+        return builder.UseBackend(BackendName, static services => services.GetRequiredService<DynamoDbSessionBackend>());
+    }
+
+    /// <summary>The backend's name in metrics, traces, logs and health checks: <c>dynamodb</c>.</summary>
+    internal const string BackendName = "dynamodb";
+}

@@ -1,0 +1,151 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NUnit.Framework;
+using Sessions.Backends;
+using Sessions.Engine;
+
+namespace Sessions.Conformance;
+
+/// <summary>
+/// One running test app: the <see cref="BehaviourEndpoints"/> behind <c>UseSessions()</c> on TestServer, with the backend
+/// under test wrapped in an <see cref="ObservedBackend"/>, and either a manual clock or the real one.
+/// </summary>
+internal sealed class BehaviourApp : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly HttpClient _client;
+    private readonly ManualTimeProvider? _clock;
+    private readonly CancellationTokenSource _deadline;
+
+    private BehaviourApp(WebApplication app, HttpClient client, ManualTimeProvider? clock, LogSink logs, CancellationTokenSource deadline)
+    {
+        _app = app;
+        _client = client;
+        _clock = clock;
+        _deadline = deadline;
+        Logs = logs;
+        Options = app.Services.GetRequiredService<IOptions<SessionOptions>>().Value;
+        CookieName = Options.Cookie.EffectiveName;
+        Backend = app.Services.GetRequiredService<ISessionBackend>() as ObservedBackend
+            ?? throw new InvalidOperationException("The app's ISessionBackend is not the kit's wrapper.");
+        Manager = app.Services.GetRequiredService<ISessionManager>();
+        Store = app.Services.GetRequiredService<SessionStore>();
+        Gates = app.Services.GetRequiredService<Gates>();
+    }
+
+    public ObservedBackend Backend { get; }
+
+    public ISessionManager Manager { get; }
+
+    public SessionStore Store { get; }
+
+    public SessionOptions Options { get; }
+
+    public string CookieName { get; }
+
+    public Gates Gates { get; }
+
+    public LogSink Logs { get; }
+
+    /// <summary>Cancelled when the test has run far longer than any should, so a hang fails instead of stalling the run.</summary>
+    public CancellationToken Token => _deadline.Token;
+
+    /// <summary>The app's clock: the manual one when time is controllable, else the system clock.</summary>
+    public DateTimeOffset Now => _clock?.GetUtcNow() ?? DateTimeOffset.UtcNow;
+
+    public bool ControllableTime => _clock is not null;
+
+    public static async Task<BehaviourApp> StartAsync(
+        Action<ISessionsBuilder> addBackend,
+        string fixtureName,
+        bool controllableTime,
+        Action<SessionOptions> configure,
+        Action<ISessionsBuilder>? configureSessions,
+        bool https)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        var logs = new LogSink();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
+
+        var clock = controllableTime ? new ManualTimeProvider() : null;
+        if (clock is not null)
+        {
+            // Registered before AddSessions, which adds the system clock only when none is registered.
+            builder.Services.AddSingleton<TimeProvider>(clock);
+        }
+
+        builder.Services.AddSingleton<Gates>();
+        var sessions = builder.Services.AddSessions(configure);
+        addBackend(sessions);
+        var registration = builder.Services.LastOrDefault(d => d.ServiceType == typeof(SessionBackendRegistration))?.ImplementationInstance as SessionBackendRegistration;
+        if (registration is null)
+        {
+            Assert.Fail($"{fixtureName}.AddBackend registered no backend: call the backend's builder extension (e.g. builder.AddMemoryBackend()), which calls ISessionsBuilder.UseBackend.");
+        }
+
+        // Wrap the backend under test, keeping its name (metrics, logs, health checks) and its factory.
+        sessions.UseBackend(registration!.Name, services => new ObservedBackend(registration.Factory(services)));
+        configureSessions?.Invoke(sessions);
+
+        var app = builder.Build();
+        app.UseSessions();
+        BehaviourEndpoints.Map(app);
+        var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await app.StartAsync(deadline.Token);
+            var client = app.GetTestClient();
+            client.BaseAddress = new Uri(https ? "https://localhost/" : "http://localhost/");
+            return new BehaviourApp(app, client, clock, logs, deadline);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            deadline.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A new client with an empty cookie jar.</summary>
+    public Browser NewBrowser(string? userAgent = null) => new(this, userAgent);
+
+    /// <summary>Moves the app's clock forward: instantly when it is the manual clock, by waiting when it is the real one.</summary>
+    public async Task AdvanceAsync(TimeSpan by)
+    {
+        if (_clock is not null)
+        {
+            _clock.Advance(by);
+        }
+        else
+        {
+            await Task.Delay(by, Token);
+        }
+    }
+
+    public async Task<Reply> SendAsync(string path, HttpRequestMessage request)
+    {
+        using var response = await _client.SendAsync(request, Token);
+        return await Reply.ReadAsync(path, response, CookieName, Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Abort anything still in flight (a test that failed while a request waited at a gate) before stopping.
+        await _deadline.CancelAsync();
+        _client.Dispose();
+        try
+        {
+            await _app.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+            _deadline.Dispose();
+        }
+    }
+}
