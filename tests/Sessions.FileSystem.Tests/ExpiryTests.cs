@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using Sessions.Backends;
+using Sessions.Conformance;
 using Sessions.FileSystem.Tests.Support;
 
 namespace Sessions.FileSystem.Tests;

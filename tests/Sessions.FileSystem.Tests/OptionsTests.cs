@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using NUnit.Framework;
 using Sessions.Backends;
+using Sessions.Conformance;
 using Sessions.FileSystem.Tests.Support;
 
 namespace Sessions.FileSystem.Tests;

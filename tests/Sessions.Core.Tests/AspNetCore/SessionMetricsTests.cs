@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using NUnit.Framework;
+using Sessions.Conformance;
 using Sessions.Core.Tests.Support;
 using Sessions.Diagnostics;
 using Sessions.Engine;

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using Sessions.Conformance;
 using Sessions.Core.Tests.Support;
 using Sessions.Engine;
 using Sessions.Memory;

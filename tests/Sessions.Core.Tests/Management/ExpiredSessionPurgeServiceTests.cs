@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NUnit.Framework;
 using Sessions.Backends;
+using Sessions.Conformance;
 using Sessions.Core.Tests.Support;
 using Sessions.Engine;
 using Sessions.Management;

@@ -1,5 +1,6 @@
 using System.Text;
 using NUnit.Framework;
+using Sessions.Conformance;
 using Sessions.Core.Tests.Support;
 using Sessions.Engine;
 using Sessions.Ids;
