@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -8,8 +9,9 @@ namespace Sessions.EFCore;
 
 /// <summary>
 /// Stores sessions in a SQL table through Entity Framework Core, on SQLite or PostgreSQL. Every operation is one statement
-/// on one pooled context, with no change tracking: conditional writes are a single <c>UPDATE ... WHERE version = @v</c> or
-/// an <c>INSERT ... ON CONFLICT</c>, so concurrent writers are decided by the database's row locks.
+/// on the connection of one pooled context, written once from the EF Core model and run as a plain parameterized command
+/// (prepared on PostgreSQL): conditional writes are a single <c>UPDATE ... WHERE version = @v</c> or an
+/// <c>INSERT ... ON CONFLICT</c>, so concurrent writers are decided by the database's row locks.
 /// </summary>
 /// <remarks>
 /// The table is never created behind your back: call <see cref="EnsureTableAsync"/> (or
@@ -22,13 +24,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
     private readonly EFCoreSessionBackendOptions _options;
     private readonly TimeProvider _time;
 
-    // Compiled per instance: a compiled query serves one model, and each backend serves one context type and table.
-    private readonly Func<DbContext, string, long, CancellationToken, Task<StoredRecord?>> _get = EF.CompileAsyncQuery(
-        (DbContext context, string key, long now, CancellationToken _) => context.Set<SessionEntity>()
-            .AsNoTracking()
-            .Where(s => s.Key == key && s.ExpiresAtUnixMilliseconds > now)
-            .Select(s => new StoredRecord(s.Payload, s.ExpiresAtUnixMilliseconds, s.Version))
-            .FirstOrDefault());
+    // From the first context: every context of one backend has the same model and options.
     private SessionsTableSql? _sql;
     private int _disposed;
 
@@ -83,8 +79,19 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
     {
         SessionKeys.ThrowIfInvalid(key);
         var now = NowMilliseconds();
-        var stored = await RunAsync("get", idempotent: true, (context, _, ct) => _get(context, key, now, ct), cancellationToken).ConfigureAwait(false);
-        return stored is null ? null : new SessionRecord(stored.Payload, DateTimeOffset.FromUnixTimeMilliseconds(stored.ExpiresAt), stored.Version);
+        return await RunAsync(
+            "get",
+            idempotent: true,
+            async (_, connection, sql, ct) =>
+            {
+                await using var command = Command(connection, sql, sql.Get).With(key).With(now);
+                var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadRecord(reader) : null;
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -103,28 +110,29 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
             SetConditionKind.Always => await RunAsync(
                 "set",
                 idempotent: true,
-                async (context, sql, ct) => await context.Database.ExecuteSqlRawAsync(sql.UpsertAlways, [key, payload, expiresAt, version], ct).ConfigureAwait(false) > 0,
+                async (_, connection, sql, ct) =>
+                {
+                    await using var command = Command(connection, sql, sql.UpsertAlways).With(key).With(payload).With(expiresAt).With(version);
+                    return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
+                },
                 cancellationToken).ConfigureAwait(false),
             SetConditionKind.IfAbsent => await RunAsync(
                 "set",
                 idempotent: false,
-                async (context, sql, ct) => await context.Database.ExecuteSqlRawAsync(sql.UpsertIfAbsent, [key, payload, expiresAt, version, now], ct).ConfigureAwait(false) == 1,
+                async (_, connection, sql, ct) =>
+                {
+                    await using var command = Command(connection, sql, sql.UpsertIfAbsent).With(key).With(payload).With(expiresAt).With(version).With(now);
+                    return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+                },
                 cancellationToken).ConfigureAwait(false),
             SetConditionKind.IfVersion => await RunAsync(
                 "set",
                 idempotent: false,
-                async (context, _, ct) =>
+                async (_, connection, sql, ct) =>
                 {
-                    var expected = condition.ExpectedVersion;
-                    var updated = await context.Set<SessionEntity>()
-                        .Where(s => s.Key == key && s.Version == expected && s.ExpiresAtUnixMilliseconds > now)
-                        .ExecuteUpdateAsync(
-                            s => s.SetProperty(e => e.Payload, payload)
-                                  .SetProperty(e => e.ExpiresAtUnixMilliseconds, expiresAt)
-                                  .SetProperty(e => e.Version, version),
-                            ct)
-                        .ConfigureAwait(false);
-                    return updated == 1;
+                    await using var command = Command(connection, sql, sql.UpdateIfVersion)
+                        .With(key).With(payload).With(expiresAt).With(version).With(now).With(condition.ExpectedVersion);
+                    return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
                 },
                 cancellationToken).ConfigureAwait(false),
             _ => throw new ArgumentOutOfRangeException(nameof(condition), condition, "Unknown SetCondition kind."),
@@ -139,15 +147,12 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
         return await RunAsync(
             "remove",
             idempotent: false,
-            async (context, _, ct) =>
+            async (_, connection, sql, ct) =>
             {
-                var live = context.Set<SessionEntity>().Where(s => s.Key == key && s.ExpiresAtUnixMilliseconds > now);
-                if (expectedVersion is { } expected)
-                {
-                    live = live.Where(s => s.Version == expected);
-                }
-
-                return await live.ExecuteDeleteAsync(ct).ConfigureAwait(false) == 1;
+                await using var command = expectedVersion is { } expected
+                    ? Command(connection, sql, sql.RemoveIfVersion).With(key).With(now).With(expected)
+                    : Command(connection, sql, sql.Remove).With(key).With(now);
+                return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
             },
             cancellationToken).ConfigureAwait(false);
     }
@@ -161,10 +166,11 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
         return await RunAsync(
             "touch",
             idempotent: true,
-            async (context, _, ct) => await context.Set<SessionEntity>()
-                .Where(s => s.Key == key && s.ExpiresAtUnixMilliseconds > now)
-                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ExpiresAtUnixMilliseconds, until), ct)
-                .ConfigureAwait(false) == 1,
+            async (_, connection, sql, ct) =>
+            {
+                await using var command = Command(connection, sql, sql.Touch).With(key).With(until).With(now);
+                return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -185,7 +191,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
             var page = await RunAsync(
                 "enumerate",
                 idempotent: true,
-                (context, _, ct) => context.Set<SessionEntity>()
+                (context, _, _, ct) => context.Set<SessionEntity>()
                     .AsNoTracking()
                     .Where(s => s.ExpiresAtUnixMilliseconds > now && s.Key.Substring(0, prefixLength) == prefix && string.Compare(s.Key, last) > 0)
                     .OrderBy(s => s.Key)
@@ -223,7 +229,11 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
             var deleted = await RunAsync(
                 "purge",
                 idempotent: true,
-                (context, sql, ct) => context.Database.ExecuteSqlRawAsync(sql.PurgeBatch, [now, batch], ct),
+                async (_, connection, sql, ct) =>
+                {
+                    await using var command = Command(connection, sql, sql.PurgeBatch).With(now).With(batch);
+                    return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                },
                 cancellationToken).ConfigureAwait(false);
             purged += deleted;
             if (deleted < batch)
@@ -238,9 +248,8 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
         await RunAsync(
             "probe",
             idempotent: true,
-            async (context, _, ct) =>
+            async (_, connection, _, ct) =>
             {
-                var connection = context.Database.GetDbConnection();
                 await using var command = connection.CreateCommand();
                 command.CommandText = "SELECT 1";
                 return await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
@@ -269,13 +278,21 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
         return ValueTask.CompletedTask;
     }
 
+    // The reader is not sequential, so ReadAsync has buffered the whole row and these reads do not touch the network.
+#pragma warning disable CA1849
+    private static SessionRecord ReadRecord(DbDataReader reader) =>
+        new(reader.GetFieldValue<byte[]>(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetInt64(2));
+#pragma warning restore CA1849
+
     private static long ToMilliseconds(DateTimeOffset instant) => instant.ToUnixTimeMilliseconds();
 
     private long NowMilliseconds() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     // One operation on one borrowed context: opens the connection, runs the statement, and retries transient failures
     // only when that cannot apply a write twice (the statement never ran, or the operation is idempotent).
-    private async Task<T> RunAsync<T>(string operation, bool idempotent, Func<DbContext, SessionsTableSql, CancellationToken, Task<T>> body, CancellationToken cancellationToken)
+    // The connection is the context's own DbConnection, opened and closed here rather than through EF Core's connection
+    // management: the hot-path statements are plain commands, and EF Core queries (the key listing) use an open connection as is.
+    private async Task<T> RunAsync<T>(string operation, bool idempotent, Func<DbContext, DbConnection, SessionsTableSql, CancellationToken, Task<T>> body, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -286,12 +303,13 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
             {
                 var context = lease.Context;
                 var sql = _sql ??= SessionsTableSql.For(context);
+                var connection = context.Database.GetDbConnection();
                 var opened = false;
                 try
                 {
-                    await context.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                    await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                     opened = true;
-                    return await body(context, sql, cancellationToken).ConfigureAwait(false);
+                    return await body(context, connection, sql, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
@@ -303,22 +321,25 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
                         continue;
                     }
 
-                    throw Describe(operation, ex, kind, attempt, sql, context);
+                    throw Describe(operation, ex, kind, attempt, sql, connection);
                 }
                 finally
                 {
                     if (opened)
                     {
-                        await context.Database.CloseConnectionAsync().ConfigureAwait(false);
+                        await connection.CloseAsync().ConfigureAwait(false);
                     }
                 }
             }
         }
     }
 
-    private static Exception Describe(string operation, Exception ex, FailureKind kind, int attempts, SessionsTableSql sql, DbContext context)
+    private SessionCommand Command(DbConnection connection, SessionsTableSql sql, string text) =>
+        new(connection, sql.Kind, text, sql.CommandTimeout, prepare: _options.PrepareStatements && sql.Kind == DatabaseKind.PostgreSql);
+
+    private static Exception Describe(string operation, Exception ex, FailureKind kind, int attempts, SessionsTableSql sql, DbConnection connection)
     {
-        var where = DescribeDatabase(context);
+        var where = DescribeDatabase(connection);
         if (TransientFailures.IsMissingTable(ex))
         {
             return new EFCoreSessionBackendException(
@@ -346,11 +367,10 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
         };
     }
 
-    private static string DescribeDatabase(DbContext context)
+    private static string DescribeDatabase(DbConnection connection)
     {
         try
         {
-            var connection = context.Database.GetDbConnection();
             return string.IsNullOrEmpty(connection.Database) || connection.Database == "main"
                 ? $"'{connection.DataSource}'"
                 : $"'{connection.DataSource}' (database '{connection.Database}')";
@@ -361,5 +381,4 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
         }
     }
 
-    private sealed record StoredRecord(byte[] Payload, long ExpiresAt, long Version);
 }

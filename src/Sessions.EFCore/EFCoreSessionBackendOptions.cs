@@ -29,6 +29,14 @@ public sealed class EFCoreSessionBackendOptions
     /// </summary>
     public int MaxAttempts { get; set; } = 3;
 
+    /// <summary>
+    /// Whether the backend prepares its statements on PostgreSQL (default <see langword="true"/>): Npgsql prepares each one
+    /// once per physical connection, and the server then skips parsing and planning it on every call. Turn it off behind a
+    /// connection pooler that does not support prepared statements, such as PgBouncer in transaction mode before 1.21.
+    /// SQLite ignores it.
+    /// </summary>
+    public bool PrepareStatements { get; set; } = true;
+
     /// <summary>The size of the internal context's pool (default 128). Ignored with your own context.</summary>
     public int ContextPoolSize { get; set; } = 128;
 

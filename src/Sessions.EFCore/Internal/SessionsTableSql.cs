@@ -6,32 +6,47 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Sessions.EFCore.Internal;
 
 /// <summary>
-/// The statements EF Core cannot express (upserts, the batched purge), written once from the model's table and column
-/// names so that a renamed table or schema is honoured. The SQL is the same on SQLite (3.24+) and PostgreSQL (9.5+):
-/// both accept <c>INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE</c> and <c>DELETE ... WHERE key IN (SELECT ... LIMIT n)</c>.
+/// Every statement the backend runs on its hot path (read, the three conditional writes, touch, remove) and the batched
+/// purge, written once from the model's table and column names (so that a renamed table or schema is honoured) with the
+/// provider's quoting and parameter style: PostgreSQL's positional <c>$1</c>, which Npgsql sends without rewriting the
+/// text, and SQLite's <c>@p1</c>. The SQL is otherwise the same on SQLite (3.24+) and PostgreSQL (9.5+): both accept
+/// <c>INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE</c> and <c>DELETE ... WHERE key IN (SELECT ... LIMIT n)</c>.
 /// </summary>
 internal sealed class SessionsTableSql
 {
     private const string SqliteProvider = "Microsoft.EntityFrameworkCore.Sqlite";
     private const string NpgsqlProvider = "Npgsql.EntityFrameworkCore.PostgreSQL";
 
-    private SessionsTableSql(DatabaseKind kind, string tableName, string? schema, string table, string key, string payload, string expiresAt, string version)
+    private SessionsTableSql(DatabaseKind kind, int? commandTimeout, string tableName, string? schema, string table, string key, string payload, string expiresAt, string version)
     {
         Kind = kind;
+        CommandTimeout = commandTimeout;
         TableName = tableName;
         Schema = kind == DatabaseKind.Sqlite ? null : schema;
         Table = table;
-        var insert = $"INSERT INTO {table} AS cur ({key}, {payload}, {expiresAt}, {version}) VALUES ({{0}}, {{1}}, {{2}}, {{3}}) " +
+        string P(int position) => kind == DatabaseKind.PostgreSql ? $"${position}" : $"@p{position}";
+
+        // Parameters are positional, in the order each statement's summary lists them.
+        Get = $"SELECT {payload}, {expiresAt}, {version} FROM {table} WHERE {key} = {P(1)} AND {expiresAt} > {P(2)}";
+        var insert = $"INSERT INTO {table} AS cur ({key}, {payload}, {expiresAt}, {version}) VALUES ({P(1)}, {P(2)}, {P(3)}, {P(4)}) " +
                      $"ON CONFLICT ({key}) DO UPDATE SET {payload} = excluded.{payload}, {expiresAt} = excluded.{expiresAt}, {version} = excluded.{version}";
         UpsertAlways = insert;
 
         // An expired row under the key counts as absent: it is replaced in the same statement, and a live one is left alone
         // (0 rows affected). Concurrent callers serialise on the key's row lock, so exactly one of them writes.
-        UpsertIfAbsent = insert + $" WHERE cur.{expiresAt} <= {{4}}";
-        PurgeBatch = $"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {expiresAt} <= {{0}} LIMIT {{1}})";
+        UpsertIfAbsent = insert + $" WHERE cur.{expiresAt} <= {P(5)}";
+        UpdateIfVersion = $"UPDATE {table} SET {payload} = {P(2)}, {expiresAt} = {P(3)}, {version} = {P(4)} " +
+                          $"WHERE {key} = {P(1)} AND {expiresAt} > {P(5)} AND {version} = {P(6)}";
+        Touch = $"UPDATE {table} SET {expiresAt} = {P(2)} WHERE {key} = {P(1)} AND {expiresAt} > {P(3)}";
+        Remove = $"DELETE FROM {table} WHERE {key} = {P(1)} AND {expiresAt} > {P(2)}";
+        RemoveIfVersion = Remove + $" AND {version} = {P(3)}";
+        PurgeBatch = $"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {expiresAt} <= {P(1)} LIMIT {P(2)})";
     }
 
     public DatabaseKind Kind { get; }
+
+    /// <summary>The context's command timeout in seconds, for every command; <see langword="null"/> for the provider's default.</summary>
+    public int? CommandTimeout { get; }
 
     public string TableName { get; }
 
@@ -40,11 +55,26 @@ internal sealed class SessionsTableSql
     /// <summary>The table's delimited, schema-qualified name.</summary>
     public string Table { get; }
 
+    /// <summary>The live row's payload, expiry and version. Parameters: key, now.</summary>
+    public string Get { get; }
+
     /// <summary>Parameters: key, payload, expires-at, version.</summary>
     public string UpsertAlways { get; }
 
     /// <summary>Parameters: key, payload, expires-at, version, now.</summary>
     public string UpsertIfAbsent { get; }
+
+    /// <summary>Parameters: key, payload, expires-at, version, now, expected version.</summary>
+    public string UpdateIfVersion { get; }
+
+    /// <summary>Parameters: key, expires-at, now.</summary>
+    public string Touch { get; }
+
+    /// <summary>Parameters: key, now.</summary>
+    public string Remove { get; }
+
+    /// <summary>Parameters: key, now, expected version.</summary>
+    public string RemoveIfVersion { get; }
 
     /// <summary>Parameters: now, batch size.</summary>
     public string PurgeBatch { get; }
@@ -77,6 +107,7 @@ internal sealed class SessionsTableSql
 
         return new SessionsTableSql(
             kind,
+            context.Database.GetCommandTimeout(),
             tableName,
             schema,
             kind == DatabaseKind.Sqlite ? sql.DelimitIdentifier(tableName) : sql.DelimitIdentifier(tableName, schema),

@@ -1,10 +1,7 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using Amazon.Runtime;
+using Sessions.Conformance;
 
 namespace Sessions.DynamoDb.Tests.Support;
 
@@ -14,17 +11,19 @@ namespace Sessions.DynamoDb.Tests.Support;
 /// </summary>
 internal sealed class DynaliteProcess
 {
-    private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(30);
-    private readonly StringBuilder _output = new();
-    private Process? _process;
+    private readonly ServerProcess _server;
 
-    private DynaliteProcess(int port) => Port = port;
+    private DynaliteProcess(int port, ServerProcess server)
+    {
+        Port = port;
+        _server = server;
+    }
 
     public int Port { get; }
 
     public string ServiceUrl => $"http://127.0.0.1:{Port}";
 
-    public int? Pid => _process?.Id;
+    public int? Pid => _server.Pid;
 
     /// <summary>Starts dynalite (in memory) on a free loopback port and waits until it answers.</summary>
     public static async Task<DynaliteProcess> StartAsync()
@@ -40,15 +39,19 @@ internal sealed class DynaliteProcess
         // The port is free when chosen but could be taken before node binds it: try a few.
         for (var attempt = 1; ; attempt++)
         {
-            var server = new DynaliteProcess(FreePort());
+            var port = ServerProcess.FreeLoopbackPort();
             try
             {
-                await server.StartAsync(cli);
-                return server;
+                using var client = Client($"http://127.0.0.1:{port}");
+                var server = await ServerProcess.StartAsync(
+                    $"dynalite on 127.0.0.1:{port}",
+                    "node",
+                    [cli, "--host", "127.0.0.1", "--port", ServerProcess.Arg(port), "--createTableMs", "50", "--deleteTableMs", "50", "--updateTableMs", "50"],
+                    async ct => await AnswersAsync(client, ct));
+                return new DynaliteProcess(port, server);
             }
             catch (InvalidOperationException) when (attempt < 3)
             {
-                server.Stop();
             }
         }
     }
@@ -65,121 +68,22 @@ internal sealed class DynaliteProcess
         });
 
     /// <summary>Kills the process this object started (by its PID) and waits for it to exit.</summary>
-    public void Stop()
-    {
-        var process = _process;
-        _process = null;
-        if (process is null)
-        {
-            return;
-        }
-
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit(10_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        process.Dispose();
-    }
+    public void Stop() => _server.Dispose();
 
     public override string ToString() => $"dynalite at {ServiceUrl} (pid {Pid})";
 
-    public static string RepositoryRoot()
+    public static string RepositoryRoot() => ServerProcess.FindRepositoryRoot(Path.Combine("tools", "dynalite", "package.json"));
+
+    private static async Task<bool> AnswersAsync(AmazonDynamoDBClient client, CancellationToken cancellationToken)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "tools", "dynalite", "package.json")))
+        try
         {
-            dir = dir.Parent;
+            await client.ListTablesAsync(new ListTablesRequest(), cancellationToken);
+            return true;
         }
-
-        return dir?.FullName ?? throw new InvalidOperationException($"No tools/dynalite/package.json above {AppContext.BaseDirectory}.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private async Task StartAsync(string cli)
-    {
-        var info = new ProcessStartInfo("node")
+        catch (AmazonClientException)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { cli, "--host", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--createTableMs", "50", "--deleteTableMs", "50", "--updateTableMs", "50" })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start node.");
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-
-        using var client = Client(ServiceUrl);
-        var started = Stopwatch.StartNew();
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"dynalite exited with code {process.ExitCode} before it was ready: {Output()}");
-            }
-
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await client.ListTablesAsync(new ListTablesRequest(), timeout.Token);
-                return;
-            }
-            catch (Exception e) when (e is AmazonClientException or HttpRequestException or SocketException or OperationCanceledException)
-            {
-                // not listening yet
-            }
-
-            if (started.Elapsed > s_startTimeout)
-            {
-                Stop();
-                throw new TimeoutException($"dynalite on port {Port} did not answer ListTables within {s_startTimeout.TotalSeconds} s: {Output()}");
-            }
-
-            await Task.Delay(50); // a poll interval, not a readiness wait: the loop ends as soon as the server answers
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            if (_output.Length < 20_000)
-            {
-                _output.AppendLine(line);
-            }
-        }
-    }
-
-    private string Output()
-    {
-        lock (_output)
-        {
-            return _output.ToString();
+            return false; // not listening yet
         }
     }
 }
