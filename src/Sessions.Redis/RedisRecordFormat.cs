@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Sessions.Redis.Protocol;
 
 namespace Sessions.Redis;
 
@@ -15,25 +16,16 @@ namespace Sessions.Redis;
 internal static class RedisRecordFormat
 {
     public const byte Format = 1;
-    public const int HeaderLength = 17;
+    public const int HeaderLength = RedisArg.HeaderLength; // written by RedisArg.Headed: format byte, version, expiry
     public const int VersionOffset = 1;
     public const int ExpiryOffset = 9;
 
-    public static byte[] Header(long version, long expiresAtMs)
-    {
-        var header = new byte[HeaderLength];
-        header[0] = Format;
-        BinaryPrimitives.WriteInt64BigEndian(header.AsSpan(VersionOffset), version);
-        BinaryPrimitives.WriteInt64BigEndian(header.AsSpan(ExpiryOffset), expiresAtMs);
-        return header;
-    }
+    /// <summary>The record as one command argument: header and payload, written straight into the command's bytes.</summary>
+    public static RedisArg Value(long version, long expiresAtMs, ReadOnlyMemory<byte> payload) =>
+        RedisArg.Headed(Format, version, expiresAtMs, payload);
 
-    public static byte[] Int64(long value)
-    {
-        var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, value);
-        return bytes;
-    }
+    /// <summary>A version as the scripts compare it: the 8 header bytes.</summary>
+    public static RedisArg Version(long version) => RedisArg.BigEndian(version);
 
     public static bool TryRead(byte[] value, out long version, out long expiresAtMs)
     {

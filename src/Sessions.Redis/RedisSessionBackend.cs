@@ -13,7 +13,7 @@ namespace Sessions.Redis;
 /// </summary>
 /// <remarks>All instances created from one configuration string share nothing: each opens its own connections. Register
 /// the backend once (a singleton) and let concurrent requests share its pipelined connection.</remarks>
-public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator, ISessionBackendHealthProbe, IAsyncDisposable
+public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator, ISessionBackendHealthProbe, IAsyncDisposable, IDisposable
 {
     private const int ScanPageSize = 1000;
 
@@ -56,6 +56,7 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     internal RedisClient Client => _client;
 
     /// <inheritdoc />
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
     {
         var redisKey = Prepare(key, cancellationToken);
@@ -80,18 +81,16 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
+    public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
     {
         var redisKey = Prepare(key, cancellationToken);
         ArgumentNullException.ThrowIfNull(record);
         var expiresAtMs = record.ExpiresAt.ToUnixTimeMilliseconds();
         var expiry = ExpiryArgument(expiresAtMs);
-        var value = RedisArg.Concat(RedisRecordFormat.Header(record.Version, expiresAtMs), record.Payload);
         if (condition.Kind == SetConditionKind.Always && expiry == 0)
         {
             // Already expired: writing it would store nothing readable, so make sure nothing is there.
-            RedisClient.ThrowIfError(await _client.ExecuteAsync(["DEL", redisKey], 1, cancellationToken).ConfigureAwait(false), "DEL");
-            return true;
+            return DeleteAsync(redisKey, cancellationToken);
         }
 
         var mode = condition.Kind switch
@@ -101,27 +100,23 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
             SetConditionKind.IfVersion => "v",
             _ => throw new ArgumentOutOfRangeException(nameof(condition), condition.Kind, "Unknown SetCondition kind."),
         };
-        RedisArg[] args = ["EVALSHA", RedisScripts.SetIf.Sha1, 1, redisKey, NowMs(), mode, RedisRecordFormat.Int64(condition.ExpectedVersion), value, expiry];
-        return await RunScriptAsync(RedisScripts.SetIf, args, cancellationToken).ConfigureAwait(false) == 1;
+        var argv = new SetIfArgs(NowMs(), mode, condition.ExpectedVersion, record.Version, expiresAtMs, record.Payload, expiry);
+        return RunScriptAsync(RedisScripts.SetIf, redisKey, argv, cancellationToken);
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
+    public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
     {
         var redisKey = Prepare(key, cancellationToken);
-        RedisArg[] args = ["EVALSHA", RedisScripts.Remove.Sha1, 1, redisKey, NowMs(), expectedVersion is { } v ? (RedisArg)RedisRecordFormat.Int64(v) : (RedisArg)string.Empty];
-        return await RunScriptAsync(RedisScripts.Remove, args, cancellationToken).ConfigureAwait(false) == 1;
+        return RunScriptAsync(RedisScripts.Remove, redisKey, new RemoveArgs(NowMs(), expectedVersion), cancellationToken);
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var redisKey = Prepare(key, cancellationToken);
         var expiresAtMs = expiresAt.ToUnixTimeMilliseconds();
-        return await RunScriptAsync(
-            RedisScripts.Touch,
-            ["EVALSHA", RedisScripts.Touch.Sha1, 1, redisKey, NowMs(), RedisRecordFormat.Int64(expiresAtMs), ExpiryArgument(expiresAtMs)],
-            cancellationToken).ConfigureAwait(false) == 1;
+        return RunScriptAsync(RedisScripts.Touch, redisKey, new TouchArgs(NowMs(), expiresAtMs, ExpiryArgument(expiresAtMs)), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -185,6 +180,14 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         return _client.DisposeAsync();
     }
 
+    /// <summary>Same as <see cref="DisposeAsync"/>, without waiting for the connections' background work to end; offered
+    /// so that a container disposed synchronously can dispose the backend.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _client.Dispose();
+    }
+
     /// <summary>Escapes the characters Redis glob patterns treat specially, so that a prefix matches literally.</summary>
     internal static string EscapeGlob(string text)
     {
@@ -220,18 +223,52 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     /// <summary>The expiry for PEXPIREAT, or 0 when it has passed (the scripts then delete instead).</summary>
     private long ExpiryArgument(long expiresAtMs) => expiresAtMs > NowMs() ? expiresAtMs : 0;
 
-    /// <summary>Runs <paramref name="script"/> by SHA; <paramref name="args"/> is <c>EVALSHA sha 1 key argv...</c>.</summary>
-    private async ValueTask<long> RunScriptAsync(RedisScripts script, RedisArg[] args, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> DeleteAsync(string redisKey, CancellationToken cancellationToken)
     {
-        var reply = await _client.ExecuteAsync(args, 3, cancellationToken).ConfigureAwait(false);
+        RedisClient.ThrowIfError(await _client.ExecuteAsync(["DEL", redisKey], 1, cancellationToken).ConfigureAwait(false), "DEL");
+        return true;
+    }
+
+    /// <summary>Runs <paramref name="script"/> on <paramref name="redisKey"/> with <paramref name="argv"/>, by SHA;
+    /// <see langword="true"/> when it returned 1.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> RunScriptAsync<TArgs>(RedisScripts script, string redisKey, TArgs argv, CancellationToken cancellationToken)
+        where TArgs : struct, IRedisScriptArgs
+    {
+        var reply = await SendScript(script, bySha: true, redisKey, argv, cancellationToken).ConfigureAwait(false);
         if (reply.IsErrorWithPrefix("NOSCRIPT"u8))
         {
             // The script cache was flushed (or this server never saw the script): send the text; EVAL caches it again.
-            args[0] = "EVAL";
-            args[1] = script.Text;
-            reply = await _client.ExecuteAsync(args, 3, cancellationToken).ConfigureAwait(false);
+            reply = await SendScript(script, bySha: false, redisKey, argv, cancellationToken).ConfigureAwait(false);
         }
 
-        return RedisClient.ThrowIfError(reply, $"the {script.Name} script").AsInt64();
+        if (reply.IsError)
+        {
+            RedisClient.ThrowIfError(reply, $"the {script.Name} script"); // the message is only built for an error
+        }
+
+        return reply.AsInt64() == 1;
+    }
+
+    /// <summary><c>EVALSHA sha 1 key argv...</c> (or <c>EVAL text 1 key argv...</c>), built on the stack and encoded before this returns.</summary>
+    private ValueTask<RespValue> SendScript<TArgs>(RedisScripts script, bool bySha, string redisKey, in TArgs argv, CancellationToken cancellationToken)
+        where TArgs : struct, IRedisScriptArgs
+    {
+        var args = default(ScriptCommandArgs);
+        Span<RedisArg> span = args;
+        span[0] = bySha ? "EVALSHA" : "EVAL";
+        span[1] = bySha ? script.Sha1 : script.Text;
+        span[2] = 1;
+        span[3] = redisKey;
+        argv.CopyTo(span[4..]);
+        return _client.ExecuteAsync(span[..(4 + argv.Count)], 3, cancellationToken);
+    }
+
+    /// <summary>A script call's arguments on the stack: EVALSHA, SHA, key count, key and up to five ARGV.</summary>
+    [InlineArray(9)]
+    private struct ScriptCommandArgs
+    {
+        private RedisArg _element;
     }
 }

@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 
 namespace Sessions.Redis.Protocol;
@@ -10,7 +11,7 @@ namespace Sessions.Redis.Protocol;
 /// commands fail at once with the reason (refused, unreachable, bad credentials) instead of waiting out a timeout;
 /// only the very first command waits for the first attempt.
 /// </summary>
-internal sealed class EndpointConnection : IAsyncDisposable
+internal sealed class EndpointConnection : IAsyncDisposable, IDisposable
 {
     private const string ConfigurationHint = "Set Sessions:Redis:Configuration";
     private static readonly TimeSpan s_firstRetryDelay = TimeSpan.FromMilliseconds(50);
@@ -44,35 +45,32 @@ internal sealed class EndpointConnection : IAsyncDisposable
     /// <param name="args">The command name and its arguments.</param>
     /// <param name="asking">Send <c>ASKING</c> right before it (cluster ASK redirect).</param>
     /// <param name="cancellationToken">Stops waiting; the reply, if any, is discarded.</param>
-    public ValueTask<RespValue> SendAsync(RedisArg[] args, bool asking, CancellationToken cancellationToken)
-    {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<RespValue>(cancellationToken);
-        }
+    public ValueTask<RespValue> SendAsync(ReadOnlySpan<RedisArg> args, bool asking, CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested
+            ? ValueTask.FromCanceled<RespValue>(cancellationToken)
+            : SendAsync(EncodedCommand.Encode(args), asking, ownsCommand: true, cancellationToken);
 
+    /// <summary>Sends an encoded command; see <see cref="SendAsync(ReadOnlySpan{RedisArg}, bool, CancellationToken)"/>.</summary>
+    /// <param name="command">The command's bytes.</param>
+    /// <param name="asking">Send <c>ASKING</c> right before it (cluster ASK redirect).</param>
+    /// <param name="ownsCommand">Return the command's buffer once it cannot be written any more; otherwise the caller
+    /// returns it after the returned task completes (it may send it again first, after a redirect).</param>
+    /// <param name="cancellationToken">Stops waiting; the reply, if any, is discarded.</param>
+    public ValueTask<RespValue> SendAsync(in EncodedCommand command, bool asking, bool ownsCommand, CancellationToken cancellationToken)
+    {
         var connection = Volatile.Read(ref _current);
-        return connection is not null && connection.Failure is null
-            ? Send(connection, args, asking, cancellationToken)
-            : SendWhenConnectedAsync(args, asking, cancellationToken);
+        return connection is not null && connection.Failure is null && !cancellationToken.IsCancellationRequested
+            ? Send(connection, command, asking, ownsCommand, cancellationToken)
+            : SendWhenConnectedAsync(command, asking, ownsCommand, cancellationToken);
     }
 
+    /// <summary>Closes the connection and stops reconnecting, then waits for the background work to end.</summary>
     public async ValueTask DisposeAsync()
     {
-        PhysicalConnection? current;
-        lock (_lock)
+        if (Close() is not var (current, connectLoop))
         {
-            if (_isDisposed)
-            {
-                return;
-            }
-
-            _isDisposed = true;
-            current = _current;
-            _current = null;
+            return;
         }
-
-        await _disposed.CancelAsync().ConfigureAwait(false);
 
         await _timeoutTimer.DisposeAsync().ConfigureAwait(false);
         if (current is not null)
@@ -80,42 +78,91 @@ internal sealed class EndpointConnection : IAsyncDisposable
             await current.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (_connectLoop is { } loop)
+        if (connectLoop is not null)
         {
-            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await connectLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-
-        _firstAttempt.TrySetResult();
-        _disposed.Dispose();
     }
 
-    private ValueTask<RespValue> Send(PhysicalConnection connection, RedisArg[] args, bool asking, CancellationToken cancellationToken)
+    /// <summary>Closes the connection and stops reconnecting without waiting: what is in flight fails at once, and the
+    /// background loops end by themselves.</summary>
+    public void Dispose()
     {
-        var command = new PendingCommand(args, Environment.TickCount64 + _commandTimeoutMs, asking);
+        if (Close() is var (current, _))
+        {
+            _timeoutTimer.Dispose();
+            if (current is not null)
+            {
+                _ = current.DisposeAsync().AsTask(); // fails everything in flight synchronously; the rest is clean-up
+            }
+        }
+    }
+
+    /// <summary>Marks the endpoint disposed (once) and cancels reconnecting; returns what is left to close.</summary>
+    private (PhysicalConnection? Current, Task? ConnectLoop)? Close()
+    {
+        PhysicalConnection? current;
+        Task? connectLoop;
+        lock (_lock)
+        {
+            if (_isDisposed)
+            {
+                return null;
+            }
+
+            _isDisposed = true;
+            current = _current;
+            _current = null;
+            connectLoop = _connectLoop;
+        }
+
+        // Not disposed: a connect loop or a caller may still read its token.
+        _disposed.Cancel();
+        _firstAttempt.TrySetResult();
+        return (current, connectLoop);
+    }
+
+    private ValueTask<RespValue> Send(PhysicalConnection connection, in EncodedCommand encoded, bool asking, bool ownsCommand, CancellationToken cancellationToken)
+    {
+        var command = new PendingCommand(encoded, Environment.TickCount64 + _commandTimeoutMs, asking, ownsCommand);
         command.RegisterCancellation(cancellationToken);
         return connection.SendAsync(command);
     }
 
-    private async ValueTask<RespValue> SendWhenConnectedAsync(RedisArg[] args, bool asking, CancellationToken cancellationToken)
+    private ValueTask<RespValue> Send(PhysicalConnection connection, ReadOnlySpan<RedisArg> args, CancellationToken cancellationToken) =>
+        Send(connection, EncodedCommand.Encode(args), asking: false, ownsCommand: true, cancellationToken);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<RespValue> SendWhenConnectedAsync(EncodedCommand command, bool asking, bool ownsCommand, CancellationToken cancellationToken)
     {
-        Task firstAttempt;
-        lock (_lock)
+        PhysicalConnection? connection;
+        try
         {
-            ObjectDisposedException.ThrowIf(_isDisposed, this);
-            _connectLoop ??= Task.Run(ConnectLoopAsync, CancellationToken.None);
-            firstAttempt = _firstAttempt.Task;
+            cancellationToken.ThrowIfCancellationRequested();
+            Task firstAttempt;
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_isDisposed, this);
+                _connectLoop ??= Task.Run(ConnectLoopAsync, CancellationToken.None);
+                firstAttempt = _firstAttempt.Task;
+            }
+
+            await firstAttempt.WaitAsync(cancellationToken).ConfigureAwait(false);
+            connection = Volatile.Read(ref _current);
+            if (connection is null || connection.Failure is not null)
+            {
+                ObjectDisposedException.ThrowIf(_isDisposed, this);
+                var reason = Volatile.Read(ref _lastError) ?? connection?.Failure;
+                throw new RedisConnectionException(reason?.Message ?? $"Redis at {Endpoint} is not connected; reconnecting.", reason);
+            }
+        }
+        catch when (ownsCommand)
+        {
+            command.Return(); // never handed to a connection
+            throw;
         }
 
-        await firstAttempt.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var connection = Volatile.Read(ref _current);
-        if (connection is null || connection.Failure is not null)
-        {
-            ObjectDisposedException.ThrowIf(_isDisposed, this);
-            var reason = Volatile.Read(ref _lastError) ?? connection?.Failure;
-            throw new RedisConnectionException(reason?.Message ?? $"Redis at {Endpoint} is not connected; reconnecting.", reason);
-        }
-
-        return await Send(connection, args, asking, cancellationToken).ConfigureAwait(false);
+        return await Send(connection, command, asking, ownsCommand, cancellationToken).ConfigureAwait(false);
     }
 
     private void OnConnectionFailed(PhysicalConnection connection, Exception reason)
@@ -134,6 +181,9 @@ internal sealed class EndpointConnection : IAsyncDisposable
                 _connectLoop = Task.Run(ConnectLoopAsync);
             }
         }
+
+        // Its commands have all failed by now; what remains is returning its buffers once its loops have ended.
+        _ = Task.Run(() => connection.DisposeAsync().AsTask());
     }
 
     private async Task ConnectLoopAsync()
@@ -145,6 +195,7 @@ internal sealed class EndpointConnection : IAsyncDisposable
             try
             {
                 var connection = await ConnectOnceAsync(token).ConfigureAwait(false);
+                bool installed;
                 lock (_lock)
                 {
                     if (_isDisposed)
@@ -153,13 +204,26 @@ internal sealed class EndpointConnection : IAsyncDisposable
                         return;
                     }
 
-                    _current = connection;
-                    _lastError = null;
-                    _connectLoop = null;
+                    // A connection that failed right after its handshake is not installed: its failure found no current
+                    // connection to replace, so nothing else would reconnect. This loop keeps trying instead.
+                    installed = connection.Failure is null;
+                    if (installed)
+                    {
+                        _current = connection;
+                        _lastError = null;
+                        _connectLoop = null;
+                    }
                 }
 
+                if (installed)
+                {
+                    _firstAttempt.TrySetResult();
+                    return;
+                }
+
+                Volatile.Write(ref _lastError, connection.Failure);
                 _firstAttempt.TrySetResult();
-                return;
+                _ = connection.DisposeAsync().AsTask();
             }
             catch (Exception e) when (!token.IsCancellationRequested)
             {
@@ -269,20 +333,20 @@ internal sealed class EndpointConnection : IAsyncDisposable
         if (_configuration.Password is { } password)
         {
             RedisArg[] auth = _configuration.User is { } user ? ["AUTH", user, password] : ["AUTH", password];
-            steps.Add(("AUTH", Send(connection, auth, false, cancellationToken).AsTask()));
+            steps.Add(("AUTH", Send(connection, auth, cancellationToken).AsTask()));
         }
 
         if (_configuration.Database != 0)
         {
-            steps.Add(("SELECT", Send(connection, ["SELECT", _configuration.Database], false, cancellationToken).AsTask()));
+            steps.Add(("SELECT", Send(connection, ["SELECT", _configuration.Database], cancellationToken).AsTask()));
         }
 
         if (_configuration.ClientName is { } name)
         {
-            steps.Add(("CLIENT SETNAME", Send(connection, ["CLIENT", "SETNAME", name], false, cancellationToken).AsTask()));
+            steps.Add(("CLIENT SETNAME", Send(connection, ["CLIENT", "SETNAME", name], cancellationToken).AsTask()));
         }
 
-        steps.Add(("PING", Send(connection, ["PING"], false, cancellationToken).AsTask()));
+        steps.Add(("PING", Send(connection, ["PING"], cancellationToken).AsTask()));
         foreach (var (what, pending) in steps)
         {
             var reply = await pending.ConfigureAwait(false);

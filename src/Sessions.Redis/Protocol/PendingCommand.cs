@@ -8,28 +8,40 @@ namespace Sessions.Redis.Protocol;
 /// whichever comes first. Its reply slot stays in the connection's ordered queue until the server answers, even when the
 /// caller has stopped waiting, so that later replies still match their commands.
 /// </summary>
-internal sealed class PendingCommand : IValueTaskSource<RespValue>
+/// <remarks>
+/// The outcome reaches the caller through the thread pool (this object is the work item, so the hop allocates nothing):
+/// the reader loop never runs callers' continuations itself. Once finished, the writer can no longer touch the command's
+/// bytes, so a command that owns its <see cref="EncodedCommand"/> returns the buffer then.
+/// </remarks>
+internal sealed class PendingCommand : IValueTaskSource<RespValue>, IThreadPoolWorkItem
 {
     private const int Queued = 0;
     private const int Writing = 1;
     private const int Sent = 2;
     private const int Done = 3;
 
-    private static readonly RedisArg[] s_asking = ["ASKING"];
+    private static readonly byte[] s_asking = "*1\r\n$6\r\nASKING\r\n"u8.ToArray();
 
-    private readonly RedisArg[] _args;
-    private ManualResetValueTaskSourceCore<RespValue> _core;
+    private readonly EncodedCommand _command;
+    private readonly bool _ownsCommand;
+    private ManualResetValueTaskSourceCore<bool> _core; // the reply is in _value: the core's own slot would double the size
     private CancellationTokenRegistration _registration;
     private CancellationToken _cancellationToken;
     private Exception? _deferredFailure;
+    private RespValue _value;
+    private Exception? _failure;
     private int _state;
 
-    public PendingCommand(RedisArg[] args, long deadline, bool asking)
+    /// <param name="command">The command's bytes.</param>
+    /// <param name="deadline">When the caller stops waiting (<see cref="Environment.TickCount64"/> milliseconds).</param>
+    /// <param name="asking">Send <c>ASKING</c> right before it (cluster ASK redirect).</param>
+    /// <param name="ownsCommand">Return <paramref name="command"/>'s buffer when finished (a caller that may send it again keeps it).</param>
+    public PendingCommand(in EncodedCommand command, long deadline, bool asking, bool ownsCommand)
     {
-        _args = args;
+        _command = command;
+        _ownsCommand = ownsCommand;
         Deadline = deadline;
         RepliesToSkip = asking ? 1 : 0;
-        _core.RunContinuationsAsynchronously = true;
     }
 
     /// <summary>When the caller stops waiting (<see cref="Environment.TickCount64"/> milliseconds).</summary>
@@ -38,7 +50,7 @@ internal sealed class PendingCommand : IValueTaskSource<RespValue>
     /// <summary>Replies to skip before this command's own: 1 when an <c>ASKING</c> goes out right before it (cluster ASK redirect).</summary>
     public int RepliesToSkip { get; set; }
 
-    public string Name => _args[0].ToString();
+    public string Name => _command.Name;
 
     public ValueTask<RespValue> AsValueTask() => new(this, _core.Version);
 
@@ -65,13 +77,13 @@ internal sealed class PendingCommand : IValueTaskSource<RespValue>
     {
         if (RepliesToSkip > 0)
         {
-            Write(writer, s_asking);
+            writer.Write(s_asking);
         }
 
-        Write(writer, _args);
+        writer.Write(_command.Span);
     }
 
-    /// <summary>Called by the writer once the arguments are copied out of the caller's buffers.</summary>
+    /// <summary>Called by the writer once the command's bytes are copied out.</summary>
     public void EndWrite()
     {
         Interlocked.Exchange(ref _state, Sent);
@@ -85,7 +97,7 @@ internal sealed class PendingCommand : IValueTaskSource<RespValue>
     public void Complete(RespValue value) => TryFinish(Sent, value, null);
 
     /// <summary>Fails the command now, unless it already finished. A command being written fails as soon as it is written:
-    /// until then the caller must keep waiting, because it may reuse its payload buffer as soon as it returns.</summary>
+    /// until then its bytes are in use, and the caller must not be told it may send them again or release them.</summary>
     public void Fail(Exception exception)
     {
         Interlocked.CompareExchange(ref _deferredFailure, exception, null);
@@ -99,19 +111,27 @@ internal sealed class PendingCommand : IValueTaskSource<RespValue>
         }
     }
 
-    RespValue IValueTaskSource<RespValue>.GetResult(short token) => _core.GetResult(token);
+    RespValue IValueTaskSource<RespValue>.GetResult(short token)
+    {
+        _core.GetResult(token); // throws the failure, or rejects a wrong token
+        return _value;
+    }
 
     ValueTaskSourceStatus IValueTaskSource<RespValue>.GetStatus(short token) => _core.GetStatus(token);
 
     void IValueTaskSource<RespValue>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
 
-    private static void Write(IBufferWriter<byte> writer, RedisArg[] args)
+    /// <summary>On a thread-pool thread: hands the outcome to the caller, whose continuation runs right here.</summary>
+    void IThreadPoolWorkItem.Execute()
     {
-        RedisArg.WriteArrayHeader(writer, args.Length);
-        foreach (var arg in args)
+        if (_failure is { } failure)
         {
-            arg.WriteTo(writer);
+            _core.SetException(failure);
+        }
+        else
+        {
+            _core.SetResult(true);
         }
     }
 
@@ -123,15 +143,14 @@ internal sealed class PendingCommand : IValueTaskSource<RespValue>
         }
 
         _registration.Unregister();
-        if (failure is null)
+        if (_ownsCommand)
         {
-            _core.SetResult(value);
-        }
-        else
-        {
-            _core.SetException(failure);
+            _command.Return();
         }
 
+        _value = value;
+        _failure = failure;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         return true;
     }
 }

@@ -20,13 +20,14 @@ internal sealed class PhysicalConnection : IAsyncDisposable
     private readonly string _endpoint;
     private readonly ConcurrentQueue<PendingCommand> _outbound = new();
     private readonly ConcurrentQueue<PendingCommand> _awaitingReply = new();
-    private readonly SemaphoreSlim _writeSignal = new(0);
+    private readonly WriteSignal _writeSignal = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Action<PhysicalConnection, Exception> _onFailed;
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
     private Exception? _failure;
     private int _writeScheduled;
+    private int _disposed;
 
     public PhysicalConnection(Stream stream, string endpoint, Action<PhysicalConnection, Exception> onFailed)
     {
@@ -59,7 +60,7 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         _outbound.Enqueue(command);
         if (Interlocked.Exchange(ref _writeScheduled, 1) == 0)
         {
-            _writeSignal.Release();
+            _writeSignal.Set();
         }
 
         // A failure that raced with the enqueue: make sure the command is not stranded.
@@ -102,6 +103,7 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         }
 
         _shutdown.Cancel();
+        _writeSignal.Set(); // the writer wakes, sees the shutdown and ends
         try
         {
             _stream.Dispose();
@@ -114,19 +116,28 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         _onFailed(this, reason);
     }
 
+    /// <summary>Fails the connection (if it still works) and, once both loops have ended, returns their buffers.</summary>
     public async ValueTask DisposeAsync()
     {
         Fail(new ObjectDisposedException(nameof(RedisClient), "The Redis client was disposed."));
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // The loops catch everything themselves; they only need to finish before their pipes are completed.
+        await _readLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _writeLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _reader.CompleteAsync().ConfigureAwait(false);
         try
         {
-            await Task.WhenAll(_readLoop, _writeLoop).ConfigureAwait(false);
+            await _writer.CompleteAsync().ConfigureAwait(false); // flushes what is left into the closed stream
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
         }
 
         _shutdown.Dispose();
-        _writeSignal.Dispose();
     }
 
     private void FailAll(Exception reason)
@@ -149,7 +160,12 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         {
             while (!shutdown.IsCancellationRequested)
             {
-                await _writeSignal.WaitAsync(shutdown).ConfigureAwait(false);
+                await _writeSignal.WaitAsync().ConfigureAwait(false);
+                if (shutdown.IsCancellationRequested)
+                {
+                    break;
+                }
+
                 while (true)
                 {
                     while (_outbound.TryDequeue(out var command))
@@ -161,8 +177,15 @@ internal sealed class PhysicalConnection : IAsyncDisposable
 
                         // Into the reply queue before its bytes can reach the server, so the reply always finds it.
                         _awaitingReply.Enqueue(command);
-                        command.WriteTo(_writer);
-                        command.EndWrite();
+                        try
+                        {
+                            command.WriteTo(_writer);
+                        }
+                        finally
+                        {
+                            command.EndWrite(); // a failure deferred while it was being written completes it now
+                        }
+
                         if (Failure is { } failure)
                         {
                             // Failed while this command was between the queues: FailAll may have missed it.
@@ -251,8 +274,18 @@ internal sealed class PhysicalConnection : IAsyncDisposable
                 continue;
             }
 
-            _awaitingReply.TryDequeue(out _);
-            command.Complete(value);
+            // Only this loop dequeues while the connection works; a FailAll on another thread may have drained the queue
+            // between the peek and here, and then what comes out is not the peeked command: it must fail, not be lost.
+            _awaitingReply.TryDequeue(out var answered);
+            if (ReferenceEquals(answered, command))
+            {
+                command.Complete(value);
+            }
+            else
+            {
+                answered?.Fail(Failure ?? new RedisProtocolException($"Redis at {_endpoint}: a reply lost its command."));
+                command.Fail(Failure ?? new RedisProtocolException($"Redis at {_endpoint}: a reply lost its command."));
+            }
         }
     }
 

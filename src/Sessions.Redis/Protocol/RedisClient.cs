@@ -10,7 +10,7 @@ namespace Sessions.Redis.Protocol;
 /// routing by hash slot with <c>MOVED</c>/<c>ASK</c> redirects. Whether the server is a cluster is found out on first use
 /// (<c>CLUSTER SLOTS</c> answers, or says cluster support is disabled).
 /// </summary>
-internal sealed class RedisClient : IAsyncDisposable
+internal sealed class RedisClient : IAsyncDisposable, IDisposable
 {
     private const int MaxRedirects = 5;
 
@@ -40,12 +40,16 @@ internal sealed class RedisClient : IAsyncDisposable
     /// <param name="keyIndex">Which argument is the key (for cluster routing), or -1 for none.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The reply; error replies are returned, not thrown (see <see cref="ThrowIfError"/>).</returns>
-    public ValueTask<RespValue> ExecuteAsync(RedisArg[] args, int keyIndex, CancellationToken cancellationToken)
+    public ValueTask<RespValue> ExecuteAsync(ReadOnlySpan<RedisArg> args, int keyIndex, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _standalone is { } connection
-            ? connection.SendAsync(args, asking: false, cancellationToken)
-            : ExecuteRoutedAsync(args, keyIndex, cancellationToken);
+        if (_standalone is { } connection)
+        {
+            return connection.SendAsync(args, asking: false, cancellationToken);
+        }
+
+        var slot = keyIndex < 0 ? 0 : SlotOf(args[keyIndex]);
+        return ExecuteRoutedAsync(EncodedCommand.Encode(args), slot, cancellationToken);
     }
 
     /// <summary>The connections to every primary (one for a single server), for commands such as SCAN and PING that go to all.</summary>
@@ -66,16 +70,12 @@ internal sealed class RedisClient : IAsyncDisposable
         return reply;
     }
 
+    /// <summary>Closes every connection and waits for their background work to end.</summary>
     public async ValueTask DisposeAsync()
     {
-        lock (_lock)
+        if (!MarkDisposed())
         {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
+            return;
         }
 
         foreach (var connection in _connections.Values)
@@ -84,21 +84,63 @@ internal sealed class RedisClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes every connection without waiting: commands in flight fail at once.</summary>
+    public void Dispose()
+    {
+        if (!MarkDisposed())
+        {
+            return;
+        }
+
+        foreach (var connection in _connections.Values)
+        {
+            connection.Dispose();
+        }
+    }
+
+    private bool MarkDisposed()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return false;
+            }
+
+            _disposed = true;
+            return true;
+        }
+    }
+
+    /// <summary>Sends <paramref name="command"/> to the server that holds <paramref name="slot"/>, following redirects;
+    /// returns the command's buffer when done (it may be sent more than once until then).</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<RespValue> ExecuteRoutedAsync(RedisArg[] args, int keyIndex, CancellationToken cancellationToken)
+    private async ValueTask<RespValue> ExecuteRoutedAsync(EncodedCommand command, int slot, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ExecuteRoutedCoreAsync(command, slot, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            command.Return();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<RespValue> ExecuteRoutedCoreAsync(EncodedCommand command, int slot, CancellationToken cancellationToken)
     {
         var cluster = await GetTopologyAsync(cancellationToken).ConfigureAwait(false);
         if (cluster is null)
         {
-            return await _standalone!.SendAsync(args, asking: false, cancellationToken).ConfigureAwait(false);
+            return await _standalone!.SendAsync(command, asking: false, ownsCommand: false, cancellationToken).ConfigureAwait(false);
         }
 
-        var slot = keyIndex < 0 ? 0 : SlotOf(args[keyIndex]);
         var target = cluster[slot] ?? cluster.Primaries[0];
         var asking = false;
         for (var attempt = 0; ; attempt++)
         {
-            var reply = await GetConnection(target).SendAsync(args, asking, cancellationToken).ConfigureAwait(false);
+            var reply = await GetConnection(target).SendAsync(command, asking, ownsCommand: false, cancellationToken).ConfigureAwait(false);
             if (!reply.IsError || attempt >= MaxRedirects)
             {
                 return reply;
@@ -135,7 +177,11 @@ internal sealed class RedisClient : IAsyncDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            topology = _topology ??= DiscoverAsync();
+
+            // A failed discovery (server down at start-up) is not remembered: the next command discovers again. It is
+            // started outside any caller's stack (Task.Run), so a discovery that fails at once cannot complete before
+            // it is stored and be kept as the answer for good.
+            topology = _topology is { IsFaulted: false, IsCanceled: false } known ? known : _topology = Task.Run(DiscoverAsync, CancellationToken.None);
         }
 
         return topology.IsCompleted ? topology : topology.WaitAsync(cancellationToken);
@@ -143,29 +189,17 @@ internal sealed class RedisClient : IAsyncDisposable
 
     private async Task<ClusterSlotMap?> DiscoverAsync()
     {
-        try
+        var (map, seed) = await LoadSlotMapAsync(CancellationToken.None).ConfigureAwait(false);
+        if (map is null)
         {
-            var (map, seed) = await LoadSlotMapAsync(CancellationToken.None).ConfigureAwait(false);
-            if (map is null)
-            {
-                _standalone = seed;
-            }
-            else
-            {
-                _cluster = map;
-            }
-
-            return map;
+            _standalone = seed;
         }
-        catch
+        else
         {
-            lock (_lock)
-            {
-                _topology = null; // try again on the next command
-            }
-
-            throw;
+            _cluster = map;
         }
+
+        return map;
     }
 
     /// <summary>Asks each known server in turn for the slot map; <see langword="null"/> map when the server is not a cluster.</summary>
