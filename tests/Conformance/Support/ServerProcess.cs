@@ -56,6 +56,7 @@ public sealed class ServerProcess : IAsyncDisposable, IDisposable
     /// <param name="isReady">A probe that returns <see langword="true"/> once the server answers (see <see cref="AcceptsTcpAsync"/>); polled every 25 ms.</param>
     /// <param name="readyTimeout">How long to wait for readiness; default 30 s.</param>
     /// <param name="environment">Extra environment variables.</param>
+    /// <param name="workingDirectory">The working directory; <see langword="null"/> for the current one.</param>
     /// <returns>The running server.</returns>
     /// <exception cref="InvalidOperationException">The process exited, or did not answer in time; the message includes its output.</exception>
     public static async Task<ServerProcess> StartAsync(
@@ -64,7 +65,8 @@ public sealed class ServerProcess : IAsyncDisposable, IDisposable
         IEnumerable<string> arguments,
         Func<CancellationToken, Task<bool>> isReady,
         TimeSpan? readyTimeout = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(arguments);
         ArgumentNullException.ThrowIfNull(isReady);
@@ -73,6 +75,7 @@ public sealed class ServerProcess : IAsyncDisposable, IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? string.Empty,
         };
         foreach (var argument in arguments)
         {
@@ -159,15 +162,20 @@ public sealed class ServerProcess : IAsyncDisposable, IDisposable
         _process = null;
     }
 
-    /// <summary>Kills the process and releases it, synchronously (for teardown code that cannot await).</summary>
-    public void Dispose()
+    /// <summary>Kills the process (by its own PID, with its children) and waits up to 10 s for it to exit, synchronously.</summary>
+    public void Kill()
     {
         if (_process is { } process && !process.HasExited)
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit(10_000);
         }
+    }
 
+    /// <summary>Kills the process and releases it, synchronously (for teardown code that cannot await).</summary>
+    public void Dispose()
+    {
+        Kill();
         _process?.Dispose();
         _process = null;
     }
