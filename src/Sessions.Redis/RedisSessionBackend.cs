@@ -11,8 +11,9 @@ namespace Sessions.Redis;
 /// <c>SET ... PX</c> (<c>NX</c>); conditional writes, conditional deletes and touches are one Lua script each, so every
 /// operation is atomic and one round trip. Lists keys with <c>SCAN</c> (on every primary of a cluster).
 /// </summary>
-/// <remarks>All instances created from one configuration string share nothing: each opens its own connections. Register
-/// the backend once (a singleton) and let concurrent requests share its pipelined connection.</remarks>
+/// <remarks>A backend created from options opens (and disposes) its own connections: register it once (a singleton) and
+/// let concurrent requests share its pipelined connection. Backends created from a <see cref="RedisConnection"/> share
+/// that connection and leave it open when they are disposed.</remarks>
 public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator, ISessionBackendHealthProbe, IAsyncDisposable, IDisposable
 {
     private const int ScanPageSize = 1000;
@@ -20,6 +21,7 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     private readonly RedisClient _client;
     private readonly TimeProvider _time;
     private readonly string _keyPrefix;
+    private readonly bool _ownsClient;
     private volatile bool _disposed;
 
     /// <summary>Creates a backend that connects as <paramref name="options"/> says. Connecting happens on first use.</summary>
@@ -42,14 +44,32 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         }
 
         _client = new RedisClient(configuration, options.ServerCertificateValidation);
+        _ownsClient = true;
         _keyPrefix = options.KeyPrefix;
         _time = timeProvider ?? TimeProvider.System;
     }
 
-    internal RedisSessionBackend(RedisClient client, string keyPrefix = "", TimeProvider? timeProvider = null)
+    /// <summary>Creates a backend that uses <paramref name="connection"/>, which the caller owns: disposing the backend
+    /// leaves it open, and several backends may share it.</summary>
+    /// <param name="connection">The connection, from <see cref="RedisConnection.Create"/>.</param>
+    /// <param name="options">The key prefix; <see cref="RedisSessionBackendOptions.Configuration"/> and
+    /// <see cref="RedisSessionBackendOptions.ServerCertificateValidation"/> must be left unset (the connection has them), and
+    /// <see cref="RedisSessionBackendOptions.Database"/> unset or the connection's. <see langword="null"/> for the defaults.</param>
+    /// <param name="timeProvider">The clock that decides expiry; <see langword="null"/> for the system clock.</param>
+    /// <exception cref="ArgumentException">The options are invalid; the message says what to set.</exception>
+    public RedisSessionBackend(RedisConnection connection, RedisSessionBackendOptions? options = null, TimeProvider? timeProvider = null)
     {
-        _client = client;
-        _keyPrefix = keyPrefix;
+        ArgumentNullException.ThrowIfNull(connection);
+        options ??= new RedisSessionBackendOptions();
+        var errors = options.Validate(connection);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", errors), nameof(options));
+        }
+
+        _client = connection.Client;
+        _ownsClient = false;
+        _keyPrefix = options.KeyPrefix;
         _time = timeProvider ?? TimeProvider.System;
     }
 
@@ -172,12 +192,13 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         }
     }
 
-    /// <summary>Closes the connections. Calls made afterwards throw <see cref="ObjectDisposedException"/>; calls in flight fail.</summary>
+    /// <summary>Closes the connections this backend opened; calls made afterwards throw <see cref="ObjectDisposedException"/>
+    /// and calls in flight fail. A <see cref="RedisConnection"/> the backend was given stays open (its owner disposes it).</summary>
     /// <returns>A task that completes when the connections are closed.</returns>
     public ValueTask DisposeAsync()
     {
         _disposed = true;
-        return _client.DisposeAsync();
+        return _ownsClient ? _client.DisposeAsync() : default;
     }
 
     /// <summary>Same as <see cref="DisposeAsync"/>, without waiting for the connections' background work to end; offered
@@ -185,7 +206,10 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     public void Dispose()
     {
         _disposed = true;
-        _client.Dispose();
+        if (_ownsClient)
+        {
+            _client.Dispose();
+        }
     }
 
     /// <summary>Escapes the characters Redis glob patterns treat specially, so that a prefix matches literally.</summary>

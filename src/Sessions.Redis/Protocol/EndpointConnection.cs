@@ -28,6 +28,7 @@ internal sealed class EndpointConnection : IAsyncDisposable, IDisposable
     private Task? _connectLoop;
     private Exception? _lastError;
     private bool _isDisposed;
+    private int _protocol; // a RedisProtocol once a connection is up; read without the lock
 
     public EndpointConnection(RedisEndpoint endpoint, RedisConfiguration configuration, RemoteCertificateValidationCallback? certificateValidation)
     {
@@ -40,6 +41,9 @@ internal sealed class EndpointConnection : IAsyncDisposable, IDisposable
     }
 
     public RedisEndpoint Endpoint { get; }
+
+    /// <summary>The protocol the current (or last) connection agreed on; <see langword="null"/> before the first one.</summary>
+    public RedisProtocol? Protocol => Volatile.Read(ref _protocol) is var p and not 0 ? (RedisProtocol)p : null;
 
     /// <summary>Sends one command and returns its reply (error replies included; they are the caller's to judge).</summary>
     /// <param name="args">The command name and its arguments.</param>
@@ -211,6 +215,7 @@ internal sealed class EndpointConnection : IAsyncDisposable, IDisposable
                     {
                         _current = connection;
                         _lastError = null;
+                        Volatile.Write(ref _protocol, (int)connection.Protocol);
                         _connectLoop = null;
                     }
                 }
@@ -286,7 +291,7 @@ internal sealed class EndpointConnection : IAsyncDisposable, IDisposable
         connection.Start();
         try
         {
-            await HandshakeAsync(connection, timeout.Token).ConfigureAwait(false);
+            connection.Protocol = await HandshakeAsync(connection, timeout.Token).ConfigureAwait(false);
             return connection;
         }
         catch (Exception e)
@@ -326,9 +331,40 @@ internal sealed class EndpointConnection : IAsyncDisposable, IDisposable
         }
     }
 
-    private async Task HandshakeAsync(PhysicalConnection connection, CancellationToken cancellationToken)
+    /// <summary>Authenticates, selects the database, names the connection and agrees on the protocol; returns the protocol.</summary>
+    private async Task<RedisProtocol> HandshakeAsync(PhysicalConnection connection, CancellationToken cancellationToken)
     {
-        // Pipelined: every handshake command goes out in one write; the replies are judged in order.
+        if (_configuration.Protocol != RedisProtocol.Resp2)
+        {
+            // HELLO 3 carries the credentials and the name; SELECT and PING are queued right behind it (one write, as a rule), so a server that
+            // speaks RESP3 costs one round trip. When HELLO fails, their replies (NOAUTH, say) are moot: start over in RESP2.
+            var hello = Send(connection, HelloCommand(), cancellationToken).AsTask();
+            var rest = SendSelectAndPing(connection, cancellationToken);
+            var reply = await hello.ConfigureAwait(false);
+            if (!reply.IsError)
+            {
+                await JudgeAsync(rest).ConfigureAwait(false);
+                return ProtocolOf(reply);
+            }
+
+            await Task.WhenAll(rest.Select(step => step.Reply)).ConfigureAwait(false);
+            var text = reply.AsString();
+            if (reply.IsErrorWithPrefix("WRONGPASS"u8))
+            {
+                throw new RedisConnectionException($"Redis at {Endpoint} rejected the credentials: {text}. Check user and password. {ConfigurationHint}.");
+            }
+
+            if (_configuration.Protocol == RedisProtocol.Resp3)
+            {
+                throw new RedisConnectionException(
+                    $"Redis at {Endpoint} does not speak RESP3 (HELLO 3 answered: {text}); remove protocol=resp3 to fall back to RESP2. {ConfigurationHint}.");
+            }
+
+            // Older servers ("ERR unknown command 'HELLO'"), NOPROTO, or HELLO without credentials on a server that wants
+            // them (NOAUTH: the RESP2 path below then says a password is needed).
+        }
+
+        // RESP2, pipelined: every handshake command goes out in one write; the replies are judged in order.
         var steps = new List<(string What, Task<RespValue> Reply)>();
         if (_configuration.Password is { } password)
         {
@@ -336,17 +372,48 @@ internal sealed class EndpointConnection : IAsyncDisposable, IDisposable
             steps.Add(("AUTH", Send(connection, auth, cancellationToken).AsTask()));
         }
 
-        if (_configuration.Database != 0)
-        {
-            steps.Add(("SELECT", Send(connection, ["SELECT", _configuration.Database], cancellationToken).AsTask()));
-        }
-
         if (_configuration.ClientName is { } name)
         {
             steps.Add(("CLIENT SETNAME", Send(connection, ["CLIENT", "SETNAME", name], cancellationToken).AsTask()));
         }
 
+        steps.AddRange(SendSelectAndPing(connection, cancellationToken));
+        await JudgeAsync(steps).ConfigureAwait(false);
+        return RedisProtocol.Resp2;
+    }
+
+    /// <summary><c>HELLO 3 [AUTH user password] [SETNAME name]</c>; without a user, AUTH names the <c>default</c> user, as a
+    /// password-only <c>AUTH</c> does.</summary>
+    private RedisArg[] HelloCommand()
+    {
+        var args = new List<RedisArg> { "HELLO", 3 };
+        if (_configuration.Password is { } password)
+        {
+            args.AddRange(["AUTH", _configuration.User ?? "default", password]);
+        }
+
+        if (_configuration.ClientName is { } name)
+        {
+            args.AddRange(["SETNAME", name]);
+        }
+
+        return [.. args];
+    }
+
+    private List<(string What, Task<RespValue> Reply)> SendSelectAndPing(PhysicalConnection connection, CancellationToken cancellationToken)
+    {
+        var steps = new List<(string What, Task<RespValue> Reply)>();
+        if (_configuration.Database != 0)
+        {
+            steps.Add(("SELECT", Send(connection, ["SELECT", _configuration.Database], cancellationToken).AsTask()));
+        }
+
         steps.Add(("PING", Send(connection, ["PING"], cancellationToken).AsTask()));
+        return steps;
+    }
+
+    private async Task JudgeAsync(List<(string What, Task<RespValue> Reply)> steps)
+    {
         foreach (var (what, pending) in steps)
         {
             var reply = await pending.ConfigureAwait(false);
@@ -364,6 +431,21 @@ internal sealed class EndpointConnection : IAsyncDisposable, IDisposable
                 _ => new RedisConnectionException($"Redis at {Endpoint} refused {what} while connecting: {text}."),
             };
         }
+    }
+
+    /// <summary>The protocol a successful <c>HELLO</c> reply (a map with a <c>proto</c> entry) reports.</summary>
+    private static RedisProtocol ProtocolOf(RespValue hello)
+    {
+        var items = hello.Items ?? [];
+        for (var i = 0; i + 1 < items.Length; i += 2)
+        {
+            if (items[i].Bytes is { } key && key.AsSpan().SequenceEqual("proto"u8))
+            {
+                return items[i + 1].Type == RespType.Integer && items[i + 1].Integer == 2 ? RedisProtocol.Resp2 : RedisProtocol.Resp3;
+            }
+        }
+
+        return RedisProtocol.Resp3;
     }
 
     private void ExpireOverdue()

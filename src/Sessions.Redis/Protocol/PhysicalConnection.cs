@@ -38,6 +38,9 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
     }
 
+    /// <summary>The protocol the handshake agreed on (RESP2 until then); the parser reads both either way.</summary>
+    public RedisProtocol Protocol { get; set; } = RedisProtocol.Resp2;
+
     /// <summary>Why the connection failed, or <see langword="null"/> while it works.</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
 

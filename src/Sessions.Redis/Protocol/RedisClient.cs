@@ -35,6 +35,24 @@ internal sealed class RedisClient : IAsyncDisposable, IDisposable
     /// <summary>Whether the server turned out to be a Redis Cluster (<see langword="null"/> before the first command).</summary>
     public bool? IsCluster => _topology is { IsCompletedSuccessfully: true } t ? t.Result is not null : null;
 
+    /// <summary>The protocol the connections agreed on (every server of a cluster runs the same version);
+    /// <see langword="null"/> before the first connection is up.</summary>
+    public RedisProtocol? Protocol
+    {
+        get
+        {
+            foreach (var connection in _connections.Values)
+            {
+                if (connection.Protocol is { } protocol)
+                {
+                    return protocol;
+                }
+            }
+
+            return null;
+        }
+    }
+
     /// <summary>Sends a command that touches at most one key, routed to the server that holds it.</summary>
     /// <param name="args">The command name and its arguments.</param>
     /// <param name="keyIndex">Which argument is the key (for cluster routing), or -1 for none.</param>

@@ -5,7 +5,7 @@ namespace Sessions.Redis.Protocol;
 /// <summary>
 /// Where and how to connect, parsed from a configuration string:
 /// <c>redis://[user:password@]host[:port][/database]</c>, <c>rediss://...</c> (TLS), or the StackExchange.Redis style
-/// <c>host:port[,host:port...],password=...,user=...,ssl=true,sslHost=...,defaultDatabase=N,connectTimeout=ms,commandTimeout=ms</c>.
+/// <c>host:port[,host:port...],password=...,user=...,ssl=true,sslHost=...,defaultDatabase=N,connectTimeout=ms,commandTimeout=ms,protocol=resp3</c>.
 /// </summary>
 internal sealed record RedisConfiguration
 {
@@ -30,6 +30,10 @@ internal sealed record RedisConfiguration
 
     /// <summary>Sent with <c>CLIENT SETNAME</c> so that the connections show up by name in <c>CLIENT LIST</c>.</summary>
     public string? ClientName { get; init; }
+
+    /// <summary>The protocol to speak; <see langword="null"/> (default, <c>protocol=auto</c>): RESP3 where the server
+    /// accepts <c>HELLO 3</c>, RESP2 otherwise.</summary>
+    public RedisProtocol? Protocol { get; init; }
 
     /// <summary>Parses <paramref name="text"/>; throws <see cref="FormatException"/> with what is wrong and an example.</summary>
     public static RedisConfiguration Parse(string text)
@@ -132,11 +136,12 @@ internal sealed record RedisConfiguration
         "connecttimeout" => config with { ConnectTimeout = TimeSpan.FromMilliseconds(ParseInt(name, value, text)) },
         "commandtimeout" or "asynctimeout" or "synctimeout" => config with { CommandTimeout = TimeSpan.FromMilliseconds(ParseInt(name, value, text)) },
         "name" or "clientname" => config with { ClientName = NullIfEmpty(value) },
+        "protocol" => config with { Protocol = ParseProtocol(name, value, text) },
 
         // Accepted for compatibility with StackExchange.Redis strings; this client always reconnects in the background.
         "abortconnect" or "allowadmin" or "keepalive" or "resolvedns" => config,
         _ => throw new FormatException(
-            $"Unknown option \"{name}\" in the Redis configuration \"{Redact(text)}\". Known: password, user, ssl, sslHost, defaultDatabase, connectTimeout, commandTimeout, name."),
+            $"Unknown option \"{name}\" in the Redis configuration \"{Redact(text)}\". Known: password, user, ssl, sslHost, defaultDatabase, connectTimeout, commandTimeout, name, protocol."),
     };
 
     private static int ParseInt(string name, string value, string text) =>
@@ -148,6 +153,14 @@ internal sealed record RedisConfiguration
         bool.TryParse(value, out var result)
             ? result
             : throw new FormatException($"The Redis option {name}={value} in \"{Redact(text)}\" must be true or false.");
+
+    private static RedisProtocol? ParseProtocol(string name, string value, string text) => value.ToLowerInvariant() switch
+    {
+        "" or "auto" => null,
+        "resp2" or "2" => RedisProtocol.Resp2,
+        "resp3" or "3" => RedisProtocol.Resp3,
+        _ => throw new FormatException($"The Redis option {name}={value} in \"{Redact(text)}\" must be auto, resp2 or resp3."),
+    };
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 

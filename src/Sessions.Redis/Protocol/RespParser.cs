@@ -4,9 +4,14 @@ using System.Buffers.Text;
 namespace Sessions.Redis.Protocol;
 
 /// <summary>
-/// Parses RESP2 replies, and the RESP3 types a server may send (null, boolean, double, big number, verbatim string, map,
-/// set, push, attribute), from a possibly incomplete buffer. Returns <see langword="false"/> when the buffer ends inside
-/// a reply; the caller then waits for more bytes and parses again from the same start.
+/// Parses RESP2 and RESP3 replies from a possibly incomplete buffer. Returns <see langword="false"/> when the buffer ends
+/// inside a reply; the caller then waits for more bytes and parses again from the same start. RESP3 types are folded into
+/// what the same command answers in RESP2, so callers read both protocols alike: null (<c>_</c>) is nil, a boolean
+/// (<c>#</c>) the integer 1 or 0, a double (<c>,</c>), big number (<c>(</c>) or verbatim string (<c>=</c>, without its
+/// format prefix) a bulk string, a map (<c>%</c>) a flat array of keys and values, a set (<c>~</c>) an array, a blob error
+/// (<c>!</c>) an error. An attribute (<c>|</c>) is skipped along with nothing else: the reply it annotates is returned.
+/// A push (<c>&gt;</c>) comes back as <see cref="RespType.Push"/>, which the connection never hands to a command.
+/// Streamed strings and aggregates (<c>$?</c>, <c>*?</c>) are not supported: Redis and Garnet do not send them.
 /// </summary>
 internal static class RespParser
 {
@@ -46,13 +51,18 @@ internal static class RespParser
                 value = RespValue.Int(ParseInteger(line));
                 return true;
             case (byte)'#':
-                value = RespValue.Int(line.FirstSpan.Length > 0 && line.FirstSpan[0] == (byte)'t' ? 1 : 0);
+                value = RespValue.Int(ParseBoolean(line) ? 1 : 0);
                 return true;
             case (byte)',':
             case (byte)'(':
-                value = RespValue.Simple(line.ToArray());
+                value = RespValue.Bulk(line.ToArray()); // as ZSCORE and INCRBYFLOAT answer in RESP2
                 return true;
             case (byte)'_':
+                if (!line.IsEmpty)
+                {
+                    throw new RedisProtocolException("The server sent a RESP3 null with content.");
+                }
+
                 value = RespValue.Null;
                 return true;
             case (byte)'$':
@@ -76,17 +86,25 @@ internal static class RespParser
                         return false;
                     }
 
+                    if (marker == (byte)'=')
+                    {
+                        // A verbatim string starts with a three-letter format and a colon ("txt:", "mkd:"): not part of the text.
+                        Span<byte> format = stackalloc byte[4];
+                        if (length < 4 || !reader.TryCopyTo(format) || format[3] != (byte)':')
+                        {
+                            throw new RedisProtocolException("A RESP3 verbatim string did not start with its format (\"txt:\").");
+                        }
+
+                        reader.Advance(4);
+                        length -= 4;
+                    }
+
                     var bytes = GC.AllocateUninitializedArray<byte>((int)length);
                     reader.TryCopyTo(bytes);
                     reader.Advance(length);
                     if (!reader.IsNext("\r\n"u8, advancePast: true))
                     {
                         throw new RedisProtocolException("A bulk string was not followed by CRLF.");
-                    }
-
-                    if (marker == (byte)'=' && bytes.Length >= 4)
-                    {
-                        bytes = bytes[4..]; // verbatim string: drop the "txt:" format prefix
                     }
 
                     value = marker == (byte)'!' ? RespValue.Error(bytes) : RespValue.Bulk(bytes);
@@ -138,6 +156,14 @@ internal static class RespParser
             default:
                 throw new RedisProtocolException($"Unexpected RESP type marker 0x{marker:X2}; is this a Redis server?");
         }
+    }
+
+    private static bool ParseBoolean(in ReadOnlySequence<byte> line)
+    {
+        var reader = new SequenceReader<byte>(line);
+        return line.Length == 1 && reader.TryRead(out var b) && b is (byte)'t' or (byte)'f'
+            ? b == (byte)'t'
+            : throw new RedisProtocolException("The server sent a malformed RESP3 boolean.");
     }
 
     private static long ParseInteger(in ReadOnlySequence<byte> line)

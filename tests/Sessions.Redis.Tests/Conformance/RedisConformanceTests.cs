@@ -5,7 +5,7 @@ using Sessions.Redis.Tests.Support;
 
 namespace Sessions.Redis.Tests.Conformance;
 
-// The conformance kit against three real servers. Each CreateBackendAsync returns a new backend with its own connection
+// The conformance kit against three real servers (RESP3, as negotiated by default; and once more in RESP2 on redis-server). Each CreateBackendAsync returns a new backend with its own connection
 // (the backend is disposable); all of a fixture's backends share the server, as two app servers would.
 
 [TestFixture]
@@ -13,6 +13,14 @@ public sealed class RedisBackendConformanceTests : SessionBackendConformanceTest
 {
     protected override async ValueTask<ISessionBackend> CreateBackendAsync() =>
         new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = await TestServers.RedisAsync() });
+}
+
+// The same kit with the connection held in RESP2 (every other fixture negotiates RESP3): both protocols stay covered.
+[TestFixture]
+public sealed class RedisResp2BackendConformanceTests : SessionBackendConformanceTests
+{
+    protected override async ValueTask<ISessionBackend> CreateBackendAsync() =>
+        new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = await TestServers.RedisAsync() + ",protocol=resp2" });
 }
 
 [TestFixture]
