@@ -1,4 +1,4 @@
-// The build: ./build.sh [--target=Build|Test|Pack|Default] [--configuration=Release] [--filter=<dotnet test filter>]
+// The build: ./build.sh [--target=Build|Test|Pack|Default|Load] [--configuration=Release] [--filter=<dotnet test filter>]
 // Private tasks (__X) do one step each; the public targets at the bottom chain them.
 
 var target = Argument("target", "Default");
@@ -107,6 +107,18 @@ Task("Pack")
 
 Task("Default")
     .IsDependentOn("Test");
+
+// The end-to-end load harness (bench/load/README.md): installs the servers and tools it needs, builds the sample in
+// Release, runs wrk against every backend and the peers, and prints the table. Not part of Test or Default.
+Task("Load")
+    .Does(() =>
+{
+    var loadExit = StartProcess("bash", "bench/load/run.sh");
+    if (loadExit != 0)
+    {
+        throw new Exception($"bench/load/run.sh failed with exit code {loadExit}; its log is in bench/load/results/<newest>/run.log.");
+    }
+});
 
 // RunTarget prints Cake's task summary. An uncaught failure would be printed by Cake after this
 // script ends, so it is logged here instead, and the test totals stay the last line of the output.

@@ -30,7 +30,7 @@ public sealed class SessionData
         _entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
     }
 
-    internal SessionData(SessionStore store, string id, SessionEnvelope envelope, long version, DateTimeOffset expiresAt)
+    internal SessionData(SessionStore store, string id, string key, SessionEnvelope envelope, long version, DateTimeOffset expiresAt)
     {
         _store = store;
         _id = id;
@@ -42,6 +42,7 @@ public sealed class SessionData
         StoredVersion = version;
         StoredExpiresAt = expiresAt;
         StoredId = id;
+        StoredKey = key;
         StoredUserId = envelope.UserId;
     }
 
@@ -126,6 +127,9 @@ public sealed class SessionData
 
     /// <summary>The ID under which the loaded record is stored; <see langword="null"/> when nothing is stored.</summary>
     internal string? StoredId { get; private set; }
+
+    /// <summary>The storage key of <see cref="StoredId"/>, kept so that a commit does not hash the ID a second time.</summary>
+    internal string? StoredKey { get; private set; }
 
     /// <summary>Set by <see cref="Regenerate"/>: the stored ID whose data moves to the new ID.</summary>
     internal string? RegeneratedFrom { get; private set; }
@@ -225,6 +229,7 @@ public sealed class SessionData
         _isPersistent = _store.PersistentByDefault;
         _persistentChanged = false;
         StoredId = null;
+        StoredKey = null;
         StoredVersion = null;
         StoredExpiresAt = null;
         RegeneratedFrom = null;
@@ -275,10 +280,11 @@ public sealed class SessionData
         StoredExpiresAt = expiresAt;
     }
 
-    /// <summary>Records that the state was stored under <see cref="Id"/> and clears the change log.</summary>
-    internal void MarkStored(long version, DateTimeOffset expiresAt)
+    /// <summary>Records that the state was stored under <see cref="Id"/> (whose storage key is <paramref name="key"/>) and clears the change log.</summary>
+    internal void MarkStored(long version, DateTimeOffset expiresAt, string key)
     {
         StoredId = Id;
+        StoredKey = key;
         StoredUserId = _userId;
         StoredVersion = version;
         StoredExpiresAt = expiresAt;
@@ -298,6 +304,7 @@ public sealed class SessionData
     internal void MarkDeleted()
     {
         StoredId = null;
+        StoredKey = null;
         StoredUserId = null;
         StoredVersion = null;
         StoredExpiresAt = null;

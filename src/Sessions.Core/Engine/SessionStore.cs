@@ -124,7 +124,7 @@ public sealed class SessionStore
         }
 
         CountLoad("hit");
-        return new SessionData(this, sessionId, envelope, record.Version, record.ExpiresAt);
+        return new SessionData(this, sessionId, key, envelope, record.Version, record.ExpiresAt);
     }
 
     /// <summary>Writes what changed in <paramref name="session"/>: creates, saves, touches or deletes its record.</summary>
@@ -225,6 +225,9 @@ public sealed class SessionStore
     private string KeyFor(string sessionId) =>
         _keys.ForSession(sessionId) ?? throw new InvalidOperationException("The session ID cannot form a storage key; with HashIdsAtRest off, IDs must be printable ASCII and short enough for a 250-byte key.");
 
+    // The key of the stored record, as computed when it was loaded or last stored (hashing the ID again costs a SHA-256).
+    private string StoredKeyFor(SessionData session) => session.StoredKey ?? KeyFor(session.StoredId!);
+
     private async ValueTask<SessionCommitResult> TouchIfDueAsync(SessionData session, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
@@ -234,7 +237,7 @@ public sealed class SessionStore
             return new(SessionCommitOutcome.Unchanged, session.StoredExpiresAt);
         }
 
-        var key = KeyFor(session.StoredId!);
+        var key = StoredKeyFor(session);
         if (await TouchAsync(key, expiresAt, cancellationToken).ConfigureAwait(false))
         {
             session.MarkTouched(expiresAt);
@@ -269,7 +272,7 @@ public sealed class SessionStore
 
             if (await SetAsync(key, record, SetCondition.IfAbsent, cancellationToken).ConfigureAwait(false))
             {
-                session.MarkStored(1, expiresAt);
+                session.MarkStored(1, expiresAt, key);
                 return new(SessionCommitOutcome.Created, expiresAt);
             }
 
@@ -287,7 +290,7 @@ public sealed class SessionStore
     {
         for (var attempt = 0; ; attempt++)
         {
-            var key = KeyFor(session.StoredId!);
+            var key = StoredKeyFor(session);
             var now = _time.GetUtcNow();
             var expiresAt = ExpiryFor(session, now);
             var version = session.StoredVersion!.Value;
@@ -318,7 +321,7 @@ public sealed class SessionStore
 
                 if (await SetAsync(key, record, SetCondition.IfVersion(version), cancellationToken).ConfigureAwait(false))
                 {
-                    session.MarkStored(version + 1, expiresAt);
+                    session.MarkStored(version + 1, expiresAt, key);
                     if (storedUser is not null && userChanged)
                     {
                         await _index.RemoveAsync(storedUser, key, cancellationToken).ConfigureAwait(false);
