@@ -6,7 +6,8 @@ using Sessions.Memory;
 namespace Sessions.Benchmarks;
 
 /// <summary>
-/// The engine's load and save paths against the in-memory backend, and their parts: the envelope codecs and key hashing.
+/// The engine's load and save paths against the in-memory backend, and their parts: the envelope codecs, key hashing, and
+/// the merge path taken when two requests change one session at once.
 /// The session is a typical small one: a user ID, a counter, a name and a 200-byte blob.
 /// </summary>
 [MemoryDiagnoser]
@@ -58,6 +59,18 @@ public class EngineBenchmarks
 
     [Benchmark(Description = "store: load")]
     public async Task<SessionData?> Load() => await _store.LoadAsync(_id, CancellationToken.None);
+
+    [Benchmark(Description = "store: concurrent change merged (2 loads, 2 saves, 1 reload)")]
+    public async Task<SessionCommitResult> MergeOnConflict()
+    {
+        // Two requests load the same version; the second save conflicts, reloads and re-applies its own key.
+        var first = (await _store.LoadAsync(_id, CancellationToken.None))!;
+        var second = (await _store.LoadAsync(_id, CancellationToken.None))!;
+        first.Set("n", [0, 0, 0, 44]);
+        second.Set("name", "Ada King"u8);
+        await _store.CommitAsync(first, CancellationToken.None);
+        return await _store.CommitAsync(second, CancellationToken.None);
+    }
 
     [Benchmark(Description = "store: load + modify + save")]
     public async Task<SessionCommitResult> LoadModifySave()
