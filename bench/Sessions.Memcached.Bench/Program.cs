@@ -11,6 +11,7 @@ using System.Net;
 using System.Net.Sockets;
 using Sessions.Backends;
 using Sessions.Memcached;
+using Sessions.Benchmarks.Shared;
 
 var seconds = IntArg("--seconds", 10);
 var callers = IntArg("--callers", 64);
@@ -56,34 +57,8 @@ try
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"  {ops:N0} ops, {ops / watch.Elapsed.TotalSeconds:N0} ops/s, {allocated / (double)Math.Max(1, ops):N0} bytes allocated/op, {conflicts} conflicts, {GC.CollectionCount(0) - gen0Before} gen0 GCs"));
 
-    async Task<(long Ops, long Conflicts)> RunAsync(TimeSpan duration)
-    {
-        long total = 0;
-        long refused = 0;
-        using var stop = new CancellationTokenSource(duration);
-        var workers = Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
-        {
-            long done = 0;
-            var k = 0;
-            while (!stop.IsCancellationRequested)
-            {
-                var key = Key(c, k++ % KeysPerCaller);
-                var current = await backend.GetAsync(key, CancellationToken.None);
-                var version = current?.Version ?? 0;
-                var next = new SessionRecord(payload, DateTimeOffset.UtcNow.AddMinutes(30), version + 1);
-                if (!await backend.SetAsync(key, next, current is null ? SetCondition.IfAbsent : SetCondition.IfVersion(version), CancellationToken.None))
-                {
-                    Interlocked.Increment(ref refused);
-                }
-
-                done++;
-            }
-
-            Interlocked.Add(ref total, done);
-        })).ToArray();
-        await Task.WhenAll(workers);
-        return (total, refused);
-    }
+    Task<(long Ops, long Conflicts)> RunAsync(TimeSpan duration) =>
+        LoadAndSaveLoop.RunAsync(backend, callers, KeysPerCaller, Key, payload, duration);
 }
 finally
 {

@@ -16,6 +16,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using Sessions.Backends;
+using Sessions.Benchmarks.Shared;
 using Sessions.Redis;
 
 var seconds = IntArg("--seconds", 10);
@@ -88,34 +89,8 @@ try
     allocations?.Print(ops);
     Console.WriteLine(Invariant($"RESULT ratio={roundTrips / reference:F3} roundtrips={roundTrips:F0} ops={opsPerSecond:F0} reference={reference:F0} get={get:F0} set={set:F0} bytesPerOp={allocated / (double)Math.Max(1, ops):F0}"));
 
-    async Task<(long Ops, long Conflicts)> RunAsync(TimeSpan duration)
-    {
-        long total = 0;
-        long refused = 0;
-        using var stop = new CancellationTokenSource(duration);
-        var workers = Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
-        {
-            long done = 0;
-            var k = 0;
-            while (!stop.IsCancellationRequested)
-            {
-                var key = Key(c, k++ % KeysPerCaller);
-                var current = await backend.GetAsync(key, CancellationToken.None);
-                var version = current?.Version ?? 0;
-                var next = new SessionRecord(payload, DateTimeOffset.UtcNow.AddMinutes(30), version + 1);
-                if (!await backend.SetAsync(key, next, current is null ? SetCondition.IfAbsent : SetCondition.IfVersion(version), CancellationToken.None))
-                {
-                    Interlocked.Increment(ref refused);
-                }
-
-                done++;
-            }
-
-            Interlocked.Add(ref total, done);
-        })).ToArray();
-        await Task.WhenAll(workers);
-        return (total, refused);
-    }
+    Task<(long Ops, long Conflicts)> RunAsync(TimeSpan duration) =>
+        LoadAndSaveLoop.RunAsync(backend, callers, KeysPerCaller, Key, payload, duration);
 }
 finally
 {
