@@ -7,9 +7,8 @@
 // Without --servers (or SESSIONS_BENCH_MEMCACHED) it starts memcached itself on a free loopback port and stops it at the end.
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Sessions.Backends;
+using Sessions.Conformance;
 using Sessions.Memcached;
 using Sessions.Benchmarks.Shared;
 
@@ -19,14 +18,16 @@ var payloadBytes = IntArg("--payload", 1024);
 var servers = StringArg("--servers") ?? Environment.GetEnvironmentVariable("SESSIONS_BENCH_MEMCACHED");
 const int KeysPerCaller = 100;
 
-Process? server = null;
+ServerProcess? server = null;
 if (servers is null)
 {
-    var port = FreePort();
-    server = Process.Start(new ProcessStartInfo("memcached", $"-u root -l 127.0.0.1 -p {port} -U 0 -m 256") { UseShellExecute = false })
-        ?? throw new InvalidOperationException("could not start memcached; install it with tools/setup.sh");
+    var port = ServerProcess.FreeLoopbackPort();
+    server = await ServerProcess.StartAsync(
+        $"memcached on 127.0.0.1:{port}",
+        ServerProcess.FindOnPath("memcached", "install it with tools/setup.sh"),
+        ["-u", "root", "-l", "127.0.0.1", "-p", ServerProcess.Arg(port), "-U", "0", "-m", "256"],
+        ct => ServerProcess.AcceptsTcpAsync(port, ct));
     servers = $"127.0.0.1:{port}";
-    await WaitUntilListeningAsync(port, server);
 }
 
 try
@@ -62,13 +63,10 @@ try
 }
 finally
 {
-    if (server is { HasExited: false })
+    if (server is not null)
     {
-        server.Kill();
-        await server.WaitForExitAsync();
+        await server.DisposeAsync(); // the process this program started, by its PID
     }
-
-    server?.Dispose();
 }
 
 static string Key(int caller, int k) => $"session:bench-{caller}-{k}";
@@ -79,34 +77,4 @@ string? StringArg(string name)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
-}
-
-static async Task WaitUntilListeningAsync(int port, Process process)
-{
-    var deadline = Stopwatch.StartNew();
-    while (true)
-    {
-        if (process.HasExited)
-        {
-            throw new InvalidOperationException($"memcached exited with code {process.ExitCode}");
-        }
-
-        try
-        {
-            using var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, port);
-            return;
-        }
-        catch (SocketException) when (deadline.Elapsed < TimeSpan.FromSeconds(15))
-        {
-            await Task.Delay(20);
-        }
-    }
 }

@@ -11,11 +11,9 @@
 //   dotnet run -c Release --project bench/Sessions.Redis.Bench -- [--seconds 10] [--warmup 3] [--callers 64] [--payload 300] [--requests 200000] [--server host:port]
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.RegularExpressions;
 using Sessions.Backends;
+using Sessions.Conformance;
 using Sessions.Benchmarks.Shared;
 using Sessions.Redis;
 
@@ -28,22 +26,18 @@ var external = StringArg("--server");
 using var allocations = args.Contains("--alloc-profile") ? new AllocationSampler() : null; // which types the measured run allocates (sampled)
 const int KeysPerCaller = 100;
 
-Process? server = null;
+ServerProcess? server = null;
 string host = "127.0.0.1";
 int port;
 if (external is null)
 {
-    port = FreePort();
-    var info = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true };
-    foreach (var a in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no" })
-    {
-        info.ArgumentList.Add(a);
-    }
-
-    server = Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server; install it with tools/setup.sh");
-    server.OutputDataReceived += (_, _) => { };
-    server.BeginOutputReadLine();
-    await WaitUntilReadyAsync(port, server);
+    port = ServerProcess.FreeLoopbackPort();
+    var redisPort = port;
+    server = await ServerProcess.StartAsync(
+        $"redis-server on 127.0.0.1:{port}",
+        ServerProcess.FindOnPath("redis-server", "install it with tools/setup.sh"),
+        ["--port", ServerProcess.Arg(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+        ct => ServerProcess.AcceptsTcpAsync(redisPort, ct));
 }
 else
 {
@@ -94,13 +88,10 @@ try
 }
 finally
 {
-    if (server is { HasExited: false })
+    if (server is not null)
     {
-        server.Kill(); // the process this program started, by its handle
-        await server.WaitForExitAsync();
+        await server.DisposeAsync(); // the process this program started, by its PID
     }
-
-    server?.Dispose();
 }
 
 async Task<(double Get, double Set)> RunRedisBenchmarkAsync()
@@ -141,44 +132,6 @@ string? StringArg(string name)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
-}
-
-static async Task WaitUntilReadyAsync(int port, Process process)
-{
-    var deadline = Stopwatch.StartNew();
-    while (true)
-    {
-        if (process.HasExited)
-        {
-            throw new InvalidOperationException($"redis-server exited with code {process.ExitCode}");
-        }
-
-        try
-        {
-            using var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, port);
-            var stream = client.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray());
-            var buffer = new byte[64];
-            var read = await stream.ReadAsync(buffer);
-            if (Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal))
-            {
-                return;
-            }
-        }
-        catch (Exception e) when (e is SocketException or IOException && deadline.Elapsed < TimeSpan.FromSeconds(15))
-        {
-        }
-
-        await Task.Delay(20); // a poll interval: the loop ends as soon as the server answers
-    }
 }
 
 /// <summary>Samples allocations by type through the runtime's AllocationTick events (one per ~100 KB allocated).</summary>
