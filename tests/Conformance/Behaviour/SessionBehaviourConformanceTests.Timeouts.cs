@@ -69,7 +69,7 @@ public abstract partial class SessionBehaviourConformanceTests
         var app = await StartAppAsync();
         var browser = await BrowserWithSessionAsync(app);
 
-        await app.AdvanceAsync(IdleTimeout / 2);
+        await app.AdvanceAsync(PastTouchAfter);
         app.Backend.ResetCounts();
         var reply = await browser.GetAsync("/read");
 
@@ -95,7 +95,7 @@ public abstract partial class SessionBehaviourConformanceTests
         var first = (await browser.GetAsync("/persist")).IssuedCookie;
         Assert.That(first?.Expires, Is.Not.Null, "setting up a persistent session");
 
-        await app.AdvanceAsync(IdleTimeout / 2);
+        await app.AdvanceAsync(PastTouchAfter);
         app.Backend.ResetCounts();
         var reply = await browser.GetAsync("/read");
 

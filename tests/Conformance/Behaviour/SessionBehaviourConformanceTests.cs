@@ -93,6 +93,9 @@ public abstract partial class SessionBehaviourConformanceTests
     /// </summary>
     private protected TimeSpan TouchAfter => SupportsControllableTime ? IdleTimeout / 4 : IdleTimeout / 2;
 
+    /// <summary>A wait that is clearly past <see cref="TouchAfter"/> yet well within the idle timeout, so a touch is due.</summary>
+    private protected TimeSpan PastTouchAfter => TouchAfter + ((IdleTimeout - TouchAfter) / 4);
+
     /// <summary>How far past an expiry a test waits before it expects the session gone, and the tolerance on cookie dates.</summary>
     private protected TimeSpan Slack => SupportsControllableTime ? TimeSpan.FromSeconds(1) : ExpiryResolution + TimeSpan.FromMilliseconds(250);
 
