@@ -32,6 +32,22 @@ public abstract class BackendConformanceFixture
     /// </summary>
     protected virtual TimeSpan ExpiryResolution => TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Test-only hook: stores, under <paramref name="key"/>, something the backend cannot read back as a record (garbage
+    /// bytes of the store's native type, an empty value, a truncated file), bypassing the backend, as an operator or
+    /// another app might. The kit then checks that <see cref="ISessionBackend.GetAsync"/> reports it as corrupt
+    /// (<see cref="SessionRecordCorruptException"/> or a record the core will judge corrupt), never as an outage.
+    /// </summary>
+    /// <param name="key">The storage key, as the backend would store it (apply the backend's own key prefix).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when the bytes are stored.</returns>
+    /// <remarks>Default: <c>Assert.Ignore</c>, so the tests that need it show as not run until the backend's fixture overrides it.</remarks>
+    protected virtual ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken)
+    {
+        Assert.Ignore($"{GetType().Name} does not override WriteUnreadableRecordAsync, so the kit cannot plant an unreadable record.");
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>Disposes every backend the test created. The kit runs this after each test; there is nothing to call.</summary>
     /// <returns>A task that completes when the backends are disposed.</returns>
     [TearDown]

@@ -16,10 +16,11 @@ public enum SetConditionKind
 /// <summary>When <see cref="ISessionBackend.SetAsync"/> may write: always, only if absent, or only if the stored version matches.</summary>
 public readonly record struct SetCondition
 {
-    private SetCondition(SetConditionKind kind, long expectedVersion)
+    private SetCondition(SetConditionKind kind, long expectedVersion, object? concurrencyToken = null)
     {
         Kind = kind;
         ExpectedVersion = expectedVersion;
+        ConcurrencyToken = concurrencyToken;
     }
 
     /// <summary>The kind of condition.</summary>
@@ -27,6 +28,15 @@ public readonly record struct SetCondition
 
     /// <summary>The version the live record must have; meaningful only for <see cref="SetConditionKind.IfVersion"/>.</summary>
     public long ExpectedVersion { get; }
+
+    /// <summary>
+    /// For <see cref="SetConditionKind.IfVersion"/>: the <see cref="SessionRecord.ConcurrencyToken"/> of the record with
+    /// <see cref="ExpectedVersion"/> as this backend returned it, or <see langword="null"/> when the caller has none. A backend
+    /// may use it as the store's precondition (CAS, <c>update_time</c>, <c>if_seq_no</c>) instead of reading first; the
+    /// condition still means "the live record has <see cref="ExpectedVersion"/>", so a token that no longer matches must fail
+    /// the write, never succeed it.
+    /// </summary>
+    public object? ConcurrencyToken { get; }
 
     /// <summary>Write unconditionally.</summary>
     public static SetCondition Always => default;
@@ -38,6 +48,12 @@ public readonly record struct SetCondition
     /// <param name="expectedVersion">The version read earlier.</param>
     /// <returns>The condition.</returns>
     public static SetCondition IfVersion(long expectedVersion) => new(SetConditionKind.IfVersion, expectedVersion);
+
+    /// <summary>Write only when the live record under the key has <paramref name="expectedVersion"/>; passes on the store's token for it.</summary>
+    /// <param name="expectedVersion">The version read earlier.</param>
+    /// <param name="concurrencyToken">The <see cref="SessionRecord.ConcurrencyToken"/> read with that version, or <see langword="null"/>.</param>
+    /// <returns>The condition.</returns>
+    public static SetCondition IfVersion(long expectedVersion, object? concurrencyToken) => new(SetConditionKind.IfVersion, expectedVersion, concurrencyToken);
 
     /// <summary>Decides whether a write may proceed, given what is stored now. Backends that evaluate conditions in process use this.</summary>
     /// <param name="current">The live record under the key, or <see langword="null"/> when there is none (or it has expired).</param>

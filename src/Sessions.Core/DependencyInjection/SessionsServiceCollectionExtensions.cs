@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Sessions;
 using Sessions.AspNetCore;
 using Sessions.Backends;
@@ -24,7 +25,7 @@ public static class SessionsServiceCollectionExtensions
     public static ISessionsBuilder AddSessions(this IServiceCollection services, Action<SessionOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var builder = AddCore(services);
+        var builder = AddCore(services, null);
         if (configure is not null)
         {
             services.Configure(configure);
@@ -33,16 +34,27 @@ public static class SessionsServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Adds sessions with options bound from configuration (for example the <c>Sessions</c> section).</summary>
+    /// <summary>
+    /// Adds sessions with options bound from configuration (for example the <c>Sessions</c> section). Backends added on
+    /// the returned builder bind their own options from the child section named after them (<c>Sessions:Redis</c>, ...),
+    /// and <c>Sessions:Backend</c> chooses among several registered backends.
+    /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The section holding <see cref="SessionOptions"/> values.</param>
+    /// <param name="configure">Runs after binding, to set or override options in code; <see langword="null"/> for none.</param>
     /// <returns>The builder.</returns>
-    public static ISessionsBuilder AddSessions(this IServiceCollection services, IConfiguration configuration)
+    /// <example><code>builder.Services.AddSessions(builder.Configuration.GetSection("Sessions")).AddRedisBackend();</code></example>
+    public static ISessionsBuilder AddSessions(this IServiceCollection services, IConfiguration configuration, Action<SessionOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        var builder = AddCore(services);
+        var builder = AddCore(services, configuration);
         services.Configure<SessionOptions>(configuration);
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
         return builder;
     }
 
@@ -97,7 +109,7 @@ public static class SessionsServiceCollectionExtensions
         return builder.AddCheck<SessionBackendHealthCheck>(name, failureStatus, tags ?? [], TimeSpan.FromSeconds(5));
     }
 
-    private static SessionsBuilder AddCore(IServiceCollection services)
+    private static SessionsBuilder AddCore(IServiceCollection services, IConfiguration? configuration)
     {
         services.AddOptions<SessionOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>());
@@ -114,41 +126,66 @@ public static class SessionsServiceCollectionExtensions
         services.TryAddSingleton<ISessionIdResolver, CookieSessionIdResolver>();
         services.TryAddSingleton<ISessionManager, SessionManager>();
         services.AddHostedService<ExpiredSessionPurgeService>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionBackendActivator>());
+        services.TryAddSingleton(sp => new SessionBackendSelection(
+            sp.GetServices<SessionBackendRegistration>(),
+            sp.GetRequiredService<IOptions<SessionOptions>>().Value.Backend));
+        services.TryAddSingleton(sp => sp.GetRequiredService<SessionBackendSelection>().Registration.Factory(sp));
         services.TryAddSingleton(sp =>
         {
-            var registration = sp.GetService<SessionBackendRegistration>()
-                ?? throw new InvalidOperationException("No session backend is registered. Chain one onto AddSessions(): .AddMemoryBackend(), .AddFileSystemBackend(), .AddRedisBackend(...), ...");
+            var selection = sp.GetRequiredService<SessionBackendSelection>();
             return new SessionStore(
                 sp.GetRequiredService<ISessionBackend>(),
                 sp.GetRequiredService<IOptions<SessionOptions>>().Value,
-                registration.Name,
+                selection.Name,
                 sp.GetRequiredService<ISessionIdGenerator>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetService<ILogger<SessionStore>>());
         });
-        return new SessionsBuilder(services);
+        return new SessionsBuilder(services, configuration);
+    }
+
+    /// <summary>Creates the selected backend when the app starts, so its options are validated then (and only its own).</summary>
+    private sealed class SessionBackendActivator(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = services.GetRequiredService<ISessionBackend>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private sealed class BackendRegisteredValidator(IEnumerable<SessionBackendRegistration> registrations) : IValidateOptions<SessionOptions>
     {
-        public ValidateOptionsResult Validate(string? name, SessionOptions options) => registrations.Any()
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail("No session backend is registered. Chain one onto AddSessions(): .AddMemoryBackend(), .AddFileSystemBackend(), .AddRedisBackend(...), ...");
+        public ValidateOptionsResult Validate(string? name, SessionOptions options) =>
+            SessionBackendSelection.Select([.. registrations], options.Backend, out var error) is null
+                ? ValidateOptionsResult.Fail(error!)
+                : ValidateOptionsResult.Success;
     }
 
-    private sealed class SessionsBuilder(IServiceCollection services) : ISessionsBuilder
+    private sealed class SessionsBuilder(IServiceCollection services, IConfiguration? configuration) : ISessionsBuilder
     {
         public IServiceCollection Services { get; } = services;
+
+        public IConfiguration? Configuration { get; } = configuration;
 
         public ISessionsBuilder UseBackend(string name, Func<IServiceProvider, ISessionBackend> factory)
         {
             ArgumentException.ThrowIfNullOrEmpty(name);
             ArgumentNullException.ThrowIfNull(factory);
-            var registration = new SessionBackendRegistration(name, factory);
-            Services.RemoveAll<SessionBackendRegistration>();
-            Services.RemoveAll<ISessionBackend>();
-            Services.AddSingleton(registration);
-            Services.AddSingleton(sp => sp.GetRequiredService<SessionBackendRegistration>().Factory(sp));
+            for (var i = Services.Count - 1; i >= 0; i--)
+            {
+                if (Services[i].ServiceType == typeof(SessionBackendRegistration)
+                    && Services[i].ImplementationInstance is SessionBackendRegistration existing
+                    && string.Equals(existing.Name, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    Services.RemoveAt(i);
+                }
+            }
+
+            Services.AddSingleton(new SessionBackendRegistration(name, factory));
             return this;
         }
     }

@@ -123,6 +123,9 @@ public sealed class SessionData
 
     internal long? StoredVersion { get; private set; }
 
+    /// <summary>The backend's <see cref="Backends.SessionRecord.ConcurrencyToken"/> for <see cref="StoredVersion"/>, when it gave one.</summary>
+    internal object? StoredToken { get; set; }
+
     internal DateTimeOffset? StoredExpiresAt { get; private set; }
 
     /// <summary>The ID under which the loaded record is stored; <see langword="null"/> when nothing is stored.</summary>
@@ -231,6 +234,7 @@ public sealed class SessionData
         StoredId = null;
         StoredKey = null;
         StoredVersion = null;
+        StoredToken = null;
         StoredExpiresAt = null;
         RegeneratedFrom = null;
     }
@@ -287,6 +291,7 @@ public sealed class SessionData
         StoredKey = key;
         StoredUserId = _userId;
         StoredVersion = version;
+        StoredToken = null;
         StoredExpiresAt = expiresAt;
         RegeneratedFrom = null;
         _idsToDelete = null;
@@ -307,6 +312,7 @@ public sealed class SessionData
         StoredKey = null;
         StoredUserId = null;
         StoredVersion = null;
+        StoredToken = null;
         StoredExpiresAt = null;
         RegeneratedFrom = null;
         _idsToDelete = null;

@@ -23,6 +23,7 @@ public sealed class SessionStore
     private readonly KeyValuePair<string, object?> _backendTag;
     private readonly TimeSpan _touchAfter;
     private readonly UserSessionIndex _index;
+    private readonly int? _backendMaxPayloadBytes;
 
     /// <summary>Creates the engine.</summary>
     /// <param name="backend">Where sessions are stored.</param>
@@ -58,6 +59,7 @@ public sealed class SessionStore
         _backendTag = new("sessions.backend", backendName);
         _touchAfter = options.EffectiveTouchAfter;
         _index = new UserSessionIndex(this);
+        _backendMaxPayloadBytes = (backend as ISessionBackendLimits)?.MaxPayloadBytes;
     }
 
     /// <summary>The backend's name, as registered.</summary>
@@ -124,7 +126,7 @@ public sealed class SessionStore
         }
 
         CountLoad("hit");
-        return new SessionData(this, sessionId, key, envelope, record.Version, record.ExpiresAt);
+        return new SessionData(this, sessionId, key, envelope, record.Version, record.ExpiresAt) { StoredToken = record.ConcurrencyToken };
     }
 
     /// <summary>Writes what changed in <paramref name="session"/>: creates, saves, touches or deletes its record.</summary>
@@ -260,7 +262,7 @@ public sealed class SessionStore
         {
             var now = _time.GetUtcNow();
             var expiresAt = ExpiryFor(session, now);
-            var payload = EnvelopeCodec.Encode(session.ToEnvelope(), _options.Format, _options.MaxPayloadBytes);
+            var payload = Encode(session);
             var record = new SessionRecord(payload, expiresAt, 1);
             var key = KeyFor(session.Id);
 
@@ -310,7 +312,7 @@ public sealed class SessionStore
             }
             else
             {
-                var payload = EnvelopeCodec.Encode(session.ToEnvelope(), _options.Format, _options.MaxPayloadBytes);
+                var payload = Encode(session);
                 var record = new SessionRecord(payload, expiresAt, version + 1);
                 var user = session.UserId;
                 var userChanged = !string.Equals(user, storedUser, StringComparison.Ordinal);
@@ -319,7 +321,7 @@ public sealed class SessionStore
                     await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription), cancellationToken).ConfigureAwait(false);
                 }
 
-                if (await SetAsync(key, record, SetCondition.IfVersion(version), cancellationToken).ConfigureAwait(false))
+                if (await SetAsync(key, record, SetCondition.IfVersion(version, session.StoredToken), cancellationToken).ConfigureAwait(false))
                 {
                     session.MarkStored(version + 1, expiresAt, key);
                     if (storedUser is not null && userChanged)
@@ -431,6 +433,7 @@ public sealed class SessionStore
             session.TakeVersion(current.Version, current.ExpiresAt, stored.UserId);
         }
 
+        session.StoredToken = current.ConcurrencyToken;
         return true;
     }
 
@@ -469,6 +472,9 @@ public sealed class SessionStore
         return false;
     }
 
+    private byte[] Encode(SessionData session) =>
+        EnvelopeCodec.Encode(session.ToEnvelope(), _options.Format, _options.MaxPayloadBytes, _backendMaxPayloadBytes, BackendName);
+
     private static SessionConflictException ConflictException() =>
         new("Another request changed this session at the same time, and Sessions:ConcurrencyMode is Fail. Retry the request, or use Merge.");
 
@@ -498,6 +504,15 @@ public sealed class SessionStore
             var record = await _backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
             Completed("get", start);
             return record;
+        }
+        catch (SessionRecordCorruptException ex)
+        {
+            // The store answered, but with something the backend cannot read: a corrupt record, not an outage.
+            Completed("get", start);
+            Log.CorruptRecord(_logger, key, BackendName, ex.StoredBytes ?? -1, 0);
+            SessionsInstrumentation.Corrupt.Add(1, _backendTag);
+            CountLoad("corrupt");
+            return null;
         }
         catch (Exception ex) when (IsBackendFailure(ex, cancellationToken))
         {

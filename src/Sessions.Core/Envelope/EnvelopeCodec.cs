@@ -4,17 +4,28 @@ namespace Sessions.Envelope;
 internal static class EnvelopeCodec
 {
     /// <summary>Encodes <paramref name="envelope"/>; throws <see cref="SessionPayloadTooLargeException"/> beyond <paramref name="maxBytes"/>.</summary>
-    public static byte[] Encode(SessionEnvelope envelope, SessionFormat format, int maxBytes)
+    public static byte[] Encode(SessionEnvelope envelope, SessionFormat format, int maxBytes) => Encode(envelope, format, maxBytes, null, null);
+
+    /// <summary>
+    /// Encodes <paramref name="envelope"/>; throws <see cref="SessionPayloadTooLargeException"/> beyond min(<paramref name="maxBytes"/>,
+    /// <paramref name="backendMaxBytes"/>), with both limits in the message.
+    /// </summary>
+    public static byte[] Encode(SessionEnvelope envelope, SessionFormat format, int maxBytes, int? backendMaxBytes, string? backendName)
     {
         var payload = format == SessionFormat.Json ? JsonEnvelopeFormat.Encode(envelope) : BinaryEnvelopeFormat.Encode(envelope);
-        if (payload.Length > maxBytes)
+        var limit = backendMaxBytes is { } b && b < maxBytes ? b : maxBytes;
+        if (payload.Length > limit)
         {
+            var which = limit == maxBytes
+                ? $"over the limit of {maxBytes} bytes (Sessions:MaxPayloadBytes)"
+                : $"over the {limit} bytes one record can hold in the session store ({backendName}; Sessions:MaxPayloadBytes is {maxBytes})";
             throw new SessionPayloadTooLargeException(
-                $"The session is {payload.Length} bytes encoded, over the limit of {maxBytes} bytes (Sessions:MaxPayloadBytes). "
-                + "Store less in the session (keep large data elsewhere and put its key in the session), or raise the limit.")
+                $"The session is {payload.Length} bytes encoded, {which}. Nothing was written; the stored session is unchanged. "
+                + "Store less in the session (keep large data elsewhere and put its key in the session)"
+                + (limit == maxBytes ? ", or raise the limit." : "."))
             {
                 PayloadBytes = payload.Length,
-                MaxPayloadBytes = maxBytes,
+                MaxPayloadBytes = limit,
             };
         }
 

@@ -7,6 +7,14 @@ public sealed class SessionOptions
     /// <summary>The default <see cref="KeyPrefix"/>.</summary>
     public const string DefaultKeyPrefix = "session:";
 
+    /// <summary>
+    /// The name of the backend in force when the app registers several (<c>.AddRedisBackend().AddMemcachedBackend()</c>),
+    /// as Flask-Session's <c>SESSION_TYPE</c> does: <c>redis</c>, <c>memcached</c>, <c>filesystem</c>, ... (case-insensitive).
+    /// Not needed when only one backend is registered. A name that matches no registered backend fails at start-up with
+    /// the list of registered names. Default: none.
+    /// </summary>
+    public string? Backend { get; set; }
+
     /// <summary>Sliding expiry: a session not used for this long ends. Default 20 minutes.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
 

@@ -12,7 +12,7 @@ internal sealed class DynamoDbTableStartupCheck(IServiceProvider services) : IHo
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (services.GetService<SessionBackendRegistration>()?.Name == DynamoDbSessionsBuilderExtensions.BackendName)
+        if (services.GetService<SessionBackendSelection>()?.Name == DynamoDbSessionsBuilderExtensions.BackendName)
         {
             await services.GetRequiredService<DynamoDbSessionBackend>().EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         }

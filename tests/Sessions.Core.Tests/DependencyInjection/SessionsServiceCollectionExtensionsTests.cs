@@ -204,19 +204,72 @@ public sealed class SessionsServiceCollectionExtensionsTests
     }
 
     [Test]
-    public void A_later_backend_replaces_the_earlier_one()
+    public void Registering_a_name_again_replaces_that_registration()
     {
         var other = new MemorySessionBackend();
         var services = new ServiceCollection();
-        services.AddSessions().AddMemoryBackend().UseBackend("other", _ => other);
+        services.AddSessions().AddMemoryBackend().UseBackend("memory", _ => other);
 
         using var provider = services.BuildServiceProvider();
         var store = provider.GetRequiredService<SessionStore>();
 
-        Assert.That(store.BackendName, Is.EqualTo("other"));
+        Assert.That(store.BackendName, Is.EqualTo("memory"));
         Assert.That(store.Backend, Is.SameAs(other));
-        Assert.That(provider.GetServices<SessionBackendRegistration>().Select(r => r.Name), Is.EqualTo(new[] { "other" }));
+        Assert.That(provider.GetServices<SessionBackendRegistration>().Select(r => r.Name), Is.EqualTo(new[] { "memory" }));
         Assert.That(provider.GetServices<ISessionBackend>().ToList(), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public void Sessions_Backend_chooses_among_several_registered_backends()
+    {
+        var other = new MemorySessionBackend();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Sessions:Backend"] = "OTHER" }).Build();
+        var services = new ServiceCollection();
+        services.AddSessions(configuration.GetSection("Sessions")).AddMemoryBackend().UseBackend("other", _ => other);
+
+        using var provider = services.BuildServiceProvider();
+
+        Assert.That(provider.GetRequiredService<SessionStore>().Backend, Is.SameAs(other));
+        Assert.That(provider.GetRequiredService<SessionBackendSelection>().Name, Is.EqualTo("other"));
+    }
+
+    [TestCase(null, "Several session backends are registered (memory, other)")]
+    [TestCase("redis", "Sessions:Backend is \"redis\", but no session backend of that name is registered. Registered: memory, other.")]
+    public void A_missing_or_unknown_backend_name_fails_at_start_up_with_the_registered_names(string? name, string expected)
+    {
+        var services = new ServiceCollection();
+        services.AddSessions(o => o.Backend = name).AddMemoryBackend().UseBackend("other", _ => new MemorySessionBackend());
+
+        using var provider = services.BuildServiceProvider();
+
+        Assert.That(() => provider.GetRequiredService<IOptions<SessionOptions>>().Value, Throws.InstanceOf<OptionsValidationException>().With.Message.Contains(expected));
+    }
+
+    [Test]
+    public void A_backend_binds_its_options_from_its_child_section_and_code_runs_after()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Sessions:Memory:MaxEntries"] = "10",
+            ["Sessions:Memory:Other"] = "x",
+        }).Build();
+        var services = new ServiceCollection();
+        var builder = services.AddSessions(configuration.GetSection("Sessions"));
+        builder.AddBackendOptions<BoundOptions>("Memory", o => o.Trace += "code;");
+        builder.AddBackendOptions<BoundOptions>("Memory", o => o.Trace += "again;");
+
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IOptions<BoundOptions>>().Value;
+
+        Assert.That(options.MaxEntries, Is.EqualTo(10));
+        Assert.That(options.Trace, Is.EqualTo("code;again;"), "bound once, then each delegate in order");
+    }
+
+    private sealed class BoundOptions
+    {
+        public int MaxEntries { get; set; }
+
+        public string Trace { get; set; } = "";
     }
 
     [Test]
