@@ -1,31 +1,37 @@
 namespace Sessions.Redis;
 
 /// <summary>
-/// Redis could not be reached, refused the connection or the credentials, or the connection was lost while a command
-/// was in flight. The message names the server and what to check. The client reconnects in the background; a later call
-/// succeeds once the server is back, without restarting the application.
+/// Redis could not serve a session operation: no connection to the server (down, unreachable, refused the credentials),
+/// no answer within the command timeout (overloaded or frozen), or an error reply. The message names the server and the
+/// setting to check; <see cref="Exception.InnerException"/> is StackExchange.Redis's own exception
+/// (<c>RedisConnectionException</c>, <c>RedisTimeoutException</c>, <c>RedisServerException</c>).
 /// </summary>
-public sealed class RedisConnectionException : Exception
+/// <remarks>
+/// The core wraps it in <c>SessionBackendException</c>, which the middleware answers with 503. The connection reconnects
+/// in the background; later calls succeed once the server is back, without restarting the application.
+/// </remarks>
+public sealed class RedisSessionBackendException : Exception
 {
     /// <summary>Creates the exception.</summary>
-    /// <param name="message">What happened and what to check.</param>
-    /// <param name="innerException">The underlying socket, TLS or protocol error, if any.</param>
-    public RedisConnectionException(string message, Exception? innerException = null)
-        : base(message, innerException)
+    public RedisSessionBackendException()
     {
     }
-}
 
-/// <summary>The Redis server answered a command with an error; the message holds the server's own text.</summary>
-public sealed class RedisServerException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">The command and the server's error text.</param>
-    public RedisServerException(string message)
+    /// <summary>Creates the exception with a message.</summary>
+    /// <param name="message">What happened and what to check.</param>
+    public RedisSessionBackendException(string message)
         : base(message)
     {
     }
-}
 
-/// <summary>The server sent bytes that are not valid RESP; the connection is closed and reopened.</summary>
-internal sealed class RedisProtocolException(string message) : Exception(message);
+    /// <summary>Creates the exception with a message and a cause.</summary>
+    /// <param name="message">What happened and what to check.</param>
+    /// <param name="innerException">StackExchange.Redis's exception.</param>
+    public RedisSessionBackendException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>The server (or servers) the operation was for, e.g. <c>127.0.0.1:6379</c>.</summary>
+    public string? Endpoint { get; init; }
+}

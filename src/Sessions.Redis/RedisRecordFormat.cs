@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Sessions.Redis.Protocol;
 
 namespace Sessions.Redis;
 
@@ -11,23 +10,36 @@ namespace Sessions.Redis;
 /// bytes 9-16   expiry, Unix milliseconds, signed 64-bit big-endian (what GetAsync returns and checks against the clock)
 /// bytes 17-    payload
 /// </code>
-/// The key also carries a native expiry (<c>PX</c>), so Redis drops the record by itself; the header's expiry makes reads exact.
+/// The key also carries a native expiry, so Redis drops the record by itself; the header's expiry makes reads exact.
 /// </summary>
 internal static class RedisRecordFormat
 {
     public const byte Format = 1;
-    public const int HeaderLength = RedisArg.HeaderLength; // written by RedisArg.Headed: format byte, version, expiry
+    public const int HeaderLength = 17;
     public const int VersionOffset = 1;
     public const int ExpiryOffset = 9;
 
-    /// <summary>The record as one command argument: header and payload, written straight into the command's bytes.</summary>
-    public static RedisArg Value(long version, long expiresAtMs, ReadOnlyMemory<byte> payload) =>
-        RedisArg.Headed(Format, version, expiresAtMs, payload);
+    /// <summary>The record as one Redis string: header and payload in one new array.</summary>
+    public static byte[] Encode(long version, long expiresAtMs, ReadOnlySpan<byte> payload)
+    {
+        var value = GC.AllocateUninitializedArray<byte>(HeaderLength + payload.Length);
+        value[0] = Format;
+        BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(VersionOffset), version);
+        BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(ExpiryOffset), expiresAtMs);
+        payload.CopyTo(value.AsSpan(HeaderLength));
+        return value;
+    }
 
-    /// <summary>A version as the scripts compare it: the 8 header bytes.</summary>
-    public static RedisArg Version(long version) => RedisArg.BigEndian(version);
+    /// <summary>A 64-bit number as the scripts compare it: the 8 header bytes, big-endian.</summary>
+    public static byte[] BigEndian(long value)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, value);
+        return bytes;
+    }
 
-    public static bool TryRead(byte[] value, out long version, out long expiresAtMs)
+    /// <summary>Reads the header; <see langword="false"/> when <paramref name="value"/> is not a record of this format.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> value, out long version, out long expiresAtMs)
     {
         if (value.Length < HeaderLength || value[0] != Format)
         {
@@ -35,8 +47,8 @@ internal static class RedisRecordFormat
             return false;
         }
 
-        version = BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(VersionOffset));
-        expiresAtMs = BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(ExpiryOffset));
+        version = BinaryPrimitives.ReadInt64BigEndian(value[VersionOffset..]);
+        expiresAtMs = BinaryPrimitives.ReadInt64BigEndian(value[ExpiryOffset..]);
         return true;
     }
 }

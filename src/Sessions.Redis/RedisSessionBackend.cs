@@ -1,214 +1,351 @@
+using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Sessions.Backends;
-using Sessions.Redis.Protocol;
+using StackExchange.Redis;
 
 namespace Sessions.Redis;
 
 /// <summary>
-/// Stores sessions in Redis, Redis Cluster or Garnet. Each record is one string key (a 17-byte header with version and
-/// expiry, then the payload) with a native expiry. A read is one <c>GET</c>; unconditional and if-absent writes are one
-/// <c>SET ... PX</c> (<c>NX</c>); conditional writes, conditional deletes and touches are one Lua script each, so every
-/// operation is atomic and one round trip. Lists keys with <c>SCAN</c> (on every primary of a cluster).
+/// Stores sessions in Redis, Redis Cluster or Garnet through StackExchange.Redis. Each record is one string key (a
+/// 17-byte header with version and expiry, then the payload) with a native expiry. A read is one <c>GET</c>; an
+/// unconditional write one <c>SET ... PXAT</c>, an if-absent write one <c>SET ... NX PXAT</c>; conditional writes,
+/// conditional deletes and touches are one Lua script each, so every operation is atomic and one round trip. Lists keys
+/// with <c>SCAN</c> on every primary; the health probe is <c>PING</c>.
 /// </summary>
-/// <remarks>A backend created from options opens (and disposes) its own connections: register it once (a singleton) and
-/// let concurrent requests share its pipelined connection. Backends created from a <see cref="RedisConnection"/> share
-/// that connection and leave it open when they are disposed.</remarks>
-public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator, ISessionBackendHealthProbe, IAsyncDisposable, IDisposable
+/// <remarks>
+/// <para>A backend created from <see cref="RedisSessionBackendOptions.Configuration"/> opens its own multiplexer on first
+/// use and disposes it with the backend. A multiplexer the application hands over (the constructor that takes one,
+/// <see cref="RedisSessionBackendOptions.ConnectionMultiplexerFactory"/>, or DI) is shared and never disposed.</para>
+/// <para>Failures surface as <see cref="RedisSessionBackendException"/> (the core turns it into a 503); a value that is not
+/// a session record (another type, another format, empty) as <see cref="SessionRecordCorruptException"/>.</para>
+/// </remarks>
+public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable, IDisposable
 {
+    /// <summary>
+    /// The largest payload one record holds: Redis's largest string (<c>proto-max-bulk-len</c>, 512 MiB by default; the
+    /// Redis documentation of strings) less the 17-byte header. The core's own <c>SessionOptions.MaxPayloadBytes</c> is
+    /// normally far lower.
+    /// </summary>
+    public const int MaxRecordPayloadBytes = (512 * 1024 * 1024) - RedisRecordFormat.HeaderLength;
+
     private const int ScanPageSize = 1000;
 
-    private readonly RedisClient _client;
     private readonly TimeProvider _time;
     private readonly string _keyPrefix;
-    private readonly bool _ownsClient;
+    private readonly int _databaseNumber;
+    private readonly bool _owned;
+    private readonly int _commandTimeoutMs;
+    private readonly Func<Task<IConnectionMultiplexer>>? _connect;
+    private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private IConnectionMultiplexer? _multiplexer;
+    private IDatabase? _database;
     private volatile bool _disposed;
 
-    /// <summary>Creates a backend that connects as <paramref name="options"/> says. Connecting happens on first use.</summary>
-    /// <param name="options">The configuration string, key prefix and database.</param>
+    /// <summary>
+    /// Creates a backend that connects as <paramref name="options"/> says: its own multiplexer from
+    /// <see cref="RedisSessionBackendOptions.Configuration"/> (owned, disposed with the backend) or the application's from
+    /// <see cref="RedisSessionBackendOptions.ConnectionMultiplexerFactory"/> (never disposed). Connecting happens on first use.
+    /// </summary>
+    /// <param name="options">Where Redis is, the key prefix, database and timeouts.</param>
+    /// <param name="timeProvider">The clock that decides expiry; <see langword="null"/> for the system clock.</param>
+    /// <exception cref="ArgumentException">The options are invalid, or name neither a configuration nor a factory; the message says what to set.</exception>
+    public RedisSessionBackend(RedisSessionBackendOptions options, TimeProvider? timeProvider = null)
+        : this(options, timeProvider, multiplexer: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a backend on <paramref name="multiplexer"/>, which the application owns and may share with other code
+    /// (an <c>IDistributedCache</c>, SignalR, Data Protection): disposing the backend leaves it open. Its own timeouts and
+    /// backlog policy apply.
+    /// </summary>
+    /// <param name="multiplexer">The connection, e.g. from <c>ConnectionMultiplexer.Connect</c> or DI.</param>
+    /// <param name="options">The key prefix and database; leave <see cref="RedisSessionBackendOptions.Configuration"/> and
+    /// <see cref="RedisSessionBackendOptions.ConnectionMultiplexerFactory"/> unset. <see langword="null"/> for the defaults.</param>
     /// <param name="timeProvider">The clock that decides expiry; <see langword="null"/> for the system clock.</param>
     /// <exception cref="ArgumentException">The options are invalid; the message says what to set.</exception>
-    public RedisSessionBackend(RedisSessionBackendOptions options, TimeProvider? timeProvider = null)
+    public RedisSessionBackend(IConnectionMultiplexer multiplexer, RedisSessionBackendOptions? options = null, TimeProvider? timeProvider = null)
+        : this(options ?? new RedisSessionBackendOptions(), timeProvider, multiplexer ?? throw new ArgumentNullException(nameof(multiplexer)))
+    {
+    }
+
+    private RedisSessionBackend(RedisSessionBackendOptions options, TimeProvider? timeProvider, IConnectionMultiplexer? multiplexer)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Validate();
+        multiplexer ??= options.Multiplexer;
+        var errors = Validate(options, multiplexer);
         if (errors.Count > 0)
         {
             throw new ArgumentException(string.Join(" ", errors), nameof(options));
         }
 
-        var configuration = RedisConfiguration.Parse(options.Configuration);
-        if (options.Database is { } database)
-        {
-            configuration = configuration with { Database = database };
-        }
-
-        _client = new RedisClient(configuration, options.ServerCertificateValidation);
-        _ownsClient = true;
         _keyPrefix = options.KeyPrefix;
+        _databaseNumber = options.Database ?? -1;
         _time = timeProvider ?? TimeProvider.System;
-    }
-
-    /// <summary>Creates a backend that uses <paramref name="connection"/>, which the caller owns: disposing the backend
-    /// leaves it open, and several backends may share it.</summary>
-    /// <param name="connection">The connection, from <see cref="RedisConnection.Create"/>.</param>
-    /// <param name="options">The key prefix; <see cref="RedisSessionBackendOptions.Configuration"/> and
-    /// <see cref="RedisSessionBackendOptions.ServerCertificateValidation"/> must be left unset (the connection has them), and
-    /// <see cref="RedisSessionBackendOptions.Database"/> unset or the connection's. <see langword="null"/> for the defaults.</param>
-    /// <param name="timeProvider">The clock that decides expiry; <see langword="null"/> for the system clock.</param>
-    /// <exception cref="ArgumentException">The options are invalid; the message says what to set.</exception>
-    public RedisSessionBackend(RedisConnection connection, RedisSessionBackendOptions? options = null, TimeProvider? timeProvider = null)
-    {
-        ArgumentNullException.ThrowIfNull(connection);
-        options ??= new RedisSessionBackendOptions();
-        var errors = options.Validate(connection);
-        if (errors.Count > 0)
+        _commandTimeoutMs = (int)options.CommandTimeout.TotalMilliseconds;
+        if (multiplexer is not null)
         {
-            throw new ArgumentException(string.Join(" ", errors), nameof(options));
+            Use(multiplexer);
         }
-
-        _client = connection.Client;
-        _ownsClient = false;
-        _keyPrefix = options.KeyPrefix;
-        _time = timeProvider ?? TimeProvider.System;
+        else if (options.ConnectionMultiplexerFactory is { } factory)
+        {
+            _connect = factory;
+        }
+        else
+        {
+            var configuration = RedisConnectionDefaults.Apply(options);
+            _owned = true;
+            _connect = async () => await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+        }
     }
-
-    internal RedisClient Client => _client;
 
     /// <inheritdoc />
+    public int MaxPayloadBytes => MaxRecordPayloadBytes;
+
+    /// <summary>The multiplexer in use, once connected (for tests).</summary>
+    internal IConnectionMultiplexer? Multiplexer => _multiplexer;
+
+    /// <inheritdoc />
+    /// <exception cref="SessionRecordCorruptException">The key holds something other than a session record: another type
+    /// (<c>WRONGTYPE</c>), an empty or too short string, or another format.</exception>
+    /// <exception cref="RedisSessionBackendException">Redis is not connected, did not answer in time, or answered with an error.</exception>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
     {
         var redisKey = Prepare(key, cancellationToken);
-        var reply = await _client.ExecuteAsync(["GET", redisKey], 1, cancellationToken).ConfigureAwait(false);
-        if (reply.IsNull)
+        var database = _database ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        RedisValue value;
+        try
+        {
+            value = await database.StringGetAsync(redisKey).ConfigureAwait(false);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+        {
+            throw new SessionRecordCorruptException(
+                $"The Redis key \"{redisKey}\" holds another type than a string, so it is not a session record; another application may be writing under the same key prefix. Give sessions their own prefix (Sessions:Redis:KeyPrefix) or database.",
+                e)
+            {
+                Key = key,
+            };
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            throw Failure(e, "GET");
+        }
+
+        if (value.IsNull)
         {
             return null;
         }
 
-        RedisClient.ThrowIfError(reply, "GET");
-        var value = reply.Bytes!;
-        if (!RedisRecordFormat.TryRead(value, out var version, out var expiresAtMs))
+        ReadOnlyMemory<byte> bytes = value;
+        if (!RedisRecordFormat.TryRead(bytes.Span, out var version, out var expiresAtMs))
         {
-            throw new InvalidDataException(
-                $"The Redis key \"{redisKey}\" does not hold a session record ({value.Length} bytes, first byte {(value.Length > 0 ? value[0] : 0)}); " +
-                "another application may be writing under the same key prefix. Give sessions their own prefix or database.");
+            throw new SessionRecordCorruptException(
+                $"The Redis key \"{redisKey}\" does not hold a session record ({bytes.Length} bytes, first byte {(bytes.Length > 0 ? bytes.Span[0] : 0)}); " +
+                "another application may be writing under the same key prefix. Give sessions their own prefix (Sessions:Redis:KeyPrefix) or database.")
+            {
+                Key = key,
+                StoredBytes = bytes.Length,
+            };
         }
 
         return expiresAtMs <= NowMs()
             ? null
-            : new SessionRecord(value.AsMemory(RedisRecordFormat.HeaderLength), DateTimeOffset.FromUnixTimeMilliseconds(expiresAtMs), version);
+            : new SessionRecord(bytes[RedisRecordFormat.HeaderLength..], DateTimeOffset.FromUnixTimeMilliseconds(expiresAtMs), version);
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
+    /// <exception cref="RedisSessionBackendException">Redis is not connected, did not answer in time, or answered with an error.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
     {
         var redisKey = Prepare(key, cancellationToken);
         ArgumentNullException.ThrowIfNull(record);
-        var expiresAtMs = record.ExpiresAt.ToUnixTimeMilliseconds();
-        var expiry = ExpiryArgument(expiresAtMs);
-        if (condition.Kind == SetConditionKind.Always && expiry == 0)
+        if (condition.Kind is not (SetConditionKind.Always or SetConditionKind.IfAbsent or SetConditionKind.IfVersion))
         {
-            // Already expired: writing it would store nothing readable, so make sure nothing is there.
-            return DeleteAsync(redisKey, cancellationToken);
+            throw new ArgumentOutOfRangeException(nameof(condition), condition.Kind, "Unknown SetCondition kind.");
         }
 
-        var mode = condition.Kind switch
+        var database = _database ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var expiresAtMs = record.ExpiresAt.ToUnixTimeMilliseconds();
+        var now = NowMs();
+        try
         {
-            SetConditionKind.Always => "w",
-            SetConditionKind.IfAbsent => "a",
-            SetConditionKind.IfVersion => "v",
-            _ => throw new ArgumentOutOfRangeException(nameof(condition), condition.Kind, "Unknown SetCondition kind."),
-        };
-        var argv = new SetIfArgs(NowMs(), mode, condition.ExpectedVersion, record.Version, expiresAtMs, record.Payload, expiry);
-        return RunScriptAsync(RedisScripts.SetIf, redisKey, argv, cancellationToken);
+            if (condition.Kind == SetConditionKind.IfVersion)
+            {
+                var expiry = expiresAtMs > now ? expiresAtMs : 0;
+                var result = await database.ScriptEvaluateAsync(
+                    RedisScripts.SetIf.Text,
+                    [redisKey],
+                    [now, "v", RedisRecordFormat.BigEndian(condition.ExpectedVersion), RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span), expiry]).ConfigureAwait(false);
+                return (long)result == 1;
+            }
+
+            if (expiresAtMs <= now)
+            {
+                if (condition.Kind == SetConditionKind.IfAbsent)
+                {
+                    // Nothing readable would be stored; report whether the condition held, leaving a live record alone.
+                    return await GetAsync(key, cancellationToken).ConfigureAwait(false) is null;
+                }
+
+                // Already expired: writing it would store nothing readable, so make sure nothing is there.
+                await database.KeyDeleteAsync(redisKey).ConfigureAwait(false);
+                return true;
+            }
+
+            // PXAT one millisecond before the header's expiry: Redis keeps a key while now <= PXAT, the header is live while
+            // now < expiry, so by one clock both end at the same instant (and NX sees no key the header calls expired).
+            var value = RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span);
+            var expiration = new Expiration(DateTime.UnixEpoch.AddMilliseconds(expiresAtMs - 1));
+            return await database.StringSetAsync(
+                redisKey,
+                value,
+                expiration,
+                condition.Kind == SetConditionKind.IfAbsent ? ValueCondition.NotExists : ValueCondition.Always).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            throw Failure(e, condition.Kind == SetConditionKind.IfVersion ? "the conditional-set script" : "SET");
+        }
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
+    /// <exception cref="RedisSessionBackendException">Redis is not connected, did not answer in time, or answered with an error.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
     {
         var redisKey = Prepare(key, cancellationToken);
-        return RunScriptAsync(RedisScripts.Remove, redisKey, new RemoveArgs(NowMs(), expectedVersion), cancellationToken);
+        var database = _database ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = await database.ScriptEvaluateAsync(
+                RedisScripts.Remove.Text,
+                [redisKey],
+                [NowMs(), expectedVersion is { } v ? RedisRecordFormat.BigEndian(v) : RedisValue.EmptyString]).ConfigureAwait(false);
+            return (long)result == 1;
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            throw Failure(e, "the remove script");
+        }
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    /// <exception cref="RedisSessionBackendException">Redis is not connected, did not answer in time, or answered with an error.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var redisKey = Prepare(key, cancellationToken);
+        var database = _database ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var expiresAtMs = expiresAt.ToUnixTimeMilliseconds();
-        return RunScriptAsync(RedisScripts.Touch, redisKey, new TouchArgs(NowMs(), expiresAtMs, ExpiryArgument(expiresAtMs)), cancellationToken);
+        var now = NowMs();
+        try
+        {
+            var result = await database.ScriptEvaluateAsync(
+                RedisScripts.Touch.Text,
+                [redisKey],
+                [now, RedisRecordFormat.BigEndian(expiresAtMs), expiresAtMs > now ? expiresAtMs : 0]).ConfigureAwait(false);
+            return (long)result == 1;
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            throw Failure(e, "the touch script");
+        }
     }
 
     /// <inheritdoc />
+    /// <remarks>Runs <c>SCAN MATCH prefix*</c> on every primary the multiplexer knows (replicas are skipped). A primary
+    /// that cannot be reached fails the enumeration with <see cref="RedisSessionBackendException"/> rather than leaving
+    /// its keys out.</remarks>
     public async IAsyncEnumerable<string> EnumerateKeysAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prefix);
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
+        var database = _database ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var fullPrefix = _keyPrefix + prefix;
         var pattern = EscapeGlob(fullPrefix) + "*";
 
         // SCAN may return a key more than once (when the table grows mid-scan): remember what was listed.
         var listed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var primary in await _client.GetPrimariesAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var server in Primaries())
         {
-            var cursor = "0";
-            do
+            var keys = server.KeysAsync(database.Database, pattern, ScanPageSize).GetAsyncEnumerator(cancellationToken);
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var reply = RedisClient.ThrowIfError(
-                    await primary.SendAsync(["SCAN", cursor, "MATCH", pattern, "COUNT", ScanPageSize], asking: false, cancellationToken).ConfigureAwait(false),
-                    "SCAN");
-                if (reply.Items is not [var next, { Items: { } keys }])
+                while (true)
                 {
-                    throw new RedisServerException($"Redis answered SCAN with {reply.Describe()}, not [cursor, keys].");
-                }
+                    bool more;
+                    try
+                    {
+                        more = await keys.MoveNextAsync().ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (IsRedisFailure(e))
+                    {
+                        throw Failure(e, $"SCAN on {Describe(server.EndPoint)}");
+                    }
 
-                cursor = next.AsString() ?? "0";
-                foreach (var item in keys)
-                {
-                    var key = Encoding.ASCII.GetString(item.Bytes ?? []);
-                    if (key.StartsWith(fullPrefix, StringComparison.Ordinal) && listed.Add(key))
+                    if (!more)
+                    {
+                        break;
+                    }
+
+                    var key = (string?)keys.Current;
+                    if (key is not null && key.StartsWith(fullPrefix, StringComparison.Ordinal) && listed.Add(key))
                     {
                         yield return key[_keyPrefix.Length..];
                     }
                 }
             }
-            while (cursor != "0");
-        }
-    }
-
-    /// <inheritdoc />
-    public async ValueTask ProbeAsync(CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        foreach (var primary in await _client.GetPrimariesAsync(cancellationToken).ConfigureAwait(false))
-        {
-            var reply = await primary.SendAsync(["PING"], asking: false, cancellationToken).ConfigureAwait(false);
-            if (reply.IsError)
+            finally
             {
-                throw new RedisServerException($"Redis at {primary.Endpoint} answered PING with an error: {reply.AsString()}");
+                await keys.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>Closes the connections this backend opened; calls made afterwards throw <see cref="ObjectDisposedException"/>
-    /// and calls in flight fail. A <see cref="RedisConnection"/> the backend was given stays open (its owner disposes it).</summary>
-    /// <returns>A task that completes when the connections are closed.</returns>
-    public ValueTask DisposeAsync()
+    /// <inheritdoc />
+    /// <remarks>Sends <c>PING</c> to every primary; any that does not answer fails the probe with a message naming it.</remarks>
+    public async ValueTask ProbeAsync(CancellationToken cancellationToken)
     {
-        _disposed = true;
-        return _ownsClient ? _client.DisposeAsync() : default;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        _ = _database ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var server in Primaries())
+        {
+            try
+            {
+                await server.PingAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsRedisFailure(e))
+            {
+                throw Failure(e, $"PING to {Describe(server.EndPoint)}");
+            }
+        }
     }
 
-    /// <summary>Same as <see cref="DisposeAsync"/>, without waiting for the connections' background work to end; offered
-    /// so that a container disposed synchronously can dispose the backend.</summary>
+    /// <summary>Closes the multiplexer this backend opened from <see cref="RedisSessionBackendOptions.Configuration"/>;
+    /// calls made afterwards throw <see cref="ObjectDisposedException"/>. A multiplexer the application gave stays open.</summary>
+    /// <returns>A task that completes when the connection is closed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        if (_owned && Interlocked.Exchange(ref _multiplexer, null) is { } multiplexer)
+        {
+            await multiplexer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Same as <see cref="DisposeAsync"/>, synchronously, so that a container disposed synchronously can dispose the backend.</summary>
     public void Dispose()
     {
         _disposed = true;
-        if (_ownsClient)
+        if (_owned && Interlocked.Exchange(ref _multiplexer, null) is { } multiplexer)
         {
-            _client.Dispose();
+            multiplexer.Dispose();
         }
     }
 
@@ -234,7 +371,108 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         return builder.ToString();
     }
 
-    private string Prepare(string key, CancellationToken cancellationToken)
+    private static List<string> Validate(RedisSessionBackendOptions options, IConnectionMultiplexer? multiplexer)
+    {
+        var errors = options.Validate();
+        if (multiplexer is not null && options.Multiplexer is null && (options.ConnectionMultiplexerFactory is not null || !string.IsNullOrWhiteSpace(options.Configuration)))
+        {
+            errors.Add("The backend was given an IConnectionMultiplexer, so RedisSessionBackendOptions.Configuration and ConnectionMultiplexerFactory must stay unset.");
+        }
+        else if (multiplexer is null && options.ConnectionMultiplexerFactory is null && string.IsNullOrWhiteSpace(options.Configuration))
+        {
+            errors.Add(
+                "RedisSessionBackendOptions must say where Redis is: set Configuration (Sessions:Redis:Configuration, e.g. \"127.0.0.1:6379\"), " +
+                "or ConnectionMultiplexerFactory, or pass an IConnectionMultiplexer.");
+        }
+
+        return errors;
+    }
+
+    private static bool IsRedisFailure(Exception e) => e is RedisException or TimeoutException;
+
+    private static string Describe(EndPoint? endpoint) => endpoint switch
+    {
+        IPEndPoint ip => ip.ToString(),
+        DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+        null => "(unknown)",
+        _ => endpoint.ToString() ?? "(unknown)",
+    };
+
+    private void Use(IConnectionMultiplexer multiplexer)
+    {
+        _multiplexer = multiplexer;
+        _database = multiplexer.GetDatabase(_databaseNumber);
+    }
+
+    /// <summary>The slow path of the first call: opens (or asks the factory for) the multiplexer, once.</summary>
+    private async ValueTask<IDatabase> ConnectAsync(CancellationToken cancellationToken)
+    {
+        await _connectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_database is { } ready)
+            {
+                return ready;
+            }
+
+            IConnectionMultiplexer multiplexer;
+            try
+            {
+                multiplexer = await _connect!().ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsRedisFailure(e))
+            {
+                throw Failure(e, "the first connection");
+            }
+
+            if (multiplexer is null)
+            {
+                throw new InvalidOperationException("RedisSessionBackendOptions.ConnectionMultiplexerFactory returned null.");
+            }
+
+            Use(multiplexer);
+            return _database!;
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+
+    private IEnumerable<IServer> Primaries()
+    {
+        var multiplexer = _multiplexer;
+        ObjectDisposedException.ThrowIf(_disposed || multiplexer is null, this);
+        foreach (var server in multiplexer.GetServers())
+        {
+            if (!server.IsReplica && server.ServerType != ServerType.Sentinel)
+            {
+                yield return server;
+            }
+        }
+    }
+
+    /// <summary>Turns StackExchange.Redis's exception into one whose message names the server and the setting to change.</summary>
+    private RedisSessionBackendException Failure(Exception e, string command)
+    {
+        var endpoint = _multiplexer is { } multiplexer ? string.Join(",", multiplexer.GetEndPoints().Select(Describe)) : "(not connected)";
+        var configuration = _owned ? "Sessions:Redis:Configuration" : "the configuration of the application's IConnectionMultiplexer";
+        var message = e switch
+        {
+            RedisConnectionException connection =>
+                $"Redis at {endpoint} is not connected ({connection.FailureType}), so {command} failed at once; is the server running and reachable with these credentials? " +
+                $"The connection is retried in the background and calls succeed once it is back. Check {configuration}. ({e.Message})",
+            TimeoutException => _owned
+                ? $"Redis at {endpoint} did not answer {command} within Sessions:Redis:CommandTimeout ({_commandTimeoutMs} ms); the server may be frozen, overloaded or unreachable. Raise CommandTimeout only if it is merely slow. ({e.Message})"
+                : $"Redis at {endpoint} did not answer {command} within the asyncTimeout of the application's IConnectionMultiplexer; the server may be frozen, overloaded or unreachable. ({e.Message})",
+            RedisServerException => $"Redis at {endpoint} answered {command} with an error: {e.Message}",
+            _ => $"Redis at {endpoint} failed {command}: {e.Message} Check {configuration}.",
+        };
+        return new RedisSessionBackendException(message, e) { Endpoint = endpoint };
+    }
+
+    private RedisKey Prepare(string key, CancellationToken cancellationToken)
     {
         SessionKeys.ThrowIfInvalid(key);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -243,56 +481,4 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     }
 
     private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
-
-    /// <summary>The expiry for PEXPIREAT, or 0 when it has passed (the scripts then delete instead).</summary>
-    private long ExpiryArgument(long expiresAtMs) => expiresAtMs > NowMs() ? expiresAtMs : 0;
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> DeleteAsync(string redisKey, CancellationToken cancellationToken)
-    {
-        RedisClient.ThrowIfError(await _client.ExecuteAsync(["DEL", redisKey], 1, cancellationToken).ConfigureAwait(false), "DEL");
-        return true;
-    }
-
-    /// <summary>Runs <paramref name="script"/> on <paramref name="redisKey"/> with <paramref name="argv"/>, by SHA;
-    /// <see langword="true"/> when it returned 1.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> RunScriptAsync<TArgs>(RedisScripts script, string redisKey, TArgs argv, CancellationToken cancellationToken)
-        where TArgs : struct, IRedisScriptArgs
-    {
-        var reply = await SendScript(script, bySha: true, redisKey, argv, cancellationToken).ConfigureAwait(false);
-        if (reply.IsErrorWithPrefix("NOSCRIPT"u8))
-        {
-            // The script cache was flushed (or this server never saw the script): send the text; EVAL caches it again.
-            reply = await SendScript(script, bySha: false, redisKey, argv, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (reply.IsError)
-        {
-            RedisClient.ThrowIfError(reply, $"the {script.Name} script"); // the message is only built for an error
-        }
-
-        return reply.AsInt64() == 1;
-    }
-
-    /// <summary><c>EVALSHA sha 1 key argv...</c> (or <c>EVAL text 1 key argv...</c>), built on the stack and encoded before this returns.</summary>
-    private ValueTask<RespValue> SendScript<TArgs>(RedisScripts script, bool bySha, string redisKey, in TArgs argv, CancellationToken cancellationToken)
-        where TArgs : struct, IRedisScriptArgs
-    {
-        var args = default(ScriptCommandArgs);
-        Span<RedisArg> span = args;
-        span[0] = bySha ? "EVALSHA" : "EVAL";
-        span[1] = bySha ? script.Sha1 : script.Text;
-        span[2] = 1;
-        span[3] = redisKey;
-        argv.CopyTo(span[4..]);
-        return _client.ExecuteAsync(span[..(4 + argv.Count)], 3, cancellationToken);
-    }
-
-    /// <summary>A script call's arguments on the stack: EVALSHA, SHA, key count, key and up to five ARGV.</summary>
-    [InlineArray(9)]
-    private struct ScriptCommandArgs
-    {
-        private RedisArg _element;
-    }
 }

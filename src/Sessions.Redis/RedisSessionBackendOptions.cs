@@ -1,26 +1,49 @@
-using System.Net.Security;
 using Sessions.Backends;
-using Sessions.Redis.Protocol;
+using StackExchange.Redis;
 
 namespace Sessions.Redis;
 
-/// <summary>Options for <see cref="RedisSessionBackend"/>.</summary>
+/// <summary>
+/// Options for <see cref="RedisSessionBackend"/>, bound from <c>Sessions:Redis</c>. Where Redis is comes from one of, in
+/// this order: an <see cref="IConnectionMultiplexer"/> handed to <c>AddRedisBackend(multiplexer)</c>,
+/// <see cref="ConnectionMultiplexerFactory"/>, <see cref="Configuration"/>, or else the <see cref="IConnectionMultiplexer"/>
+/// registered in DI (what Aspire's <c>builder.AddRedisClient("cache")</c> registers). Set at most one of them.
+/// </summary>
 public sealed class RedisSessionBackendOptions
 {
     /// <summary>The longest <see cref="KeyPrefix"/> accepted.</summary>
     public const int MaxKeyPrefixLength = 64;
 
+    /// <summary>Default <see cref="ConnectTimeout"/>: 1000 ms.</summary>
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromMilliseconds(1000);
+
+    /// <summary>Default <see cref="CommandTimeout"/>: 1000 ms.</summary>
+    public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromMilliseconds(1000);
+
     /// <summary>
-    /// Where Redis is and how to connect (required, unless the backend is given a <see cref="RedisConnection"/>: then it
-    /// must stay empty). Either a URL, <c>redis://[user:password@]host[:port][/database]</c>
-    /// (<c>rediss://</c> for TLS), or a comma-separated list in the StackExchange.Redis style:
-    /// <c>host:port[,host:port...][,password=...][,user=...][,ssl=true][,sslHost=...][,defaultDatabase=N][,connectTimeout=ms][,commandTimeout=ms][,name=...][,protocol=auto|resp2|resp3]</c>.
-    /// For a Redis Cluster, list one or more of its nodes; the rest are discovered. Defaults: port 6379, database 0,
-    /// 5000 ms connect and command timeouts, and <c>protocol=auto</c>: RESP3 where the server accepts <c>HELLO 3</c>, RESP2
-    /// otherwise (URLs take the same options as a query: <c>redis://host:6379?protocol=resp2</c>).
+    /// A StackExchange.Redis configuration string, e.g. <c>"127.0.0.1:6379"</c> or
+    /// <c>"redis1:6379,redis2:6379,password=s3cret,ssl=true,user=app"</c> (the library's documented syntax: endpoints, then
+    /// <c>key=value</c> options). The backend opens its own multiplexer from it, lazily on first use, and disposes it with
+    /// the backend. For a Redis Cluster list one or more nodes; the rest are discovered. <see langword="null"/> (default) to
+    /// use <see cref="ConnectionMultiplexerFactory"/> or an <see cref="IConnectionMultiplexer"/> from DI instead.
     /// </summary>
-    /// <example><c>"127.0.0.1:6379"</c>, <c>"redis.internal:6380,password=s3cret,ssl=true"</c>, <c>"rediss://app:s3cret@redis.internal:6380/2"</c>.</example>
-    public string Configuration { get; set; } = string.Empty;
+    /// <remarks>Unless the string sets its own <c>connectTimeout</c>, <c>syncTimeout</c>, <c>asyncTimeout</c> or
+    /// <c>abortConnect</c>, the backend applies <see cref="ConnectTimeout"/>, <see cref="CommandTimeout"/> and
+    /// <c>abortConnect=false</c>; it always uses <c>BacklogPolicy.FailFast</c> and reconnects every 250 ms to 1000 ms.
+    /// So while Redis is down a session call fails at once, while it is frozen within about <see cref="CommandTimeout"/>,
+    /// and calls succeed again as soon as it is back, without restarting the application.</remarks>
+    public string? Configuration { get; set; }
+
+    /// <summary>
+    /// Creates (or returns) the multiplexer to use, called once on first use (again after it threw). The application owns
+    /// what it returns: the backend never disposes it. Its own timeouts apply (StackExchange.Redis defaults to 5000 ms; set
+    /// <c>asyncTimeout</c>, <c>connectTimeout</c> and <c>abortConnect=false</c> on it for fast failure).
+    /// </summary>
+    public Func<Task<IConnectionMultiplexer>>? ConnectionMultiplexerFactory { get; set; }
+
+    /// <summary>The database number; <see langword="null"/> (default) for the multiplexer's default database
+    /// (<c>defaultDatabase</c> in its configuration, else 0). Must be 0 or unset for a Redis Cluster.</summary>
+    public int? Database { get; set; }
 
     /// <summary>
     /// Prepended to every key the core produces (which already start with <c>SessionOptions.KeyPrefix</c>, default
@@ -29,63 +52,67 @@ public sealed class RedisSessionBackendOptions
     /// </summary>
     public string KeyPrefix { get; set; } = string.Empty;
 
-    /// <summary>The database number, overriding the one in <see cref="Configuration"/>; <see langword="null"/> (default) keeps it. Must be 0 for a cluster.</summary>
-    public int? Database { get; set; }
+    /// <summary>
+    /// How long one connection attempt may take (StackExchange.Redis <c>ConnectTimeout</c>); default 1000 ms, from 1 ms
+    /// to 1 hour. Applies only to the multiplexer the backend opens from <see cref="Configuration"/>.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; set; } = DefaultConnectTimeout;
 
     /// <summary>
-    /// Decides whether the server's TLS certificate is trusted; <see langword="null"/> (default) uses the operating
-    /// system's trust store and checks the host name. Set it for a private certificate authority or a pinned certificate.
+    /// How long a command may wait for its reply before it fails (StackExchange.Redis <c>AsyncTimeout</c> and
+    /// <c>SyncTimeout</c>); default 1000 ms, from 1 ms to 1 hour. The library checks timeouts on its heartbeat (every
+    /// 1000 ms by default), so a call to a frozen server fails after this plus up to one heartbeat. Applies only to the
+    /// multiplexer the backend opens from <see cref="Configuration"/>.
     /// </summary>
-    public RemoteCertificateValidationCallback? ServerCertificateValidation { get; set; }
+    public TimeSpan CommandTimeout { get; set; } = DefaultCommandTimeout;
+
+    /// <summary>A multiplexer handed to <c>AddRedisBackend(multiplexer)</c>; the application owns it.</summary>
+    internal IConnectionMultiplexer? Multiplexer { get; set; }
 
     /// <summary>Checks the options and returns one message per problem; empty when they are valid.</summary>
-    /// <param name="connection">The connection the backend is given, if any: then it, not these options, says where Redis is.</param>
-    internal List<string> Validate(RedisConnection? connection = null)
+    internal List<string> Validate()
     {
         var errors = new List<string>();
-        if (connection is not null)
+        var sources = (Multiplexer is null ? 0 : 1) + (ConnectionMultiplexerFactory is null ? 0 : 1) + (string.IsNullOrWhiteSpace(Configuration) ? 0 : 1);
+        if (sources > 1)
         {
-            if (!string.IsNullOrEmpty(Configuration))
-            {
-                errors.Add($"RedisSessionBackendOptions.Configuration is set, but the backend uses the RedisConnection it was given ({connection}); leave Configuration empty, or register the backend without a connection.");
-            }
-
-            if (ServerCertificateValidation is not null)
-            {
-                errors.Add("RedisSessionBackendOptions.ServerCertificateValidation is set, but the backend uses the RedisConnection it was given; pass the callback to RedisConnection.Create instead.");
-            }
-
-            if (Database is { } database && database != connection.Database)
-            {
-                errors.Add($"RedisSessionBackendOptions.Database is {database}, but the RedisConnection it was given selects database {connection.Database}; leave Database unset, or put the database in the connection's configuration (defaultDatabase=N or redis://host/N).");
-            }
+            errors.Add(
+                "RedisSessionBackendOptions sets more than one of: a multiplexer given to AddRedisBackend, ConnectionMultiplexerFactory, " +
+                "Configuration (Sessions:Redis:Configuration). Keep one of them.");
         }
-        else if (string.IsNullOrWhiteSpace(Configuration))
-        {
-            errors.Add("RedisSessionBackendOptions.Configuration must say where Redis is, e.g. \"127.0.0.1:6379\" or \"rediss://user:password@host:6380\" (set Sessions:Redis:Configuration).");
-        }
-        else
+
+        if (Multiplexer is null && ConnectionMultiplexerFactory is null && !string.IsNullOrWhiteSpace(Configuration))
         {
             try
             {
-                _ = RedisConfiguration.Parse(Configuration);
+                _ = ConfigurationOptions.Parse(Configuration);
             }
-            catch (FormatException e)
+            catch (ArgumentException e)
             {
-                errors.Add($"RedisSessionBackendOptions.Configuration is invalid: {e.Message}");
+                errors.Add($"RedisSessionBackendOptions.Configuration (Sessions:Redis:Configuration) is not a valid StackExchange.Redis configuration string: {e.Message}");
             }
         }
 
         if (KeyPrefix is null || KeyPrefix.Length > MaxKeyPrefixLength || (KeyPrefix.Length > 0 && !SessionKeys.IsValid(KeyPrefix)))
         {
-            errors.Add($"RedisSessionBackendOptions.KeyPrefix must be empty or up to {MaxKeyPrefixLength} printable ASCII characters without spaces; got \"{KeyPrefix}\".");
+            errors.Add($"RedisSessionBackendOptions.KeyPrefix (Sessions:Redis:KeyPrefix) must be empty or up to {MaxKeyPrefixLength} printable ASCII characters without spaces; got \"{KeyPrefix}\".");
         }
 
-        if (connection is null && Database is < 0)
+        if (Database is < 0)
         {
-            errors.Add($"RedisSessionBackendOptions.Database must be 0 or more (or null to keep the configuration's); got {Database}.");
+            errors.Add($"RedisSessionBackendOptions.Database (Sessions:Redis:Database) must be 0 or more, or unset for the multiplexer's default; got {Database}.");
         }
 
+        CheckTimeout(errors, ConnectTimeout, nameof(ConnectTimeout));
+        CheckTimeout(errors, CommandTimeout, nameof(CommandTimeout));
         return errors;
+    }
+
+    private static void CheckTimeout(List<string> errors, TimeSpan value, string name)
+    {
+        if (value < TimeSpan.FromMilliseconds(1) || value > TimeSpan.FromHours(1))
+        {
+            errors.Add($"RedisSessionBackendOptions.{name} (Sessions:Redis:{name}) must be from 1 ms to 1 hour; got {value}.");
+        }
     }
 }

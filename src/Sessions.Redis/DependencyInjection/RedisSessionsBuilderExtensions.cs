@@ -1,89 +1,90 @@
 using Microsoft.Extensions.Options;
 using Sessions.Redis;
+using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers <see cref="RedisSessionBackend"/> as the session backend.</summary>
+/// <summary>Registers <see cref="RedisSessionBackend"/> as a session backend named <c>redis</c>.</summary>
 public static class RedisSessionsBuilderExtensions
 {
     /// <summary>
-    /// Stores sessions in Redis, a Redis Cluster or Garnet. The options are validated when the app starts; the connection
-    /// opens on first use and reopens by itself after an outage.
+    /// Stores sessions in Redis, a Redis Cluster or Garnet. Options bind from <c>Sessions:Redis</c> (when sessions were
+    /// added with a configuration section), then <paramref name="configure"/> runs. Where Redis is: a
+    /// <see cref="RedisSessionBackendOptions.ConnectionMultiplexerFactory"/>, else a
+    /// <see cref="RedisSessionBackendOptions.Configuration"/> string (the backend then owns and disposes its multiplexer),
+    /// else the <see cref="IConnectionMultiplexer"/> registered in DI (for example by Aspire's <c>AddRedisClient</c>), which
+    /// is shared and never disposed. Validated when the app starts, if this backend is the one in force.
     /// </summary>
     /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
-    /// <param name="configure">Sets <see cref="RedisSessionBackendOptions"/>; at least <see cref="RedisSessionBackendOptions.Configuration"/>.</param>
+    /// <param name="configure">Sets <see cref="RedisSessionBackendOptions"/>; <see langword="null"/> to use configuration or DI alone.</param>
     /// <returns>The builder.</returns>
     /// <example><code>builder.Services.AddSessions().AddRedisBackend(o => o.Configuration = "127.0.0.1:6379");</code></example>
-    public static ISessionsBuilder AddRedisBackend(this ISessionsBuilder builder, Action<RedisSessionBackendOptions> configure)
+    public static ISessionsBuilder AddRedisBackend(this ISessionsBuilder builder, Action<RedisSessionBackendOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
+        Register(builder, configure);
+        return builder.UseBackend("redis", static services =>
+        {
+            var options = services.GetRequiredService<IOptions<RedisSessionBackendOptions>>().Value;
+            var time = services.GetService<TimeProvider>();
+            if (options.Multiplexer is null && options.ConnectionMultiplexerFactory is null && string.IsNullOrWhiteSpace(options.Configuration))
+            {
+                var shared = services.GetService<IConnectionMultiplexer>() ?? throw new InvalidOperationException(
+                    "The Redis session backend does not know where Redis is: set Sessions:Redis:Configuration (e.g. \"127.0.0.1:6379\"), " +
+                    "or RedisSessionBackendOptions.ConnectionMultiplexerFactory, or register an IConnectionMultiplexer (e.g. builder.AddRedisClient(\"cache\")).");
+                return new RedisSessionBackend(shared, options, time);
+            }
 
-        builder.Services.AddOptions<RedisSessionBackendOptions>().Configure(configure).ValidateOnStart();
-        UseValidator(builder.Services, new RedisSessionBackendOptionsValidator());
+            return new RedisSessionBackend(options, time);
+        });
+    }
 
+    /// <summary>
+    /// Stores sessions through <paramref name="multiplexer"/>, which the application owns and may share with other code
+    /// (an <c>IDistributedCache</c>, SignalR, Data Protection): neither the backend nor the container disposes it. Its own
+    /// timeouts and backlog policy apply.
+    /// </summary>
+    /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
+    /// <param name="multiplexer">The connection.</param>
+    /// <param name="configure">Sets <see cref="RedisSessionBackendOptions.KeyPrefix"/> or <see cref="RedisSessionBackendOptions.Database"/>;
+    /// leave <see cref="RedisSessionBackendOptions.Configuration"/> and <see cref="RedisSessionBackendOptions.ConnectionMultiplexerFactory"/> unset.</param>
+    /// <returns>The builder.</returns>
+    /// <example><code>
+    /// var redis = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:6379,abortConnect=false,asyncTimeout=1000");
+    /// builder.Services.AddSessions().AddRedisBackend(redis, o => o.KeyPrefix = "app1:");
+    /// </code></example>
+    public static ISessionsBuilder AddRedisBackend(this ISessionsBuilder builder, IConnectionMultiplexer multiplexer, Action<RedisSessionBackendOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(multiplexer);
+
+        // Captured in the options, not registered: a container disposes only what it creates, and never this.
+        Register(builder, o =>
+        {
+            configure?.Invoke(o);
+            o.Multiplexer = multiplexer;
+        });
         return builder.UseBackend("redis", static services => new RedisSessionBackend(
             services.GetRequiredService<IOptions<RedisSessionBackendOptions>>().Value,
             services.GetService<TimeProvider>()));
     }
 
-    /// <summary>
-    /// Stores sessions through a <see cref="RedisConnection"/> the application created and owns: the backend shares it (with
-    /// other backends, too) and neither the backend nor the container disposes it; dispose it when the application ends.
-    /// </summary>
-    /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
-    /// <param name="connection">The connection, from <see cref="RedisConnection.Create"/>.</param>
-    /// <param name="configure">Sets <see cref="RedisSessionBackendOptions"/> such as <see cref="RedisSessionBackendOptions.KeyPrefix"/>;
-    /// leave <see cref="RedisSessionBackendOptions.Configuration"/> empty (the connection says where Redis is).</param>
-    /// <returns>The builder.</returns>
-    /// <example><code>
-    /// var redis = RedisConnection.Create("127.0.0.1:6379");
-    /// builder.Services.AddSessions().AddRedisBackend(redis, o => o.KeyPrefix = "app1:");
-    /// </code></example>
-    public static ISessionsBuilder AddRedisBackend(this ISessionsBuilder builder, RedisConnection connection, Action<RedisSessionBackendOptions>? configure = null)
+    private static void Register(ISessionsBuilder builder, Action<RedisSessionBackendOptions>? configure)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(connection);
-
-        var options = builder.Services.AddOptions<RedisSessionBackendOptions>();
-        if (configure is not null)
+        builder.AddBackendOptions("Redis", configure);
+        if (!builder.Services.Any(d => d.ServiceType == typeof(IValidateOptions<RedisSessionBackendOptions>) && d.ImplementationInstance is RedisSessionBackendOptionsValidator))
         {
-            options.Configure(configure);
+            builder.Services.AddSingleton<IValidateOptions<RedisSessionBackendOptions>>(new RedisSessionBackendOptionsValidator());
         }
-
-        options.ValidateOnStart();
-        UseValidator(builder.Services, new RedisSessionBackendOptionsValidator(connection));
-
-        // The connection is captured, not registered: a container disposes only what it creates, and never this.
-        return builder.UseBackend("redis", services => new RedisSessionBackend(
-            connection,
-            services.GetRequiredService<IOptions<RedisSessionBackendOptions>>().Value,
-            services.GetService<TimeProvider>()));
-    }
-
-    /// <summary>Registers <paramref name="validator"/> in place of one an earlier <c>AddRedisBackend</c> registered: as with
-    /// the backend itself, the last registration wins.</summary>
-    private static void UseValidator(IServiceCollection services, RedisSessionBackendOptionsValidator validator)
-    {
-        for (var i = services.Count - 1; i >= 0; i--)
-        {
-            if (services[i].ServiceType == typeof(IValidateOptions<RedisSessionBackendOptions>) && services[i].ImplementationInstance is RedisSessionBackendOptionsValidator)
-            {
-                services.RemoveAt(i);
-            }
-        }
-
-        services.AddSingleton<IValidateOptions<RedisSessionBackendOptions>>(validator);
     }
 }
 
-/// <summary>Validates <see cref="RedisSessionBackendOptions"/> at start-up, with messages that say what to set.</summary>
-/// <param name="connection">The connection the backend is given, if any.</param>
-internal sealed class RedisSessionBackendOptionsValidator(RedisConnection? connection = null) : IValidateOptions<RedisSessionBackendOptions>
+/// <summary>Validates <see cref="RedisSessionBackendOptions"/> when they are first read, with messages that say what to set.</summary>
+internal sealed class RedisSessionBackendOptionsValidator : IValidateOptions<RedisSessionBackendOptions>
 {
     public ValidateOptionsResult Validate(string? name, RedisSessionBackendOptions options)
     {
-        var errors = options.Validate(connection);
+        var errors = options.Validate();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

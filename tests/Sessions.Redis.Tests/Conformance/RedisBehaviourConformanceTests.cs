@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Sessions.Conformance;
 using Sessions.Redis.Tests.Support;
+using StackExchange.Redis;
 
 namespace Sessions.Redis.Tests.Conformance;
 
@@ -63,4 +65,41 @@ public sealed class RedisClusterBehaviourConformanceTests : SessionBehaviourConf
         o.Configuration = _configuration;
         o.KeyPrefix = TestPrefix.ForCurrentTest();
     });
+}
+
+/// <summary>
+/// The behaviour table with the backend on the application's own multiplexer, taken from DI (as Aspire's
+/// <c>AddRedisClient</c> registers it) and shared with an <see cref="IDistributedCache"/> from
+/// Microsoft.Extensions.Caching.StackExchangeRedis: each test also round-trips a cache entry over the same multiplexer.
+/// </summary>
+[TestFixture]
+public sealed class SharedMultiplexerBehaviourConformanceTests : SessionBehaviourConformanceTests
+{
+    private ConnectionMultiplexer _multiplexer = null!;
+
+    protected override bool SupportsControllableTime => false;
+
+    [OneTimeSetUp]
+    public async Task ConnectAsync() => _multiplexer = await SharedMultiplexers.RedisAsync();
+
+    [TearDown]
+    public async Task TheCacheOnTheSameMultiplexerStillWorksAsync()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConnectionMultiplexer>(_multiplexer);
+        services.AddStackExchangeRedisCache(o => o.ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(_multiplexer));
+        await using var provider = services.BuildServiceProvider();
+        var cache = provider.GetRequiredService<IDistributedCache>();
+        var key = $"cache:{Guid.NewGuid():N}";
+        await cache.SetStringAsync(key, "cached");
+        Assert.That(await cache.GetStringAsync(key), Is.EqualTo("cached"), "an IDistributedCache on the multiplexer the sessions backend uses");
+        await cache.RemoveAsync(key);
+        Assert.That(_multiplexer.IsConnected, Is.True, "the app's multiplexer, shared with the sessions backend");
+    }
+
+    protected override void AddBackend(ISessionsBuilder builder)
+    {
+        builder.Services.AddSingleton<IConnectionMultiplexer>(_multiplexer);
+        builder.AddRedisBackend(o => o.KeyPrefix = TestPrefix.ForCurrentTest());
+    }
 }

@@ -5,22 +5,19 @@ using Sessions.Redis.Tests.Support;
 
 namespace Sessions.Redis.Tests.Conformance;
 
-// The conformance kit against three real servers (RESP3, as negotiated by default; and once more in RESP2 on redis-server). Each CreateBackendAsync returns a new backend with its own connection
-// (the backend is disposable); all of a fixture's backends share the server, as two app servers would.
+// The conformance kit against three real servers. The redis-server fixtures give each backend its own multiplexer from a
+// configuration string (the path an app takes with Sessions:Redis:Configuration); the Garnet and cluster fixtures build
+// backends on one multiplexer the fixture owns (the DI-shared path). All of a fixture's backends see one store, as two app
+// servers would. Unreadable records are planted with a plain SET on the shared multiplexer, bypassing the backend.
 
 [TestFixture]
 public sealed class RedisBackendConformanceTests : SessionBackendConformanceTests
 {
     protected override async ValueTask<ISessionBackend> CreateBackendAsync() =>
         new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = await TestServers.RedisAsync() });
-}
 
-// The same kit with the connection held in RESP2 (every other fixture negotiates RESP3): both protocols stay covered.
-[TestFixture]
-public sealed class RedisResp2BackendConformanceTests : SessionBackendConformanceTests
-{
-    protected override async ValueTask<ISessionBackend> CreateBackendAsync() =>
-        new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = await TestServers.RedisAsync() + ",protocol=resp2" });
+    protected override async ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        await (await SharedMultiplexers.RedisAsync()).GetDatabase().StringSetAsync(key, "not a session record");
 }
 
 [TestFixture]
@@ -28,34 +25,45 @@ public sealed class RedisKeyEnumeratorConformanceTests : SessionKeyEnumeratorCon
 {
     protected override async ValueTask<ISessionBackend> CreateBackendAsync() =>
         new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = await TestServers.RedisAsync() });
+
+    protected override async ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        await (await SharedMultiplexers.RedisAsync()).GetDatabase().StringSetAsync(key, "not a session record");
 }
 
 [TestFixture]
 public sealed class GarnetBackendConformanceTests : SessionBackendConformanceTests
 {
-    protected override async ValueTask<ISessionBackend> CreateBackendAsync() =>
-        new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = await TestServers.GarnetAsync() });
+    protected override async ValueTask<ISessionBackend> CreateBackendAsync() => new RedisSessionBackend(await SharedMultiplexers.GarnetAsync());
+
+    protected override async ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        await (await SharedMultiplexers.GarnetAsync()).GetDatabase().StringSetAsync(key, "not a session record");
 }
 
 [TestFixture]
 public sealed class GarnetKeyEnumeratorConformanceTests : SessionKeyEnumeratorConformanceTests
 {
-    protected override async ValueTask<ISessionBackend> CreateBackendAsync() =>
-        new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = await TestServers.GarnetAsync() });
+    protected override async ValueTask<ISessionBackend> CreateBackendAsync() => new RedisSessionBackend(await SharedMultiplexers.GarnetAsync());
+
+    protected override async ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        await (await SharedMultiplexers.GarnetAsync()).GetDatabase().StringSetAsync(key, "not a session record");
 }
 
 [TestFixture]
 public sealed class RedisClusterBackendConformanceTests : SessionBackendConformanceTests
 {
-    protected override async ValueTask<ISessionBackend> CreateBackendAsync() =>
-        new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = await TestServers.ClusterAsync() });
+    protected override async ValueTask<ISessionBackend> CreateBackendAsync() => new RedisSessionBackend(await SharedMultiplexers.ClusterAsync());
+
+    protected override async ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        await (await SharedMultiplexers.ClusterAsync()).GetDatabase().StringSetAsync(key, "not a session record");
 }
 
 [TestFixture]
 public sealed class RedisClusterKeyEnumeratorConformanceTests : SessionKeyEnumeratorConformanceTests
 {
-    protected override async ValueTask<ISessionBackend> CreateBackendAsync() =>
-        new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = await TestServers.ClusterAsync() });
+    protected override async ValueTask<ISessionBackend> CreateBackendAsync() => new RedisSessionBackend(await SharedMultiplexers.ClusterAsync());
+
+    protected override async ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        await (await SharedMultiplexers.ClusterAsync()).GetDatabase().StringSetAsync(key, "not a session record");
 }
 
 [TestFixture]
@@ -63,6 +71,6 @@ public sealed class RedisConformanceCompletenessTests : ConformanceCompletenessT
 {
     protected override IReadOnlyDictionary<Type, string> ExcusedFixtures { get; } = new Dictionary<Type, string>
     {
-        [typeof(ExpiredSessionPurgerConformanceTests)] = "Redis, Garnet and Redis Cluster expire keys natively (PX); there is nothing to purge.",
+        [typeof(ExpiredSessionPurgerConformanceTests)] = "Redis, Garnet and Redis Cluster expire keys natively (PXAT/PEXPIREAT); there is nothing to purge.",
     };
 }

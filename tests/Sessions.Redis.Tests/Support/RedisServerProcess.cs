@@ -47,14 +47,15 @@ internal sealed class RedisServerProcess
         return new RedisServerProcess(name, p, server);
     }
 
-    /// <summary>Garnet (the dotnet tool in the repository's manifest) with Lua enabled on a free loopback port.</summary>
+    /// <summary>Garnet (the dotnet tool in the repository's manifest) with Lua enabled on a free loopback port; transaction
+    /// mode makes a script lock its keys, as Redis runs scripts atomically.</summary>
     public static async Task<RedisServerProcess> StartGarnetAsync()
     {
         var p = FreePort();
         var server = await ServerProcess.StartAsync(
             $"garnet on 127.0.0.1:{p}",
             "dotnet",
-            ["garnet-server", "--port", ServerProcess.Arg(p), "--bind", "127.0.0.1", "--lua", "-m", "256m", "-i", "16m", "--logger-level", "Warning"],
+            ["garnet-server", "--port", ServerProcess.Arg(p), "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode", "-m", "256m", "-i", "16m", "--logger-level", "Warning"],
             ct => AnswersPingAsync(p, ct),
             TimeSpan.FromSeconds(90),
             new Dictionary<string, string> { ["DOTNET_ROLL_FORWARD"] = "Major" },
@@ -71,6 +72,19 @@ internal sealed class RedisServerProcess
 
     /// <summary>Kills the process this object started (by its PID) and waits for it to exit.</summary>
     public void Stop() => _server.Kill();
+
+    /// <summary>Freezes (<c>SIGSTOP</c>) or thaws (<c>SIGCONT</c>) the process this object started, by its PID: it keeps its
+    /// sockets open but answers nothing, like a server stuck in a long command or a paused VM.</summary>
+    public void Signal(string signal)
+    {
+        var pid = Pid ?? throw new InvalidOperationException($"{this} is not running.");
+        using var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {pid} failed with exit code {kill.ExitCode}.");
+        }
+    }
 
     public override string ToString() => $"{Name} at {Endpoint} (pid {Pid})";
 
