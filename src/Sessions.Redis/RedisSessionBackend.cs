@@ -9,9 +9,10 @@ namespace Sessions.Redis;
 /// <summary>
 /// Stores sessions in Redis, Redis Cluster or Garnet through StackExchange.Redis. Each record is one string key (a
 /// 17-byte header with version and expiry, then the payload) with a native expiry. A read is one <c>GET</c>; an
-/// unconditional write one <c>SET ... PXAT</c>, an if-absent write one <c>SET ... NX PXAT</c>; conditional writes,
-/// conditional deletes and touches are one Lua script each, so every operation is atomic and one round trip. Lists keys
-/// with <c>SCAN</c> on every primary; the health probe is <c>PING</c>.
+/// unconditional write one <c>SET ... PXAT</c>, an if-absent write one <c>SET ... NX PXAT</c> (on a server without
+/// <c>PXAT</c>, such as Garnet 2.2, the conditional-set script instead); conditional writes, conditional deletes and
+/// touches are one Lua script each, so every operation is atomic and one round trip. Lists keys with <c>SCAN</c> on every
+/// primary; the health probe is <c>PING</c>.
 /// </summary>
 /// <remarks>
 /// <para>A backend created from <see cref="RedisSessionBackendOptions.Configuration"/> opens its own multiplexer on first
@@ -41,6 +42,7 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     private IConnectionMultiplexer? _multiplexer;
     private IDatabase? _database;
     private volatile bool _disposed;
+    private volatile bool _serverKnowsPxat = true;
 
     /// <summary>
     /// Creates a backend that connects as <paramref name="options"/> says: its own multiplexer from
@@ -176,35 +178,44 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
             if (condition.Kind == SetConditionKind.IfVersion)
             {
                 var expiry = expiresAtMs > now ? expiresAtMs : 0;
-                var result = await database.ScriptEvaluateAsync(
+                var written = await database.ScriptEvaluateAsync(
                     RedisScripts.SetIf.Text,
                     [redisKey],
                     [now, "v", RedisRecordFormat.BigEndian(condition.ExpectedVersion), RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span), expiry]).ConfigureAwait(false);
-                return (long)result == 1;
+                return (long)written == 1;
             }
 
-            if (expiresAtMs <= now)
+            if (expiresAtMs <= now && condition.Kind == SetConditionKind.Always)
             {
-                if (condition.Kind == SetConditionKind.IfAbsent)
-                {
-                    // Nothing readable would be stored; report whether the condition held, leaving a live record alone.
-                    return await GetAsync(key, cancellationToken).ConfigureAwait(false) is null;
-                }
-
                 // Already expired: writing it would store nothing readable, so make sure nothing is there.
                 await database.KeyDeleteAsync(redisKey).ConfigureAwait(false);
                 return true;
             }
 
-            // PXAT one millisecond before the header's expiry: Redis keeps a key while now <= PXAT, the header is live while
-            // now < expiry, so by one clock both end at the same instant (and NX sees no key the header calls expired).
-            var value = RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span);
-            var expiration = new Expiration(DateTime.UnixEpoch.AddMilliseconds(expiresAtMs - 1));
-            return await database.StringSetAsync(
-                redisKey,
-                value,
-                expiration,
-                condition.Kind == SetConditionKind.IfAbsent ? ValueCondition.NotExists : ValueCondition.Always).ConfigureAwait(false);
+            if (_serverKnowsPxat && expiresAtMs > now)
+            {
+                try
+                {
+                    // PXAT one millisecond before the header's expiry: Redis keeps a key while now <= PXAT, the header is live
+                    // while now < expiry, so by one clock both end at the same instant (and NX sees no key the header calls expired).
+                    return await database.StringSetAsync(
+                        redisKey,
+                        RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span),
+                        new Expiration(DateTime.UnixEpoch.AddMilliseconds(expiresAtMs - 1)),
+                        condition.Kind == SetConditionKind.IfAbsent ? ValueCondition.NotExists : ValueCondition.Always).ConfigureAwait(false);
+                }
+                catch (RedisServerException e) when (e.Message.Contains("syntax error", StringComparison.OrdinalIgnoreCase))
+                {
+                    // SET ... PXAT came with Redis 6.2; Garnet 2.2 does not know it. Use the script from now on.
+                    _serverKnowsPxat = false;
+                }
+            }
+
+            var result = await database.ScriptEvaluateAsync(
+                RedisScripts.SetIf.Text,
+                [redisKey],
+                [now, condition.Kind == SetConditionKind.IfAbsent ? "a" : "w", RedisValue.EmptyString, RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span), expiresAtMs > now ? expiresAtMs : 0]).ConfigureAwait(false);
+            return (long)result == 1;
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
