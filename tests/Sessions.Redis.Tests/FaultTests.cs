@@ -128,6 +128,77 @@ public sealed class FaultTests
         Assert.That(report.Succeeded, Is.GreaterThan(Callers * 10));
     }
 
+    [Test]
+    public async Task Resharding_the_slots_of_the_test_keys_mid_run_fails_no_operation()
+    {
+        var nodes = await TestServers.StartClusterAsync("redis-cluster-reshard");
+        _servers.AddRange(nodes);
+        var configuration = string.Join(",", nodes.Select(n => n.Endpoint));
+        await using var backend = new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = configuration });
+        await using var admin = await SharedMultiplexers.ConnectAsync(configuration);
+
+        // 32 keys in slots 0-99, which `redis-cli --cluster reshard` moves first (it takes a source's lowest slots).
+        var keys = new List<string>();
+        while (keys.Count < Callers)
+        {
+            var key = $"session:reshard-{Guid.NewGuid():N}";
+            if (admin.HashSlot(key) < 100)
+            {
+                keys.Add(key);
+            }
+        }
+
+        var source = nodes.Single(n => admin.GetServer(keys[0]).EndPoint!.ToString()!.EndsWith($":{n.Port}", StringComparison.Ordinal));
+        var target = nodes.First(n => n != source);
+        var sourceId = await NodeIdAsync(source);
+        var targetId = await NodeIdAsync(target);
+        var moves = new List<string>();
+        var run = new LoadRun(backend, keys);
+
+        var report = await run.RunAsync(
+            outage: async () =>
+            {
+                moves.Add(await ReshardAsync(source, sourceId, targetId));
+                moves.Add(await ReshardAsync(source, targetId, sourceId));
+            },
+            recover: () => Task.CompletedTask,
+            outageLength: TimeSpan.Zero);
+
+        TestContext.Out.WriteLine($"{report.Calls.Count} calls during two reshards of slots 0-99 between {source} and {target}");
+        Assert.That(moves, Has.All.Contain("Moving slot 0 from"), "the reshard moved the test keys' slots");
+        Assert.That(report.Failures, Is.Empty, "operations during the reshard: " + string.Join(" | ", report.Failures.Take(3).Select(e => e.Message)));
+        Assert.That(report.Conflicts, Is.Zero, "each caller writes only its own key, so every conditional write must succeed");
+        Assert.That(report.Succeeded, Is.GreaterThan(Callers * 10));
+    }
+
+    private static async Task<string> NodeIdAsync(RedisServerProcess node)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var reply = await RedisServerProcess.RawCommandAsync(node.Port, "CLUSTER MYID", timeout.Token);
+        return reply.Split('\n', StringSplitOptions.TrimEntries)[^1];
+    }
+
+    private static async Task<string> ReshardAsync(RedisServerProcess entry, string from, string to)
+    {
+        var info = new ProcessStartInfo("redis-cli")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[] { "--cluster", "reshard", entry.Endpoint, "--cluster-from", from, "--cluster-to", to, "--cluster-slots", "100", "--cluster-yes" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var text = await output + await error;
+        Assert.That(process.ExitCode, Is.Zero, $"redis-cli --cluster reshard: {text}");
+        return text;
+    }
+
     private async Task<RedisServerProcess> Own(Task<RedisServerProcess> starting)
     {
         var server = await TestServers.Track(starting);
@@ -136,7 +207,7 @@ public sealed class FaultTests
     }
 
     /// <summary>32 callers, each on its own key: read, then write the next version with <c>IfVersion</c> (or create it).</summary>
-    private sealed class LoadRun(RedisSessionBackend backend)
+    private sealed class LoadRun(RedisSessionBackend backend, IReadOnlyList<string>? keys = null)
     {
         private readonly ConcurrentQueue<Call> _calls = new();
         private long _conflicts;
@@ -145,7 +216,7 @@ public sealed class FaultTests
         {
             using var stop = new CancellationTokenSource();
             var clock = Stopwatch.StartNew();
-            var callers = Enumerable.Range(0, Callers).Select(i => Task.Run(() => CallerAsync($"session:fault-{Guid.NewGuid():N}-{i}", clock, stop.Token))).ToArray();
+            var callers = Enumerable.Range(0, Callers).Select(i => Task.Run(() => CallerAsync(keys?[i] ?? $"session:fault-{Guid.NewGuid():N}-{i}", clock, stop.Token))).ToArray();
 
             await Task.Delay(TimeSpan.FromSeconds(1)); // healthy
             var down = clock.Elapsed;

@@ -13,7 +13,7 @@ internal static class TestServers
     private static readonly List<RedisServerProcess> s_started = [];
     private static readonly Lazy<Task<string>> s_redis = new(() => StartAsync("SESSIONS_TEST_REDIS", async () => (await Track(RedisServerProcess.StartRedisAsync())).Endpoint));
     private static readonly Lazy<Task<string>> s_garnet = new(() => StartAsync("SESSIONS_TEST_GARNET", async () => (await Track(RedisServerProcess.StartGarnetAsync())).Endpoint));
-    private static readonly Lazy<Task<string>> s_cluster = new(() => StartAsync("SESSIONS_TEST_REDIS_CLUSTER", StartClusterAsync));
+    private static readonly Lazy<Task<string>> s_cluster = new(() => StartAsync("SESSIONS_TEST_REDIS_CLUSTER", async () => string.Join(",", (await StartClusterAsync("redis-cluster-node")).Select(n => n.Endpoint))));
 
     public static Task<string> RedisAsync() => s_redis.Value;
 
@@ -49,7 +49,8 @@ internal static class TestServers
     private static Task<string> StartAsync(string variable, Func<Task<string>> start) =>
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } external ? Task.FromResult(external) : start();
 
-    private static async Task<string> StartClusterAsync()
+    /// <summary>Starts a new 3-primary Redis Cluster (its nodes are stopped at the end of the run at the latest).</summary>
+    public static async Task<IReadOnlyList<RedisServerProcess>> StartClusterAsync(string name)
     {
         var directory = Directory.CreateTempSubdirectory("sessions-redis-cluster-");
         var nodes = new List<RedisServerProcess>();
@@ -59,7 +60,7 @@ internal static class TestServers
             nodes.Add(await Track(RedisServerProcess.StartRedisAsync(
                 $"--cluster-enabled yes --cluster-config-file {Path.Combine(directory.FullName, $"nodes-{port}.conf")} --cluster-node-timeout 5000 --dir {directory.FullName}",
                 port,
-                name: $"redis-cluster-node-{i}")));
+                name: $"{name}-{i}")));
         }
 
         var create = new ProcessStartInfo("redis-cli", $"--cluster create {string.Join(" ", nodes.Select(n => n.Endpoint))} --cluster-replicas 0 --cluster-yes")
@@ -99,6 +100,6 @@ internal static class TestServers
             }
         }
 
-        return string.Join(",", nodes.Select(n => n.Endpoint));
+        return nodes;
     }
 }
