@@ -1,4 +1,5 @@
-// The Redis backend's load-and-save against redis-benchmark on the same server (issue 4, "Done when").
+// The Redis backend's load-and-save against redis-benchmark on the same server (issue 4, "Done when"; issue 11: the
+// backend on StackExchange.Redis, one multiplexer it opens from the configuration string).
 //
 // 1. Starts redis-server on a free loopback port (--save '' --appendonly no), unless --server host:port is given.
 // 2. Runs `redis-benchmark -p P -t get,set -c 64 -n 200000 -q` and parses the GET and SET requests per second.

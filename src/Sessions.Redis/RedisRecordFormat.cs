@@ -30,6 +30,21 @@ internal static class RedisRecordFormat
         return value;
     }
 
+    /// <summary>
+    /// The expected version (8 bytes) followed by the record (header and payload) in one new array: a conditional write's
+    /// two script arguments are slices of it, one allocation instead of two.
+    /// </summary>
+    public static byte[] EncodeWithExpectedVersion(long expectedVersion, long version, long expiresAtMs, ReadOnlySpan<byte> payload)
+    {
+        var value = GC.AllocateUninitializedArray<byte>(8 + HeaderLength + payload.Length);
+        BinaryPrimitives.WriteInt64BigEndian(value, expectedVersion);
+        value[8] = Format;
+        BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(8 + VersionOffset), version);
+        BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(8 + ExpiryOffset), expiresAtMs);
+        payload.CopyTo(value.AsSpan(8 + HeaderLength));
+        return value;
+    }
+
     /// <summary>A 64-bit number as the scripts compare it: the 8 header bytes, big-endian.</summary>
     public static byte[] BigEndian(long value)
     {

@@ -1,10 +1,13 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace Sessions.Redis;
 
 /// <summary>
-/// The Lua scripts that make a conditional write, a conditional delete and a touch one atomic round trip each. They go
-/// through StackExchange.Redis's <c>ScriptEvaluateAsync(string, ...)</c>, which sends them by SHA (<c>EVALSHA</c>) and,
-/// when the server's script cache does not have them (<c>NOSCRIPT</c>: a restart, <c>SCRIPT FLUSH</c>, another cluster
-/// node), sends the text once with <c>EVAL</c>, which caches it again.
+/// The Lua scripts that make a conditional write, a conditional delete and a touch one atomic round trip each. They are
+/// sent by SHA-1 (<c>EVALSHA</c>); when the server's script cache does not have them (<c>NOSCRIPT</c>: a restart,
+/// <c>SCRIPT FLUSH</c>, a failover, another cluster node), the text goes out once through StackExchange.Redis's
+/// <c>ScriptEvaluateAsync(string, ...)</c> (<c>EVAL</c>), which caches it on that server again.
 /// Versions are compared as the 8 raw header bytes (Lua numbers are doubles and would round large versions).
 /// A time-to-live of "0" means the new expiry has already passed: the record is deleted instead. A record whose header
 /// expiry has passed counts as absent, even if Redis has not dropped the key yet.
@@ -75,9 +78,13 @@ internal sealed class RedisScripts
     {
         Name = name;
         Text = text.ReplaceLineEndings("\n");
+        Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(Text));
     }
 
     public string Name { get; }
 
     public string Text { get; }
+
+    /// <summary>The SHA-1 of <see cref="Text"/>, as <c>EVALSHA</c> and <c>SCRIPT LOAD</c> name the script.</summary>
+    public byte[] Sha1 { get; }
 }

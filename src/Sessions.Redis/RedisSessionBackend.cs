@@ -177,11 +177,22 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         {
             if (condition.Kind == SetConditionKind.IfVersion)
             {
-                var expiry = expiresAtMs > now ? expiresAtMs : 0;
-                var written = await database.ScriptEvaluateAsync(
-                    RedisScripts.SetIf.Text,
-                    [redisKey],
-                    [now, "v", RedisRecordFormat.BigEndian(condition.ExpectedVersion), RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span), expiry]).ConfigureAwait(false);
+                var buffer = RedisRecordFormat.EncodeWithExpectedVersion(condition.ExpectedVersion, record.Version, expiresAtMs, record.Payload.Span);
+                var conditional = Evaluate(
+                    database,
+                    RedisScripts.SetIf,
+                    redisKey,
+                    [now, "v", (ReadOnlyMemory<byte>)buffer.AsMemory(0, 8), (ReadOnlyMemory<byte>)buffer.AsMemory(8), expiresAtMs > now ? expiresAtMs : 0]);
+                RedisResult written;
+                try
+                {
+                    written = await conditional.BySha.ConfigureAwait(false);
+                }
+                catch (RedisServerException e) when (IsNoScript(e))
+                {
+                    written = await conditional.ByTextAsync().ConfigureAwait(false);
+                }
+
                 return (long)written == 1;
             }
 
@@ -211,10 +222,21 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
                 }
             }
 
-            var result = await database.ScriptEvaluateAsync(
-                RedisScripts.SetIf.Text,
-                [redisKey],
-                [now, condition.Kind == SetConditionKind.IfAbsent ? "a" : "w", RedisValue.EmptyString, RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span), expiresAtMs > now ? expiresAtMs : 0]).ConfigureAwait(false);
+            var call = Evaluate(
+                database,
+                RedisScripts.SetIf,
+                redisKey,
+                [now, condition.Kind == SetConditionKind.IfAbsent ? "a" : "w", RedisValue.EmptyString, RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span), expiresAtMs > now ? expiresAtMs : 0]);
+            RedisResult result;
+            try
+            {
+                result = await call.BySha.ConfigureAwait(false);
+            }
+            catch (RedisServerException e) when (IsNoScript(e))
+            {
+                result = await call.ByTextAsync().ConfigureAwait(false);
+            }
+
             return (long)result == 1;
         }
         catch (Exception e) when (IsRedisFailure(e))
@@ -232,10 +254,21 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         var database = _database ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var result = await database.ScriptEvaluateAsync(
-                RedisScripts.Remove.Text,
-                [redisKey],
-                [NowMs(), expectedVersion is { } v ? RedisRecordFormat.BigEndian(v) : RedisValue.EmptyString]).ConfigureAwait(false);
+            var call = Evaluate(
+                database,
+                RedisScripts.Remove,
+                redisKey,
+                [NowMs(), expectedVersion is { } v ? RedisRecordFormat.BigEndian(v) : RedisValue.EmptyString]);
+            RedisResult result;
+            try
+            {
+                result = await call.BySha.ConfigureAwait(false);
+            }
+            catch (RedisServerException e) when (IsNoScript(e))
+            {
+                result = await call.ByTextAsync().ConfigureAwait(false);
+            }
+
             return (long)result == 1;
         }
         catch (Exception e) when (IsRedisFailure(e))
@@ -255,10 +288,21 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         var now = NowMs();
         try
         {
-            var result = await database.ScriptEvaluateAsync(
-                RedisScripts.Touch.Text,
-                [redisKey],
-                [now, RedisRecordFormat.BigEndian(expiresAtMs), expiresAtMs > now ? expiresAtMs : 0]).ConfigureAwait(false);
+            var call = Evaluate(
+                database,
+                RedisScripts.Touch,
+                redisKey,
+                [now, RedisRecordFormat.BigEndian(expiresAtMs), expiresAtMs > now ? expiresAtMs : 0]);
+            RedisResult result;
+            try
+            {
+                result = await call.BySha.ConfigureAwait(false);
+            }
+            catch (RedisServerException e) when (IsNoScript(e))
+            {
+                result = await call.ByTextAsync().ConfigureAwait(false);
+            }
+
             return (long)result == 1;
         }
         catch (Exception e) when (IsRedisFailure(e))
@@ -399,6 +443,19 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         return errors;
     }
 
+    /// <summary>Runs <paramref name="script"/> by SHA-1 (<c>EVALSHA</c>); after <c>NOSCRIPT</c> (flushed or restarted
+    /// server, failover, a cluster node that never saw it) once more by text (<c>EVAL</c>, which caches it again).
+    /// </summary>
+    /// <remarks>Not an async method: the caller awaits <see cref="ScriptCall.BySha"/> in its own state machine and, on
+    /// <c>NOSCRIPT</c> (<see cref="IsNoScript"/>), <see cref="ScriptCall.ByTextAsync"/>; no second state machine per call.</remarks>
+    private static ScriptCall Evaluate(IDatabase database, RedisScripts script, RedisKey key, RedisValue[] argv)
+    {
+        RedisKey[] keys = [key];
+        return new ScriptCall(database.ScriptEvaluateAsync(script.Sha1, keys, argv), database, script, keys, argv);
+    }
+
+    private static bool IsNoScript(RedisServerException e) => e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal);
+
     private static bool IsRedisFailure(Exception e) => e is RedisException or TimeoutException;
 
     private static string Describe(EndPoint? endpoint) => endpoint switch
@@ -481,6 +538,13 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
             _ => $"Redis at {endpoint} failed {command}: {e.Message} Check {configuration}.",
         };
         return new RedisSessionBackendException(message, e) { Endpoint = endpoint };
+    }
+
+    /// <summary>A script call by SHA-1 and what it takes to send it again by text after <c>NOSCRIPT</c>.</summary>
+    private readonly record struct ScriptCall(Task<RedisResult> BySha, IDatabase Database, RedisScripts Script, RedisKey[] Keys, RedisValue[] Argv)
+    {
+        /// <summary>The same call by text (<c>EVAL</c>), which also caches the script on that server again.</summary>
+        public Task<RedisResult> ByTextAsync() => Database.ScriptEvaluateAsync(Script.Text, Keys, Argv);
     }
 
     private RedisKey Prepare(string key, CancellationToken cancellationToken)

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using NUnit.Framework;
 using Sessions.Conformance;
 using Sessions.Redis.Tests.Support;
@@ -76,6 +78,7 @@ public sealed class RedisClusterBehaviourConformanceTests : SessionBehaviourConf
 public sealed class SharedMultiplexerBehaviourConformanceTests : SessionBehaviourConformanceTests
 {
     private ConnectionMultiplexer _multiplexer = null!;
+    private IDistributedCache? _cache;
 
     protected override bool SupportsControllableTime => false;
 
@@ -85,11 +88,11 @@ public sealed class SharedMultiplexerBehaviourConformanceTests : SessionBehaviou
     [TearDown]
     public async Task TheCacheOnTheSameMultiplexerStillWorksAsync()
     {
-        var services = new ServiceCollection();
-        services.AddSingleton<IConnectionMultiplexer>(_multiplexer);
-        services.AddStackExchangeRedisCache(o => o.ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(_multiplexer));
-        await using var provider = services.BuildServiceProvider();
-        var cache = provider.GetRequiredService<IDistributedCache>();
+        // Not disposed: RedisCache disposes the multiplexer its factory returned (unlike this backend), and this one is shared.
+        var cache = _cache ??= new RedisCache(Options.Create(new RedisCacheOptions
+        {
+            ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(_multiplexer),
+        }));
         var key = $"cache:{Guid.NewGuid():N}";
         await cache.SetStringAsync(key, "cached");
         Assert.That(await cache.GetStringAsync(key), Is.EqualTo("cached"), "an IDistributedCache on the multiplexer the sessions backend uses");
