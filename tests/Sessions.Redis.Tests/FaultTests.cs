@@ -148,7 +148,7 @@ public sealed class FaultTests
             }
         }
 
-        var source = nodes.Single(n => admin.GetServer(keys[0]).EndPoint!.ToString()!.EndsWith($":{n.Port}", StringComparison.Ordinal));
+        var source = nodes.Single(n => admin.GetServer((RedisKey)keys[0]).EndPoint!.ToString()!.EndsWith($":{n.Port}", StringComparison.Ordinal));
         var target = nodes.First(n => n != source);
         var sourceId = await NodeIdAsync(source);
         var targetId = await NodeIdAsync(target);
