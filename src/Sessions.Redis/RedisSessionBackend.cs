@@ -499,6 +499,17 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
                 throw new InvalidOperationException("RedisSessionBackendOptions.ConnectionMultiplexerFactory returned null.");
             }
 
+            if (_disposed)
+            {
+                // Disposed while connecting: close what was opened for it (never the app's), and fail like any later call.
+                if (_owned)
+                {
+                    await multiplexer.DisposeAsync().ConfigureAwait(false);
+                }
+
+                throw new ObjectDisposedException(GetType().FullName);
+            }
+
             Use(multiplexer);
             return _database!;
         }
