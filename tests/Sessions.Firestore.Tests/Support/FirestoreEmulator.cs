@@ -1,0 +1,68 @@
+using Sessions.Conformance;
+
+namespace Sessions.Firestore.Tests.Support;
+
+/// <summary>
+/// The Cloud Firestore emulator shared by the whole test run (starting one takes 10 to 20 s of Java start-up): started on
+/// first use on a free loopback port with <c>gcloud emulators firestore start</c>, or the emulator that
+/// <c>SESSIONS_TEST_FIRESTORE</c> (host:port) names. Stopped by <see cref="FirestoreEmulatorLifetime"/> when the run ends.
+/// Tests isolate themselves with a project ID of their own: the emulator keeps each project's data apart.
+/// </summary>
+internal static class FirestoreEmulator
+{
+    public const string EnvironmentVariable = "SESSIONS_TEST_FIRESTORE";
+
+    private static readonly Lazy<Task<string>> s_host = new(StartAsync);
+    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private static ServerProcess? s_process;
+
+    /// <summary>The emulator's host:port.</summary>
+    public static Task<string> HostAsync() => s_host.Value;
+
+    /// <summary>The emulator process this run started, or <see langword="null"/> for an external one.</summary>
+    public static ServerProcess? Process => s_process;
+
+    /// <summary>A project ID no other test uses, so that the test sees only its own documents.</summary>
+    public static string NewProjectId(string label) => $"{label}-{Guid.NewGuid():N}";
+
+    /// <summary>Options for a backend on the emulator, in a project of its own unless <paramref name="projectId"/> is given.</summary>
+    public static async Task<FirestoreSessionBackendOptions> OptionsAsync(string projectId) => new()
+    {
+        ProjectId = projectId,
+        EmulatorHost = await HostAsync(),
+        // The emulator is a JVM on a shared 2-core machine: generous deadlines so that load does not fake an outage.
+        CallTimeout = TimeSpan.FromSeconds(10),
+    };
+
+    /// <summary>Starts a second emulator of its own on a free port (for outage tests that kill it); the caller disposes it.</summary>
+    public static Task<ServerProcess> StartPrivateAsync(int? port = null) => StartProcessAsync(port ?? ServerProcess.FreeLoopbackPort());
+
+    public static void Stop()
+    {
+        s_process?.Dispose();
+        s_process = null;
+    }
+
+    private static async Task<string> StartAsync()
+    {
+        if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } external)
+        {
+            return external;
+        }
+
+        var port = ServerProcess.FreeLoopbackPort();
+        s_process = await StartProcessAsync(port);
+        return $"127.0.0.1:{port}";
+    }
+
+    private static async Task<ServerProcess> StartProcessAsync(int port)
+    {
+        var gcloud = ServerProcess.FindOnPath("gcloud", "install google-cloud-cli and google-cloud-cli-firestore-emulator (tools/setup.d/firestore.sh says how)");
+        return await ServerProcess.StartAsync(
+            $"Firestore emulator on 127.0.0.1:{port}",
+            gcloud,
+            ["emulators", "firestore", "start", $"--host-port=127.0.0.1:{ServerProcess.Arg(port)}", "--quiet"],
+            async ct => (await s_http.GetAsync(new Uri($"http://127.0.0.1:{port}/"), ct)).IsSuccessStatusCode,
+            readyTimeout: TimeSpan.FromSeconds(120));
+    }
+}
