@@ -52,7 +52,31 @@ internal static class FirestoreEmulator
 
         var port = ServerProcess.FreeLoopbackPort();
         s_process = await StartProcessAsync(port);
-        return $"127.0.0.1:{port}";
+        var host = $"127.0.0.1:{port}";
+        await WarmUpAsync(host);
+        return host;
+    }
+
+    /// <summary>
+    /// The emulator's first calls are slow (the JVM compiles its code paths), often slower than a test's deadline on a busy
+    /// machine: make a few with a generous deadline before any test runs.
+    /// </summary>
+    private static async Task WarmUpAsync(string host)
+    {
+        await using var backend = new FirestoreSessionBackend(new FirestoreSessionBackendOptions { ProjectId = "warm-up", EmulatorHost = host, CallTimeout = TimeSpan.FromSeconds(60) });
+        for (var i = 0; i < 20; i++)
+        {
+            var key = $"warm-up:{i}";
+            await backend.SetAsync(key, new Backends.SessionRecord(new byte[] { 1 }, DateTimeOffset.UtcNow.AddSeconds(-1), 1), Backends.SetCondition.IfAbsent, CancellationToken.None);
+            var record = await backend.GetAsync(key, CancellationToken.None);
+            await backend.TouchAsync(key, DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None);
+            await backend.RemoveAsync(key, 1, CancellationToken.None);
+        }
+
+        await backend.PurgeExpiredAsync(CancellationToken.None);
+        await foreach (var unused in backend.EnumerateKeysAsync("warm-up:", CancellationToken.None))
+        {
+        }
     }
 
     private static async Task<ServerProcess> StartProcessAsync(int port)
