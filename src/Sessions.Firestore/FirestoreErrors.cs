@@ -29,29 +29,33 @@ internal sealed class FirestoreErrors(string endpoint, string database, bool isE
         var setting = isEmulator
             ? "Is the emulator running there? Set Sessions:Firestore:EmulatorHost (or FIRESTORE_EMULATOR_HOST) to its host:port."
             : "Check the network path to firestore.googleapis.com, or set Sessions:Firestore:EmulatorHost to use an emulator.";
-        if (exception is RpcException rpc)
+        // With ThrowOperationCanceledOnCancellation, a passed deadline surfaces as OperationCanceledException (the caller's
+        // own cancellation is never translated: see ShouldTranslate).
+        var status = exception is RpcException rpc ? rpc.Status : exception is OperationCanceledException ? new Status(Grpc.Core.StatusCode.DeadlineExceeded, "deadline exceeded") : (Status?)null;
+        if (status is { } s)
         {
-            var message = rpc.StatusCode switch
+            var detail = s.Detail.TrimEnd('.', ' ');
+            var message = s.StatusCode switch
             {
                 StatusCode.Unavailable =>
-                    $"{where} is unavailable for the {operation}: {rpc.Status.Detail}. {setting}",
+                    $"{where} is unavailable for the {operation}: {detail}. {setting}",
                 StatusCode.DeadlineExceeded =>
                     $"{where} did not answer the {operation} within {callTimeout.TotalMilliseconds:0} ms (Sessions:Firestore:CallTimeout; " +
                     $"Sessions:Firestore:QueryTimeout for listings and purges). {setting} Raise the timeout if Firestore is merely slow.",
                 StatusCode.Unauthenticated =>
-                    $"{where} refused the credentials for the {operation}: {rpc.Status.Detail}. Set Sessions:Firestore:CredentialsPath to a " +
+                    $"{where} refused the credentials for the {operation}: {detail}. Set Sessions:Firestore:CredentialsPath to a " +
                     "service-account key file, or set up Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS).",
                 StatusCode.PermissionDenied =>
-                    $"{where} denied the {operation}: {rpc.Status.Detail}. Grant the service account the Cloud Datastore User role " +
+                    $"{where} denied the {operation}: {detail}. Grant the service account the Cloud Datastore User role " +
                     "(roles/datastore.user) on the project, or check Sessions:Firestore:ProjectId.",
                 StatusCode.ResourceExhausted =>
-                    $"{where} refused the {operation} for lack of quota: {rpc.Status.Detail}. Retry later or raise the project's quota.",
-                StatusCode.NotFound or StatusCode.FailedPrecondition when rpc.Status.Detail.Contains("database", StringComparison.OrdinalIgnoreCase) =>
-                    $"{where} has no usable database for the {operation}: {rpc.Status.Detail}. Create a Firestore database in Native mode, " +
+                    $"{where} refused the {operation} for lack of quota: {detail}. Retry later or raise the project's quota.",
+                StatusCode.NotFound or StatusCode.FailedPrecondition when s.Detail.Contains("database", StringComparison.OrdinalIgnoreCase) =>
+                    $"{where} has no usable database for the {operation}: {detail}. Create a Firestore database in Native mode, " +
                     "or set Sessions:Firestore:ProjectId and Sessions:Firestore:DatabaseId.",
-                _ => $"{where} failed the {operation}: {rpc.StatusCode}: {rpc.Status.Detail}",
+                _ => $"{where} failed the {operation}: {s.StatusCode}: {detail}",
             };
-            return new FirestoreSessionException(message, exception) { Endpoint = Endpoint, Database = Database, StatusCode = rpc.StatusCode };
+            return new FirestoreSessionException(message, exception) { Endpoint = Endpoint, Database = Database, StatusCode = s.StatusCode };
         }
 
         if (exception is InvalidOperationException or IOException or System.Net.Http.HttpRequestException && !isEmulator)

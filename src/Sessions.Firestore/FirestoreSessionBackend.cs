@@ -368,7 +368,7 @@ public sealed class FirestoreSessionBackend
 
             // A document is there; it counts as absent when it has expired (or is not a session record at all), and is then
             // replaced under its update_time, so that of several writers replacing it only one succeeds.
-            var current = await ReadAsync(name, s_headerMask, "conditional write (GetDocument)", cancellationToken).ConfigureAwait(false);
+            var current = await ReadAsync(name, mask: null, "conditional write (GetDocument)", cancellationToken).ConfigureAwait(false);
             if (current is null)
             {
                 continue; // deleted since: try to create it again
@@ -439,12 +439,12 @@ public sealed class FirestoreSessionBackend
         return (expiresAt > _time.GetUtcNow(), version);
     }
 
-    /// <summary>Whether a document is a live session record; a malformed one is not (a write may replace it).</summary>
+    /// <summary>Whether a whole document is a live session record; a malformed one is not (a write may replace it).</summary>
     private bool JudgeLenient(string key, Document document)
     {
         try
         {
-            return Judge(key, document).Live;
+            return SessionDocument.Decode(key, document).ExpiresAt > _time.GetUtcNow();
         }
         catch (SessionRecordCorruptException)
         {
