@@ -1,7 +1,7 @@
 // Load-and-save against Google's Cloud Firestore emulator: each backend operation is what a request that changes its
 // session costs the backend, GetAsync then SetAsync(IfVersion(read version, read token)). The baseline does the same
 // work with plain calls on the backend's own gRPC channel: GetDocument, then a Commit of the same fields under the
-// read update_time (the least any client needs for a safe conditional write). A third run passes no token, as a backend
+// read update_time (the least any client needs for a safe conditional write), with the same call headers. A third run passes no token, as a backend
 // without the SPI's concurrency token must (a read before the conditional write: three round trips instead of two).
 // 32 callers (by default), each on keys of its own; runs alternate (--rounds each) after a warm-up, so drift on a shared
 // machine hits all. Prints operations per second, allocated bytes per operation (whole process, client side) and the
@@ -89,14 +89,14 @@ try
     async ValueTask<bool> BaselineOperationAsync(int caller, int k)
     {
         var name = backend.DocumentName(Key("p", caller, k));
-        var current = await client.GetDocumentAsync(new GetDocumentRequest { Name = name }, deadline: DateTime.UtcNow + options.CallTimeout);
+        var current = await client.GetDocumentAsync(new GetDocumentRequest { Name = name }, backend.CallHeaders, deadline: DateTime.UtcNow + options.CallTimeout);
         var version = current.Fields.TryGetValue("version", out var v) ? v.IntegerValue : 0;
         var document = new Document { Name = name };
         document.Fields.Add("payload", new Value { BytesValue = UnsafeByteOperations.UnsafeWrap(payload) });
         document.Fields.Add("version", new Value { IntegerValue = version + 1 });
         document.Fields.Add("expiresAt", new Value { TimestampValue = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(30)) });
         var write = new Write { Update = document, CurrentDocument = new Precondition { UpdateTime = current.UpdateTime } };
-        await client.CommitAsync(new CommitRequest { Database = backend.Database, Writes = { write } }, deadline: DateTime.UtcNow + options.CallTimeout);
+        await client.CommitAsync(new CommitRequest { Database = backend.Database, Writes = { write } }, backend.CallHeaders, deadline: DateTime.UtcNow + options.CallTimeout);
         return true;
     }
 

@@ -103,6 +103,9 @@ public sealed class FirestoreSessionBackend
     /// <summary>The gRPC client on the backend's channel (for the benchmark's baseline, which must share the transport).</summary>
     internal Protocol.Firestore.FirestoreClient Client => _client;
 
+    /// <summary>The headers every call carries (routing; on the emulator, its privileged-client marker), for the benchmark's baseline.</summary>
+    internal Metadata CallHeaders => _routing;
+
     /// <summary>The full resource name of the document for <paramref name="key"/>.</summary>
     internal string DocumentName(string key) => _collectionPrefix + SessionDocumentIds.Encode(key);
 

@@ -5,7 +5,7 @@ namespace Sessions.Firestore.Tests.Support;
 /// <summary>
 /// The Cloud Firestore emulator shared by the whole test run (starting one takes 10 to 20 s of Java start-up): started on
 /// first use on a free loopback port with <c>gcloud emulators firestore start</c>, or the emulator that
-/// <c>SESSIONS_TEST_FIRESTORE</c> (host:port) names. Stopped by <see cref="FirestoreEmulatorLifetime"/> when the run ends.
+/// <c>SESSIONS_TEST_FIRESTORE</c> (host:port) names. Stopped by the test assembly's FirestoreEmulatorLifetime when the run ends.
 /// Tests isolate themselves with a project ID of their own: the emulator keeps each project's data apart.
 /// </summary>
 internal static class FirestoreEmulator
