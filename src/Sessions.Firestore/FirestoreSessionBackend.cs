@@ -31,8 +31,6 @@ public sealed class FirestoreSessionBackend
     // (a touch or another conditional write that changed update_time but not the version); each loss means another caller won.
     private const int MaxAttempts = 64;
 
-    // Documents per query page and per BatchWrite (BatchWrite takes at most 500 writes).
-    private const int PageSize = 300;
 
     private static readonly DocumentMask s_headerMask = new() { FieldPaths = { SessionDocument.VersionField, SessionDocument.ExpiresAtField } };
     private static readonly DocumentMask s_expiresAtMask = new() { FieldPaths = { SessionDocument.ExpiresAtField } };
@@ -102,6 +100,9 @@ public sealed class FirestoreSessionBackend
 
     /// <summary>The gRPC client on the backend's channel (for the benchmark's baseline, which must share the transport).</summary>
     internal Protocol.Firestore.FirestoreClient Client => _client;
+
+    /// <summary>Documents per query page and per <c>BatchWrite</c> (which takes at most 500 writes). Tests lower it to cross pages.</summary>
+    internal int PageSize { get; set; } = 300;
 
     /// <summary>The headers every call carries (routing; on the emulator, its privileged-client marker), for the benchmark's baseline.</summary>
     internal Metadata CallHeaders => _routing;

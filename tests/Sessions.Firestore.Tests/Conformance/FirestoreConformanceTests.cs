@@ -36,7 +36,8 @@ public sealed class FirestoreKeyEnumeratorConformanceTests : SessionKeyEnumerato
 
     protected override TimeSpan ExpiryResolution => FirestoreFixtureProject.Resolution;
 
-    protected override ValueTask<ISessionBackend> CreateBackendAsync() => _project.NewBackendAsync();
+    // Small pages, so that the kit's 300-key listing crosses many.
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() => _project.NewBackendAsync(pageSize: 37);
 
     protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) => _project.WriteUnreadableAsync(key, cancellationToken);
 }
@@ -48,7 +49,8 @@ public sealed class FirestoreExpiredSessionPurgerConformanceTests : ExpiredSessi
 
     protected override TimeSpan ExpiryResolution => FirestoreFixtureProject.Resolution;
 
-    protected override ValueTask<ISessionBackend> CreateBackendAsync() => _project.NewBackendAsync();
+    // Small pages, so that a purge deletes in several batches.
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() => _project.NewBackendAsync(pageSize: 2);
 
     protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) => _project.WriteUnreadableAsync(key, cancellationToken);
 }
@@ -90,7 +92,8 @@ internal sealed class FirestoreFixtureProject(string label)
 
     public string ProjectId { get; } = FirestoreEmulator.NewProjectId(label);
 
-    public async ValueTask<ISessionBackend> NewBackendAsync() => new FirestoreSessionBackend(await FirestoreEmulator.OptionsAsync(ProjectId));
+    /// <param name="pageSize">Documents per query page: small, so that listings and purges cross pages.</param>
+    public async ValueTask<ISessionBackend> NewBackendAsync(int pageSize = 300) => new FirestoreSessionBackend(await FirestoreEmulator.OptionsAsync(ProjectId)) { PageSize = pageSize };
 
     /// <summary>Writes a document under the key's name whose payload is a string, not bytes: something the backend cannot read.</summary>
     public async ValueTask WriteUnreadableAsync(string key, CancellationToken cancellationToken)
