@@ -53,6 +53,7 @@ internal sealed class ElasticsearchErrors(string url, string index)
     /// <summary>An exception for an answer that is neither success nor a failed condition.</summary>
     public Exception Translate(ElasticsearchResponse response, string operation, int? payloadBytes = null, int maxPayloadBytes = 0)
     {
+        operation = operation.Replace("{index}", Index, StringComparison.Ordinal);
         var status = Status(response);
         var type = ErrorType(response);
         var reason = response.ElasticsearchServerError?.Error?.Reason;
