@@ -1,0 +1,90 @@
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+using Sessions.Backends;
+using Sessions.Conformance;
+using Sessions.Mongo.Tests.Support;
+
+namespace Sessions.Mongo.Tests.Conformance;
+
+// The whole kit against the real server named by SESSIONS_TEST_MONGODB_URI; ignored (not run) when it is not set. Each
+// fixture has a database of its own (so a purge sees only its own documents), with the TTL index created the opt-in way.
+// Each CreateBackendAsync returns a new backend on the shared client, as separate app servers would be on one collection.
+
+[TestFixture]
+public sealed class MongoBackendConformanceTests : SessionBackendConformanceTests
+{
+    private readonly FixtureDatabase _database = new("backend");
+
+    [OneTimeSetUp]
+    public Task CreateDatabaseAsync() => _database.CreateAsync();
+
+    [OneTimeTearDown]
+    public Task DropDatabaseAsync() => _database.DropAsync();
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_database.NewBackend());
+
+    protected override async ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        await _database.WriteUnreadableAsync(key, cancellationToken);
+}
+
+[TestFixture]
+public sealed class MongoKeyEnumeratorConformanceTests : SessionKeyEnumeratorConformanceTests
+{
+    private readonly FixtureDatabase _database = new("keys");
+
+    [OneTimeSetUp]
+    public Task CreateDatabaseAsync() => _database.CreateAsync();
+
+    [OneTimeTearDown]
+    public Task DropDatabaseAsync() => _database.DropAsync();
+
+    // Small batches, so that the kit's 300-key listing crosses many pages.
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_database.NewBackend(batchSize: 37));
+}
+
+[TestFixture]
+public sealed class MongoExpiredSessionPurgerConformanceTests : ExpiredSessionPurgerConformanceTests
+{
+    private readonly FixtureDatabase _database = new("purge");
+
+    [OneTimeSetUp]
+    public Task CreateDatabaseAsync() => _database.CreateAsync();
+
+    [OneTimeTearDown]
+    public Task DropDatabaseAsync() => _database.DropAsync();
+
+    // Batches of 3, so that a purge runs several find-then-delete rounds.
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_database.NewBackend(batchSize: 3));
+}
+
+/// <summary>
+/// The behaviour table over HTTP with the backend registered as an app would (<c>AddMongoBackend</c> with a connection string,
+/// so each app builds and disposes its own client). The backend takes its clock from the app's <see cref="TimeProvider"/>, so
+/// the kit's manual clock works (MongoDB's TTL monitor would only delete documents later, never earlier, than that clock).
+/// </summary>
+[TestFixture]
+public sealed class MongoBehaviourConformanceTests : SessionBehaviourConformanceTests
+{
+    private readonly FixtureDatabase _database = new("behaviour");
+
+    [OneTimeSetUp]
+    public Task CreateDatabaseAsync() => _database.CreateAsync();
+
+    [OneTimeTearDown]
+    public Task DropDatabaseAsync() => _database.DropAsync();
+
+    protected override void AddBackend(ISessionsBuilder builder)
+    {
+        var options = _database.Options();
+        builder.AddMongoBackend(o =>
+        {
+            o.ConnectionString = options.ConnectionString;
+            o.Database = options.Database;
+        });
+    }
+}
+
+[TestFixture]
+public sealed class MongoConformanceCompletenessTests : ConformanceCompletenessTests
+{
+}
