@@ -38,6 +38,18 @@ public sealed class RequestShapeTests
         }
     }
 
+    [TestCase("kit:a/b?c#d%e+f&g=h")]
+    [TestCase("kit:[x]{y}|z\\^`")]
+    public async Task Keys_are_escaped_as_one_path_segment(string key)
+    {
+        var transport = new RecordedTransport(Responses.NotFound(Index, key));
+        await Backend(transport).GetAsync(key, CancellationToken.None);
+
+        var request = transport.Requests.Single();
+        Assert.That(request.Uri.AbsolutePath, Is.EqualTo("/sessions/_doc/" + Uri.EscapeDataString(key)));
+        Assert.That(Uri.UnescapeDataString(request.Uri.AbsolutePath["/sessions/_doc/".Length..]), Is.EqualTo(key));
+    }
+
     [Test]
     public async Task Get_of_an_expired_document_returns_null()
     {

@@ -9,21 +9,21 @@ internal static class Responses
 {
     public static CannedResponse Found(string index, string id, string source, long seqNo = 7, long primaryTerm = 1) => new(
         200,
-        $$"""{"_index":"{{index}}","_id":"{{id}}","_version":3,"_seq_no":{{seqNo}},"_primary_term":{{primaryTerm}},"found":true,"_source":{{source}}}""");
+        $$"""{"_index":"{{index}}","_id":{{Q(id)}},"_version":3,"_seq_no":{{seqNo}},"_primary_term":{{primaryTerm}},"found":true,"_source":{{source}}}""");
 
-    public static CannedResponse NotFound(string index, string id) => new(404, $$"""{"_index":"{{index}}","_id":"{{id}}","found":false}""");
+    public static CannedResponse NotFound(string index, string id) => new(404, $$"""{"_index":"{{index}}","_id":{{Q(id)}},"found":false}""");
 
     public static CannedResponse Written(string index, string id, string result = "created", long seqNo = 8) => new(
         result == "created" ? 201 : 200,
-        $$"""{"_index":"{{index}}","_id":"{{id}}","_version":1,"result":"{{result}}","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":{{seqNo}},"_primary_term":1}""");
+        $$"""{"_index":"{{index}}","_id":{{Q(id)}},"_version":1,"result":"{{result}}","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":{{seqNo}},"_primary_term":1}""");
 
     public static CannedResponse Deleted(string index, string id) => new(
         200,
-        $$"""{"_index":"{{index}}","_id":"{{id}}","_version":2,"result":"deleted","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":9,"_primary_term":1}""");
+        $$"""{"_index":"{{index}}","_id":{{Q(id)}},"_version":2,"result":"deleted","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":9,"_primary_term":1}""");
 
     public static CannedResponse Updated(string index, string id) => new(
         200,
-        $$"""{"_index":"{{index}}","_id":"{{id}}","_version":4,"result":"updated","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":10,"_primary_term":1}""");
+        $$"""{"_index":"{{index}}","_id":{{Q(id)}},"_version":4,"result":"updated","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":10,"_primary_term":1}""");
 
     public static CannedResponse VersionConflict(string index, string id) => Error(
         409,
@@ -60,6 +60,9 @@ internal static class Responses
     public static CannedResponse DeletedByQuery(long deleted, long conflicts = 0) => new(
         200,
         $$"""{"took":12,"timed_out":false,"total":{{deleted + conflicts}},"deleted":{{deleted}},"batches":1,"version_conflicts":{{conflicts}},"noops":0,"retries":{"bulk":0,"search":0},"throttled_millis":0,"requests_per_second":-1.0,"throttled_until_millis":0,"failures":[]}""");
+
+    /// <summary>A JSON string literal for <paramref name="value"/>, escaped as Elasticsearch would.</summary>
+    private static string Q(string value) => System.Text.Json.JsonSerializer.Serialize(value);
 
     public static CannedResponse Error(int status, string type, string reason, string? index = null)
     {

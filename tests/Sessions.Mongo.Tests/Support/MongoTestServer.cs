@@ -52,13 +52,25 @@ internal sealed class FixtureDatabase(string label)
         BatchSize = batchSize,
     };
 
-    /// <summary>Chooses the database and creates the TTL index (the backend's own <c>EnsureIndexesAsync</c>), as a deployment would.</summary>
-    public async Task CreateAsync()
+    /// <summary>
+    /// Chooses the database and, unless <paramref name="ttlIndex"/> is false, creates the TTL index (the backend's own
+    /// <c>EnsureIndexesAsync</c>), as a deployment would.
+    /// </summary>
+    /// <param name="ttlIndex">Whether to create the TTL index. The purge fixture goes without: MongoDB's TTL monitor would
+    /// otherwise delete some of the expired documents first, and the purge could not count them.</param>
+    public async Task CreateAsync(bool ttlIndex = true)
     {
         _ = MongoTestServer.ConnectionString; // ignores the fixture when no server is configured
         _name = $"sessions_test_{label}_{Guid.NewGuid():N}"; // at most 63 characters for the labels used here
         await using var backend = NewBackend();
-        await backend.EnsureIndexesAsync(CancellationToken.None);
+        if (ttlIndex)
+        {
+            await backend.EnsureIndexesAsync(CancellationToken.None);
+        }
+        else
+        {
+            await backend.ProbeAsync(CancellationToken.None);
+        }
     }
 
     public async Task DropAsync()
