@@ -25,6 +25,28 @@ public sealed class ElasticsearchBackendConformanceTests : SessionBackendConform
 
     protected override async ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
         await ElasticsearchTestServer.WriteKeyOnlyDocumentAsync(_index.Name, key, cancellationToken);
+
+    /// <summary>What the store holds under a key but is no session record reads as corrupt, never as an outage.</summary>
+    [Test]
+    public async Task A_document_that_is_no_session_record_reads_as_corrupt()
+    {
+        var key = $"kit:{Guid.NewGuid():N}:unreadable";
+        var backend = await CreateBackendAsync();
+        try
+        {
+            await WriteUnreadableRecordAsync(key, CancellationToken.None);
+
+            var e = Assert.ThrowsAsync<SessionRecordCorruptException>(async () => await backend.GetAsync(key, CancellationToken.None));
+            Assert.That(e!.Key, Is.EqualTo(key));
+            Assert.That(await backend.SetAsync(key, new SessionRecord(new byte[] { 1 }, DateTimeOffset.UtcNow.AddHours(1), 1), SetCondition.IfAbsent, CancellationToken.None), Is.False, "IfAbsent never overwrites what it cannot read");
+            Assert.That(await backend.SetAsync(key, new SessionRecord(new byte[] { 1 }, DateTimeOffset.UtcNow.AddHours(1), 1), SetCondition.Always, CancellationToken.None), Is.True, "Always replaces it");
+            Assert.That(await backend.GetAsync(key, CancellationToken.None), Is.Not.Null);
+        }
+        finally
+        {
+            await ((IAsyncDisposable)backend).DisposeAsync();
+        }
+    }
 }
 
 [TestFixture]
