@@ -437,7 +437,8 @@ public sealed class ElasticsearchSessionBackend
         return errors.Count == 0 ? options : throw new ArgumentException(string.Join(" ", errors), nameof(options));
     }
 
-    private static ElasticsearchClientSettings Settings(ElasticsearchSessionBackendOptions options)
+    /// <summary>The settings of a client the backend builds for itself: one node, the request timeout, API key or basic authentication.</summary>
+    internal static ElasticsearchClientSettings Settings(ElasticsearchSessionBackendOptions options)
     {
         var settings = new ElasticsearchClientSettings(new Uri(options.Url!)).RequestTimeout(options.RequestTimeout);
         if (!string.IsNullOrEmpty(options.ApiKey))

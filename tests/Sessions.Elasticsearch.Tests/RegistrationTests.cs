@@ -145,3 +145,43 @@ public sealed class RegistrationTests
         return collection.BuildServiceProvider();
     }
 }
+
+/// <summary>The client the backend builds for itself from the options.</summary>
+[TestFixture]
+public sealed class OwnClientSettingsTests
+{
+    [Test]
+    public void An_api_key_is_sent_as_the_ApiKey_scheme()
+    {
+        var settings = (Elastic.Transport.ITransportConfiguration)ElasticsearchSessionBackend.Settings(
+            new ElasticsearchSessionBackendOptions { Url = "https://es.example.com:9243", ApiKey = "a2V5OnNlY3JldA==", RequestTimeout = TimeSpan.FromSeconds(3) });
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(settings.Authentication?.AuthScheme, Is.EqualTo("ApiKey"));
+            Assert.That(settings.Authentication!.TryGetAuthorizationParameters(out var value), Is.True);
+            Assert.That(value, Is.EqualTo("a2V5OnNlY3JldA=="));
+            Assert.That(settings.RequestTimeout, Is.EqualTo(TimeSpan.FromSeconds(3)));
+            Assert.That(settings.NodePool.Nodes.Single().Uri, Is.EqualTo(new Uri("https://es.example.com:9243")));
+        }
+    }
+
+    [Test]
+    public void A_user_and_password_are_sent_as_basic_authentication()
+    {
+        var settings = (Elastic.Transport.ITransportConfiguration)ElasticsearchSessionBackend.Settings(
+            new ElasticsearchSessionBackendOptions { Url = "http://127.0.0.1:9200", Username = "elastic", Password = "pa:ss" });
+
+        Assert.That(settings.Authentication?.AuthScheme, Is.EqualTo("Basic"));
+        Assert.That(settings.Authentication!.TryGetAuthorizationParameters(out var value), Is.True);
+        Assert.That(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(value)), Is.EqualTo("elastic:pa:ss"));
+    }
+
+    [Test]
+    public void Without_credentials_no_authorization_is_sent()
+    {
+        var settings = (Elastic.Transport.ITransportConfiguration)ElasticsearchSessionBackend.Settings(new ElasticsearchSessionBackendOptions { Url = "http://127.0.0.1:9200" });
+
+        Assert.That(settings.Authentication, Is.Null);
+    }
+}
