@@ -59,7 +59,7 @@ public sealed class MongoSessionBackend
     /// <param name="database">The database that holds the collection; its read and write concerns apply (the defaults are right: primary reads, acknowledged writes).</param>
     /// <param name="options">The collection; the connection settings in it are ignored.</param>
     /// <param name="timeProvider">The clock that decides expiry; <see langword="null"/> for the system clock.</param>
-    /// <exception cref="ArgumentException">The options are invalid; the message says which and why.</exception>
+    /// <exception cref="ArgumentException">The options are invalid, or the database's write concern is unacknowledged (<c>w=0</c>).</exception>
     public MongoSessionBackend(IMongoDatabase database, MongoSessionBackendOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(database);
@@ -70,6 +70,13 @@ public sealed class MongoSessionBackend
         _batchSize = options.BatchSize;
         Collection = database.GetCollection<BsonDocument>(options.Collection);
         _errors = new MongoErrors(DescribeServers(database.Client), database.DatabaseNamespace.DatabaseName, options.Collection);
+        if (!Collection.Settings.WriteConcern.IsAcknowledged)
+        {
+            throw new ArgumentException(
+                $"Sessions need acknowledged writes, but {_errors.Namespace} has write concern {Collection.Settings.WriteConcern}: with w=0 MongoDB " +
+                "cannot report whether a conditional write applied. Remove w=0 from Sessions:Mongo:ConnectionString (or from the client or database handed over).",
+                nameof(database));
+        }
     }
 
     private MongoSessionBackend(IMongoClient client, bool owned, MongoSessionBackendOptions options, TimeProvider? timeProvider)

@@ -121,6 +121,16 @@ public sealed class ErrorMappingTests
     }
 
     [Test]
+    public void Unacknowledged_writes_are_refused_because_conditions_could_not_be_reported()
+    {
+        using var client = new MongoClient("mongodb://127.0.0.1:1/?w=0&serverSelectionTimeoutMS=100");
+
+        var e = Assert.Throws<ArgumentException>(() => _ = new MongoSessionBackend(client, new MongoSessionBackendOptions { Database = "app" }));
+
+        Assert.That(e!.Message, Does.Contain("acknowledged writes").And.Contain("w=0"));
+    }
+
+    [Test]
     public async Task Calls_after_disposal_throw_ObjectDisposedException()
     {
         var backend = new MongoSessionBackend(new MongoSessionBackendOptions { ConnectionString = "mongodb://127.0.0.1:1/app" });
