@@ -31,6 +31,31 @@ public abstract partial class SessionBehaviourConformanceTests
     }
 
     /// <summary>
+    /// A browser holding a session (<c>n = 1</c>), retrying while the first calls to a cold store (connections opened,
+    /// statements prepared, code compiled on a busy machine) take longer than the short operation timeout these tests set.
+    /// </summary>
+    private static async Task<Browser> WarmBrowserWithSessionAsync(BehaviourApp app)
+    {
+        var browser = app.NewBrowser();
+        for (var attempt = 1; ; attempt++)
+        {
+            var reply = await browser.GetAsync("/hit");
+            if (reply.IssuedCookie is not null || attempt == 10)
+            {
+                Assert.That(reply.IssuedCookie, Is.Not.Null, $"setting up a session: /hit must issue a session cookie within 10 attempts. {reply.Describe()}");
+                Assert.That(reply.Body, Is.EqualTo("1"), $"setting up a session. {reply.Describe()}");
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(600), app.Token); // past the breaker's 500 ms break, should the cold start have opened it
+        }
+
+        // Warm the read and save paths too, so that the measured requests are not the first of their kind.
+        AssertOk(await browser.GetAsync("/read"), "1", "setting up: a warm read");
+        return browser;
+    }
+
+    /// <summary>
     /// A store that stops answering (every call hangs and ignores cancellation, as under <c>SIGSTOP</c>): a session
     /// request answers 503 within <see cref="SessionOptions.OperationTimeout"/>, a route without the session is served,
     /// and once the store answers again the next request is served.
@@ -40,7 +65,7 @@ public abstract partial class SessionBehaviourConformanceTests
     {
         var timeout = TimeSpan.FromSeconds(1);
         var app = await StartAppAsync(o => o.OperationTimeout = timeout);
-        var browser = await BrowserWithSessionAsync(app);
+        var browser = await WarmBrowserWithSessionAsync(app);
 
         Reply reply;
         TimeSpan took;
@@ -78,7 +103,9 @@ public abstract partial class SessionBehaviourConformanceTests
             o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
             o.CircuitBreaker.BreakDuration = TimeSpan.FromMilliseconds(500);
         });
-        var browser = await BrowserWithSessionAsync(app);
+        var browser = await WarmBrowserWithSessionAsync(app);
+        var startsBefore = app.Logs.Entries.Count(e => e.EventId.Id == 1040);
+        var endsBefore = app.Logs.Entries.Count(e => e.EventId.Id == 1042);
 
         Reply[] timedOut;
         Reply fast;
@@ -124,8 +151,8 @@ public abstract partial class SessionBehaviourConformanceTests
             Assert.That(served, Is.Not.Null, "sessions must be served again once the store answers");
             Assert.That(served?.Body, Is.EqualTo("2"), "the session survived the outage");
             Assert.That(servedAfter, Is.LessThan(TimeSpan.FromSeconds(1) + TimingMargin), $"the first success came {servedAfter.TotalMilliseconds:0} ms after the store's return; the promise is within 1 s (500 ms break), plus a margin for a busy machine.");
-            Assert.That(app.Logs.Entries.Count(e => e.EventId.Id == 1040), Is.EqualTo(1), "the outage's start is logged once (event 1040), not per request:\n" + string.Join("\n", app.Logs.Entries));
-            Assert.That(app.Logs.Entries.Count(e => e.EventId.Id == 1042), Is.EqualTo(1), "the outage's end is logged once (event 1042):\n" + string.Join("\n", app.Logs.Entries));
+            Assert.That(app.Logs.Entries.Count(e => e.EventId.Id == 1040) - startsBefore, Is.EqualTo(1), "the outage's start is logged once (event 1040), not per request:\n" + string.Join("\n", app.Logs.Entries));
+            Assert.That(app.Logs.Entries.Count(e => e.EventId.Id == 1042) - endsBefore, Is.EqualTo(1), "the outage's end is logged once (event 1042):\n" + string.Join("\n", app.Logs.Entries));
         }
     }
 
