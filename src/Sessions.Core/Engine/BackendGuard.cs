@@ -125,7 +125,7 @@ internal sealed class BackendGuard
             failed = _failed;
         }
 
-        Log.BackendCallFailed(_logger, exception, _backend, operation);
+        Log.BackendFailed(_logger, exception, _backend, operation);
         return failed;
     }
 

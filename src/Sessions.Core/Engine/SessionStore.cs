@@ -513,7 +513,6 @@ public sealed class SessionStore
         {
             // The store answered, but with something the backend cannot read: a corrupt record, not an outage.
             Completed("get", start);
-            _guard.Succeeded();
             Log.CorruptRecord(_logger, key, BackendName, ex.StoredBytes ?? -1, 0);
             SessionsInstrumentation.Corrupt.Add(1, _backendTag);
             CountLoad("corrupt");
