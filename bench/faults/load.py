@@ -4,7 +4,8 @@
 Usage: load.py URL SECONDS CLIENTS OUT.jsonl
 Each client keeps one HTTP/1.1 keep-alive connection and one session cookie (taken from its first /hit), and cycles
 through /hit, /read and /plain with it. Every request is written as one line {"t": seconds since start, "route",
-"status" (0 = no answer within the client timeout or a broken connection), "ms"}. Standard library only.
+"status" (0 = no answer within the client timeout or a broken connection), "ms"}; the first line is {"start": the Unix
+time that t counts from}, so that run.sh's events line up. Standard library only.
 """
 import http.client
 import json
@@ -21,9 +22,11 @@ def main() -> None:
     url, seconds, clients, out = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     target = urlparse(url)
     start = time.monotonic()
+    start_wall = time.time()
     stop_at = start + seconds
     lock = threading.Lock()
     sink = open(out, "w", encoding="utf-8")
+    sink.write(json.dumps({"start": start_wall}) + "\n")
 
     def client(index: int) -> None:
         conn = None

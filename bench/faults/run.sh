@@ -63,8 +63,7 @@ build_quickstart() {
 }
 
 T0=0
-now_rel() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
-event() { echo -e "$(now_rel)\t$1" >>"$RUN/$STORE.events"; log "$STORE: $1"; }
+event() { echo -e "$(date +%s.%N)\t$1" >>"$RUN/$STORE.events"; log "$STORE: $1"; }
 at() { local wait; wait=$(awk -v a="$T0" -v t="$1" -v b="$(date +%s.%N)" 'BEGIN { w = a + t - b; print (w > 0 ? w : 0) }'); sleep "$wait"; }
 
 # The store's processes: the server and, for PostgreSQL, its children (every backend must stop to freeze it).
@@ -106,6 +105,8 @@ run_store() {
   start_store "$STORE"
   local env_words; read -r -a env_words <<<"$(app_env "$STORE")"
   start_quickstart "$STORE" "${env_words[@]}"
+  # Warm-up: the first calls open connections and compile code; on a busy machine they can exceed the operation timeout.
+  local i; for ((i = 0; i < 20; i++)); do curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$APP_PORT/hit"; done
   local app_log=$RUN/$STORE.log
   local log_bytes_before; log_bytes_before=$(stat -c %s "$app_log")
   : >"$RUN/$STORE.events"

@@ -2,7 +2,7 @@
 """bench/faults/table.py: prints run.sh's per-second table for one store from load.py's output and the event log.
 
 Usage: table.py STORE REQUESTS.jsonl EVENTS.tsv TIMEOUT_MS
-EVENTS.tsv lines: <seconds since the load started> <tab> <event> (freeze, thaw, kill, restart).
+EVENTS.tsv lines: <Unix time> <tab> <event> (freeze, thaw, kill, restart, crash); REQUESTS.jsonl starts with {"start": Unix time}.
 Per second and route: count per status (0 = no answer / connection error) and the worst latency. Then a summary per
 phase: 503s on /plain (must be none), the worst latency (must stay near the operation timeout) and, after each return
 of the store (thaw, restart), the time to the first success of /hit.
@@ -12,12 +12,14 @@ import json
 import sys
 
 store, requests_path, events_path, timeout_ms = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-rows = [json.loads(line) for line in open(requests_path, encoding="utf-8") if line.strip()]
+lines = [json.loads(line) for line in open(requests_path, encoding="utf-8") if line.strip()]
+start = next((line["start"] for line in lines if "start" in line), 0.0)
+rows = [line for line in lines if "route" in line]
 events = []
 for line in open(events_path, encoding="utf-8"):
     if line.strip():
         t, name = line.rstrip("\n").split("\t")
-        events.append((float(t), name))
+        events.append((float(t) - start, name))
 
 routes = ["/hit", "/read", "/plain"]
 by_second = collections.defaultdict(lambda: collections.defaultdict(collections.Counter))
@@ -52,6 +54,16 @@ worst_session = max((r["ms"] for r in rows if r["route"] != "/plain"), default=0
 print()
 print(f"- {len(rows)} requests; /plain answered non-200 {plain_bad} times ({plain_503} of them 503)")
 print(f"- worst latency: {worst_all:.0f} ms overall, {worst_session:.0f} ms on session routes (operation timeout {timeout_ms:.0f} ms)")
+pairs = {"freeze": "thaw", "kill": "restart"}
+for t, name in events:
+    if name in pairs:
+        end = next((u for u, n in events if n == pairs[name] and u > t), None)
+        if end is not None:
+            window = [r for r in rows if t <= r["t"] < end]
+            statuses = collections.Counter(r["status"] for r in window)
+            worst_window = max((r["ms"] for r in window), default=0)
+            print(f"- {name} to {pairs[name]} ({t:.1f} to {end:.1f} s): " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
+                  + f"; worst latency {worst_window:.0f} ms")
 for t, name in events:
     if name in ("thaw", "restart"):
         after = [r for r in rows if r["route"] == "/hit" and r["status"] == 200 and r["t"] >= t]
