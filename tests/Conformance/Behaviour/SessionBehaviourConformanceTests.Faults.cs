@@ -30,6 +30,13 @@ public abstract partial class SessionBehaviourConformanceTests
         return ValueTask.CompletedTask;
     }
 
+    // These tests wait in real time for timeouts; the session must outlive them even where the kit's idle timeout is short.
+    private static void LongIdleTimeout(SessionOptions options)
+    {
+        options.IdleTimeout = TimeSpan.FromMinutes(20);
+        options.TouchAfter = TimeSpan.FromMinutes(1);
+    }
+
     /// <summary>
     /// A browser holding a session (<c>n = 1</c>), retrying while the first calls to a cold store (connections opened,
     /// statements prepared, code compiled on a busy machine) take longer than the short operation timeout these tests set.
@@ -64,7 +71,11 @@ public abstract partial class SessionBehaviourConformanceTests
     public virtual async Task A_hung_store_answers_503_within_the_operation_timeout()
     {
         var timeout = TimeSpan.FromSeconds(1);
-        var app = await StartAppAsync(o => o.OperationTimeout = timeout);
+        var app = await StartAppAsync(o =>
+        {
+            o.OperationTimeout = timeout;
+            LongIdleTimeout(o);
+        });
         var browser = await WarmBrowserWithSessionAsync(app);
 
         Reply reply;
@@ -99,6 +110,7 @@ public abstract partial class SessionBehaviourConformanceTests
         var app = await StartAppAsync(o =>
         {
             o.OperationTimeout = timeout;
+            LongIdleTimeout(o);
             o.CircuitBreaker.MinimumThroughput = 4;
             o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
             o.CircuitBreaker.BreakDuration = TimeSpan.FromMilliseconds(500);
