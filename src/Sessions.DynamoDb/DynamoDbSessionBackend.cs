@@ -25,7 +25,7 @@ namespace Sessions.DynamoDb;
 /// <para>Key listing and the purge scan the whole table (paginated), so they cost read capacity in proportion to its size.</para>
 /// </remarks>
 public sealed class DynamoDbSessionBackend
-    : ISessionBackend, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, IAsyncDisposable, IDisposable
+    : ISessionBackend, ISessionBackendLimits, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, IAsyncDisposable, IDisposable
 {
     // Conditional deletes the purge keeps in flight at once.
     private const int PurgeParallelism = 8;
@@ -74,6 +74,13 @@ public sealed class DynamoDbSessionBackend
 
     /// <summary>The endpoint the client calls: its service URL, or its region's public endpoint.</summary>
     public string Endpoint => _errors.Endpoint;
+
+    /// <summary>
+    /// The largest payload one item holds: DynamoDB's 400 KB item limit (409,600 bytes, counting attribute names and
+    /// values; https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html) less the other
+    /// attributes and the longest storage key (250 bytes). The core refuses a larger session with 413 before writing.
+    /// </summary>
+    public int MaxPayloadBytes => SessionItem.MaxPayloadBytes(SessionKeys.MaxKeyLength);
 
     /// <summary>Scan page size (items evaluated per page); <see langword="null"/> for DynamoDB's 1 MB pages. Tests set it to force paging.</summary>
     internal int? ScanPageSize { get; set; }
@@ -129,8 +136,20 @@ public sealed class DynamoDbSessionBackend
             throw _errors.Translate(e, "read (GetItem)");
         }
 
+        if (response.Item is not { Count: > 0 } item)
+        {
+            return null;
+        }
+
+        // An item that is not a session record (written by another app, or damaged) is a corrupt record, not a miss.
+        var record = SessionItem.Decode(item) ?? throw new SessionRecordCorruptException(
+            $"The item under \"{key}\" in DynamoDB table '{Table}' is not a session record (it needs numeric '{SessionItem.VersionAttribute}' and " +
+            $"'{SessionItem.ExpiresMsAttribute}' attributes and a binary '{SessionItem.PayloadAttribute}'; it has {string.Join(", ", item.Keys.Order(StringComparer.Ordinal))}). " +
+            "Another application may be writing items with the same key prefix; give sessions their own SessionOptions.KeyPrefix.")
+        { Key = key };
+
         // DynamoDB's time-to-live deletes lazily, so an expired item may still be there.
-        return SessionItem.Decode(response.Item) is { } record && record.ExpiresAt > _time.GetUtcNow() ? record : null;
+        return record.ExpiresAt > _time.GetUtcNow() ? record : null;
     }
 
     /// <inheritdoc />

@@ -55,7 +55,20 @@ internal static class SessionItem
             return null;
         }
 
-        ReadOnlyMemory<byte> payload = item.TryGetValue(PayloadAttribute, out var p) && p.B is { } bytes ? bytes.ToArray() : Array.Empty<byte>();
+        ReadOnlyMemory<byte> payload;
+        if (!item.TryGetValue(PayloadAttribute, out var p))
+        {
+            payload = Array.Empty<byte>();
+        }
+        else if (p.B is { } bytes)
+        {
+            payload = bytes.ToArray();
+        }
+        else
+        {
+            return null; // a payload of another type (a string, a number): not written by this backend
+        }
+
         return new SessionRecord(payload, DateTimeOffset.FromUnixTimeMilliseconds(expiresMs), version);
     }
 

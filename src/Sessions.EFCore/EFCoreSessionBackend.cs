@@ -88,7 +88,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
                 var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
                 {
-                    return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadRecord(reader) : null;
+                    return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadRecord(reader, key) : null;
                 }
             },
             cancellationToken).ConfigureAwait(false);
@@ -280,8 +280,23 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
 
     // The reader is not sequential, so ReadAsync has buffered the whole row and these reads do not touch the network.
 #pragma warning disable CA1849
-    private static SessionRecord ReadRecord(DbDataReader reader) =>
-        new(reader.GetFieldValue<byte[]>(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetInt64(2));
+    // A row the table's schema allows but this backend did not write (a NULL, a value of another type, an expiry out of
+    // range: another app, or a hand-edited table) is a corrupt record, not a database failure. Garbage bytes in the
+    // payload come back as a record; the core judges those.
+    private static SessionRecord ReadRecord(DbDataReader reader, string key)
+    {
+        try
+        {
+            return new(reader.GetFieldValue<byte[]>(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetInt64(2));
+        }
+        catch (Exception ex) when (ex is InvalidCastException or System.Data.SqlTypes.SqlNullValueException or ArgumentOutOfRangeException or FormatException or OverflowException)
+        {
+            throw new SessionRecordCorruptException($"The row for \"{key}\" cannot be read as a session record ({ex.Message}). Another application may be writing rows with the same key prefix; give sessions their own SessionOptions.KeyPrefix.", ex)
+            {
+                Key = key,
+            };
+        }
+    }
 #pragma warning restore CA1849
 
     private static long ToMilliseconds(DateTimeOffset instant) => instant.ToUnixTimeMilliseconds();
@@ -311,7 +326,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
                     opened = true;
                     return await body(context, connection, sql, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (ex is not SessionRecordCorruptException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
                 {
                     var kind = TransientFailures.Classify(ex, sql.Kind, opened);
                     var retriable = kind == FailureKind.NotApplied || (kind == FailureKind.OutcomeUnknown && idempotent);

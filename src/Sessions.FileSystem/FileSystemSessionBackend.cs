@@ -61,8 +61,21 @@ public sealed class FileSystemSessionBackend : ISessionBackend, ISessionKeyEnume
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
 
-        var stored = await SessionFiles.ReadAsync(_layout.Locate(key).FilePath, key, cancellationToken);
-        return Live(stored);
+        var path = _layout.Locate(key).FilePath;
+        var stored = await SessionFiles.ReadAsync(path, key, cancellationToken);
+        return stored.Status switch
+        {
+            // Never a silent miss: the core logs a corrupt record (event 1001), counts it and issues a new session.
+            SessionFileStatus.Corrupt => throw new SessionRecordCorruptException(
+                $"The session file {path} for \"{key}\" cannot be read as a session record (bad magic, impossible lengths, truncated, or another key's file). "
+                + "It is treated as missing and deleted by the next purge.")
+            { Key = key, StoredBytes = FileLength(path) },
+            SessionFileStatus.UnsupportedFormat => throw new SessionRecordCorruptException(
+                $"The session file {path} for \"{key}\" has a format version this version of Sessions.FileSystem does not know (written by a newer one?). "
+                + "It is treated as missing here and left in place for the version that wrote it.")
+            { Key = key, StoredBytes = FileLength(path) },
+            _ => Live(stored),
+        };
     }
 
     /// <inheritdoc />
@@ -297,6 +310,19 @@ public sealed class FileSystemSessionBackend : ISessionBackend, ISessionKeyEnume
         SessionFileStatus.Valid => header.ExpiresAt <= _time.GetUtcNow() || !ShardedLayout.IsFileOf(fileHex, header.Key),
         _ => false,
     };
+
+    private static int? FileLength(string path)
+    {
+        try
+        {
+            var length = new FileInfo(path).Length;
+            return length <= int.MaxValue ? (int)length : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     private SessionRecord? Live(StoredFile stored) => stored.Record is { } record && IsLive(record) ? record : null;
 

@@ -20,14 +20,18 @@ namespace Sessions.Memcached;
 /// <see cref="MemcachedItemTooLargeException"/>. Memcached may evict records before they expire when it runs out of
 /// memory; size it (<c>-m</c>) for the sessions it holds.</para>
 /// </remarks>
-public sealed class MemcachedSessionBackend : ISessionBackend, ISessionBackendHealthProbe, IAsyncDisposable
+public sealed class MemcachedSessionBackend : ISessionBackend, ISessionBackendLimits, ISessionBackendHealthProbe, IAsyncDisposable
 {
+    /// <summary>What an item holds besides the payload, allowed for in <see cref="MaxPayloadBytes"/>: memcached's item header with CAS (56 bytes), flags and line ends, rounded up.</summary>
+    private const int ItemOverheadBytes = 256;
+
     // Compare-and-swap retries before giving up on a key that changes under every attempt.
     private const int MaxAttempts = 32;
     private const long ThirtyDaysInSeconds = 30L * 24 * 60 * 60;
 
     private readonly MemcachedClient _client;
     private readonly TimeProvider _time;
+    private readonly int _itemSizeLimit;
     private int _disposed;
 
     /// <summary>Creates a backend; connections open on first use.</summary>
@@ -53,7 +57,15 @@ public sealed class MemcachedSessionBackend : ISessionBackend, ISessionBackendHe
             MaxRetryDelay = options.MaxRetryDelay,
         });
         _time = timeProvider ?? TimeProvider.System;
+        _itemSizeLimit = options.ItemSizeLimit;
     }
+
+    /// <summary>
+    /// The largest session payload one item holds: <see cref="MemcachedSessionBackendOptions.ItemSizeLimit"/> (memcached's
+    /// <c>-I</c>) less the 17-byte record header, the longest key (250 bytes) and memcached's per-item overhead (256 bytes
+    /// allowed). The core refuses a larger session (413) before sending it, so a refused write never costs the stored one.
+    /// </summary>
+    public int MaxPayloadBytes => _itemSizeLimit - MemcachedRecordFormat.HeaderLength - SessionKeys.MaxKeyLength - ItemOverheadBytes;
 
     /// <summary>The servers, as <c>host:port</c>, in the order configured.</summary>
     public IReadOnlyList<string> Servers => [.. _client.Nodes.Select(n => n.Name)];
@@ -72,12 +84,21 @@ public sealed class MemcachedSessionBackend : ISessionBackend, ISessionBackendHe
     {
         Check(key, cancellationToken);
         var reply = await _client.SendAsync(MetaRequest.Get(key, MetaGetFlags.Value), cancellationToken).ConfigureAwait(false);
-        return reply.Status switch
+        switch (reply.Status)
         {
-            MetaStatus.Miss => null,
-            MetaStatus.Value => Live(key, reply.Value!, out var record) ? record : null,
-            _ => throw Unexpected(key, "mg", reply),
-        };
+            case MetaStatus.Miss:
+                return null;
+            case MetaStatus.Value when !MemcachedRecordFormat.TryRead(reply.Value!, out _, out _):
+                var value = reply.Value!;
+                throw new SessionRecordCorruptException(
+                    $"The item under \"{key}\" on memcached at {_client.NodeFor(key).Name} is not a Sessions record ({value.Length} bytes, format byte " +
+                    $"{(value.Length > 0 ? $"0x{value[0]:X2}" : "none")}). Another application may be writing keys with the same prefix; give sessions their own SessionOptions.KeyPrefix.")
+                { Key = key, StoredBytes = value.Length };
+            case MetaStatus.Value:
+                return Live(key, reply.Value!, out var record) ? record : null;
+            default:
+                throw Unexpected(key, "mg", reply);
+        }
     }
 
     /// <inheritdoc />
@@ -314,6 +335,19 @@ public sealed class MemcachedSessionBackend : ISessionBackend, ISessionBackendHe
 
     private async ValueTask<MetaReply> StoreAsync(string key, byte[] header, ReadOnlyMemory<byte> payload, long ttl, MetaSetMode mode, ulong cas, CancellationToken cancellationToken)
     {
+        if (payload.Length > MaxPayloadBytes)
+        {
+            // Never sent: memcached answers an oversized set by deleting the item it held, which would lose the stored session.
+            var server = _client.NodeFor(key).Name;
+            var bytes = header.Length + payload.Length;
+            throw new MemcachedItemTooLargeException(
+                $"The session record under \"{key}\" was not sent to memcached at {server}: {bytes} bytes ({payload.Length}-byte payload, " +
+                $"{header.Length}-byte header) exceed what an item holds under its item size limit of {_itemSizeLimit} bytes " +
+                $"(at most {MaxPayloadBytes} payload bytes; MemcachedSessionBackendOptions.ItemSizeLimit). Start memcached with a larger limit " +
+                "(the -I option, for example -I 4m; the default is 1m) and set ItemSizeLimit to match, or keep less in the session.")
+            { Server = server, ValueBytes = bytes };
+        }
+
         var reply = await _client.SendAsync(MetaRequest.Set(key, header, payload, ttl, mode, cas), cancellationToken).ConfigureAwait(false);
         if (reply.Status == MetaStatus.ServerError && reply.Error!.Contains("too large", StringComparison.OrdinalIgnoreCase))
         {
@@ -333,11 +367,9 @@ public sealed class MemcachedSessionBackend : ISessionBackend, ISessionBackendHe
     {
         if (!MemcachedRecordFormat.TryRead(value, out var version, out var expiresAt))
         {
-            var server = _client.NodeFor(key).Name;
-            throw new MemcachedException(
-                $"The item under \"{key}\" on memcached at {server} is not a Sessions record ({value.Length} bytes, format byte " +
-                $"{(value.Length > 0 ? $"0x{value[0]:X2}" : "none")}). Another application may be writing keys with the same prefix; give sessions their own SessionOptions.KeyPrefix.")
-            { Server = server };
+            // Not a Sessions record: absent as far as writes, touches and deletes are concerned (GetAsync reports it as corrupt).
+            record = null!;
+            return false;
         }
 
         record = new SessionRecord(value.AsMemory(MemcachedRecordFormat.HeaderLength), expiresAt, version);

@@ -27,6 +27,11 @@ internal sealed class MemcachedSessionBackendOptionsValidator : IValidateOptions
             problems.Add($"Sessions:Memcached: MaxRetryDelay ({options.MaxRetryDelay}) must be at least RetryDelay ({options.RetryDelay}).");
         }
 
+        if (options.ItemSizeLimit is < 2048 or > 1024 * 1024 * 1024)
+        {
+            problems.Add($"Sessions:Memcached: ItemSizeLimit must be 2048 to 1073741824 bytes (memcached's -I); it is {options.ItemSizeLimit}.");
+        }
+
         if (options.ConnectionsPerServer is < 1 or > 64)
         {
             problems.Add($"Sessions:Memcached: ConnectionsPerServer must be 1 to 64; it is {options.ConnectionsPerServer}. Each connection pipelines any number of calls, so 1 to 4 is plenty.");

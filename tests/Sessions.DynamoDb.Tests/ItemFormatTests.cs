@@ -86,13 +86,14 @@ public sealed class ItemFormatTests
     }
 
     [Test]
-    public async Task An_item_that_is_not_a_session_item_reads_as_absent_and_can_be_replaced()
+    public async Task An_item_that_is_not_a_session_item_is_reported_as_corrupt_and_can_be_replaced()
     {
         var client = await Dynalite.ClientAsync();
         await client.PutItemAsync(new PutItemRequest { TableName = _table.Name, Item = new() { ["pk"] = new AttributeValue { S = "foreign" }, ["note"] = new AttributeValue { S = "x" } } });
         await using var backend = (DynamoDbSessionBackend)await _table.NewBackendAsync();
 
-        Assert.That(await backend.GetAsync("foreign", CancellationToken.None), Is.Null);
+        var ex = Assert.ThrowsAsync<SessionRecordCorruptException>(async () => await backend.GetAsync("foreign", CancellationToken.None));
+        Assert.That(ex!.Message, Does.Contain("not a session record").And.Contain("note"));
         Assert.That(await backend.SetAsync("foreign", new SessionRecord(new byte[] { 1 }, DateTimeOffset.UtcNow.AddHours(1), 1), SetCondition.IfAbsent, CancellationToken.None), Is.True);
     }
 

@@ -4,7 +4,11 @@ using Sessions.FileSystem.Tests.Support;
 
 namespace Sessions.FileSystem.Tests;
 
-/// <summary>A file that cannot be decoded (truncated by a crash, garbled, misplaced) reads as a missing record, never an exception.</summary>
+/// <summary>
+/// A file that cannot be decoded (truncated by a crash, garbled, misplaced) is reported by GetAsync as a corrupt record
+/// (<see cref="SessionRecordCorruptException"/>: the core logs and counts it), never a silent miss or an I/O error; every
+/// other operation treats it as absent.
+/// </summary>
 public sealed class CorruptFileTests : FileSystemBackendTestBase
 {
     private const string Key = "session:damaged";
@@ -25,7 +29,7 @@ public sealed class CorruptFileTests : FileSystemBackendTestBase
     }
 
     [TestCaseSource(nameof(Damage))]
-    public async Task A_damaged_file_reads_as_missing_and_is_replaced_and_purged(Func<byte[], byte[]> damage)
+    public async Task A_damaged_file_is_reported_as_corrupt_and_is_replaced_and_purged(Func<byte[], byte[]> damage)
     {
         var backend = NewBackend();
         await backend.SetAsync(Key, Record("payload", InAnHour), SetCondition.Always, default);
@@ -34,7 +38,7 @@ public sealed class CorruptFileTests : FileSystemBackendTestBase
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(await backend.GetAsync(Key, default), Is.Null, "GetAsync");
+            Assert.ThrowsAsync<SessionRecordCorruptException>(async () => await backend.GetAsync(Key, default), "GetAsync");
             Assert.That(await ToListAsync(backend.EnumerateKeysAsync("", default)), Is.Empty, "EnumerateKeysAsync");
             Assert.That(await backend.TouchAsync(Key, InAnHour, default), Is.False, "TouchAsync");
             Assert.That(await backend.SetAsync(Key, Record("v", InAnHour, 2), SetCondition.IfVersion(1), default), Is.False, "SetAsync(IfVersion)");
@@ -57,7 +61,7 @@ public sealed class CorruptFileTests : FileSystemBackendTestBase
     }
 
     [Test]
-    public async Task Another_keys_file_in_this_keys_place_reads_as_missing()
+    public async Task Another_keys_file_in_this_keys_place_is_reported_as_corrupt()
     {
         var backend = NewBackend();
         await backend.SetAsync("session:a", Record("a's data", InAnHour), SetCondition.Always, default);
@@ -67,13 +71,13 @@ public sealed class CorruptFileTests : FileSystemBackendTestBase
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(await backend.GetAsync("session:b", default), Is.Null);
+            Assert.ThrowsAsync<SessionRecordCorruptException>(async () => await backend.GetAsync("session:b", default));
             Assert.That(await ToListAsync(backend.EnumerateKeysAsync("", default)), Is.EqualTo(new[] { "session:a" }), "each key at most once, from its own file");
         }
     }
 
     [Test]
-    public async Task A_file_of_an_unknown_newer_format_reads_as_missing_but_is_not_purged()
+    public async Task A_file_of_an_unknown_newer_format_is_reported_as_corrupt_but_is_not_purged()
     {
         var backend = NewBackend();
         await backend.SetAsync(Key, Record("payload", InAnHour), SetCondition.Always, default);
@@ -84,7 +88,7 @@ public sealed class CorruptFileTests : FileSystemBackendTestBase
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(await backend.GetAsync(Key, default), Is.Null);
+            Assert.ThrowsAsync<SessionRecordCorruptException>(async () => await backend.GetAsync(Key, default));
             Assert.That(await backend.PurgeExpiredAsync(default), Is.Zero);
             Assert.That(File.Exists(path), "left for the version of the package that wrote it");
         }

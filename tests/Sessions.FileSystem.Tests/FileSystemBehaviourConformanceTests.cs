@@ -25,4 +25,7 @@ public sealed class FileSystemBehaviourConformanceTests : SessionBehaviourConfor
         var directory = _directory!.Path;
         builder.AddFileSystemBackend(o => o.Directory = directory);
     }
+
+    protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        UnreadableSessionFile.WriteAsync(_directory!.Path, key, cancellationToken);
 }

@@ -14,7 +14,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Session was deleted by another request before this request's changes were saved; the changes were dropped and the session was not recreated.")]
     public static partial void SessionGone(ILogger logger);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Session backend '{Backend}' failed during {Operation}.")]
+    // At Debug: each failed call with its stack trace. The outage as a whole is logged by events 1040-1042.
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "Session backend '{Backend}' failed during {Operation}.")]
     public static partial void BackendFailed(ILogger logger, Exception exception, string backend, string operation);
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "A new session ID collided with a stored session; drawing another. If this repeats, the ID generator is not random.")]

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 using Sessions.Backends;
 using Sessions.Diagnostics;
 using Sessions.Envelope;
@@ -24,6 +26,7 @@ public sealed class SessionStore
     private readonly TimeSpan _touchAfter;
     private readonly UserSessionIndex _index;
     private readonly int? _backendMaxPayloadBytes;
+    private readonly BackendGuard _guard;
 
     /// <summary>Creates the engine.</summary>
     /// <param name="backend">Where sessions are stored.</param>
@@ -60,6 +63,7 @@ public sealed class SessionStore
         _touchAfter = options.EffectiveTouchAfter;
         _index = new UserSessionIndex(this);
         _backendMaxPayloadBytes = (backend as ISessionBackendLimits)?.MaxPayloadBytes;
+        _guard = new BackendGuard(options, backendName, _logger);
     }
 
     /// <summary>The backend's name, as registered.</summary>
@@ -501,7 +505,7 @@ public sealed class SessionStore
         using var activity = StartActivity("get");
         try
         {
-            var record = await _backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            var record = await _guard.ExecuteAsync(static (s, ct) => s.Backend.GetAsync(s.Key, ct), (Backend: _backend, Key: key), cancellationToken).ConfigureAwait(false);
             Completed("get", start);
             return record;
         }
@@ -526,7 +530,10 @@ public sealed class SessionStore
         using var activity = StartActivity("set");
         try
         {
-            var written = await _backend.SetAsync(key, record, condition, cancellationToken).ConfigureAwait(false);
+            var written = await _guard.ExecuteAsync(
+                static (s, ct) => s.Backend.SetAsync(s.Key, s.Record, s.Condition, ct),
+                (Backend: _backend, Key: key, Record: record, Condition: condition),
+                cancellationToken).ConfigureAwait(false);
             Completed("set", start);
             if (written)
             {
@@ -547,7 +554,10 @@ public sealed class SessionStore
         using var activity = StartActivity("remove");
         try
         {
-            var removed = await _backend.RemoveAsync(key, expectedVersion, cancellationToken).ConfigureAwait(false);
+            var removed = await _guard.ExecuteAsync(
+                static (s, ct) => s.Backend.RemoveAsync(s.Key, s.ExpectedVersion, ct),
+                (Backend: _backend, Key: key, ExpectedVersion: expectedVersion),
+                cancellationToken).ConfigureAwait(false);
             Completed("remove", start);
             if (removed)
             {
@@ -568,7 +578,10 @@ public sealed class SessionStore
         using var activity = StartActivity("touch");
         try
         {
-            var touched = await _backend.TouchAsync(key, expiresAt, cancellationToken).ConfigureAwait(false);
+            var touched = await _guard.ExecuteAsync(
+                static (s, ct) => s.Backend.TouchAsync(s.Key, s.ExpiresAt, ct),
+                (Backend: _backend, Key: key, ExpiresAt: expiresAt),
+                cancellationToken).ConfigureAwait(false);
             Completed("touch", start);
             if (touched)
             {
@@ -583,7 +596,8 @@ public sealed class SessionStore
         }
     }
 
-    private static bool IsBackendFailure(Exception ex, CancellationToken cancellationToken) =>
+    /// <summary>Whether <paramref name="ex"/> is the store failing, rather than the library's own verdict (a <see cref="SessionException"/> such as a corrupt record) or the caller's cancellation.</summary>
+    internal static bool IsBackendFailure(Exception ex, CancellationToken cancellationToken) =>
         ex is not SessionException && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested);
 
     private Activity? StartActivity(string operation)
@@ -601,6 +615,7 @@ public sealed class SessionStore
 
     private void Completed(string operation, long start)
     {
+        _guard.Succeeded();
         if (SessionsInstrumentation.BackendDuration.Enabled)
         {
             SessionsInstrumentation.BackendDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, _backendTag, new("sessions.operation", operation));
@@ -611,8 +626,15 @@ public sealed class SessionStore
     {
         SessionsInstrumentation.Errors.Add(1, _backendTag, new("sessions.operation", operation));
         activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-        Log.BackendFailed(_logger, ex, BackendName, operation);
-        return new SessionBackendException($"The session backend '{BackendName}' failed during {operation}: {ex.Message}", ex)
+        var failed = _guard.Failed(operation, ex);
+        var message = ex switch
+        {
+            BrokenCircuitException => $"The session store '{BackendName}' is known to be down ({failed} calls failed in the last {_guard.OutageDuration.TotalSeconds:0.#} s), "
+                + $"so {operation} was not attempted; it is probed every {_guard.BreakDuration.TotalMilliseconds:0} ms and used again as soon as it answers.",
+            TimeoutRejectedException => $"The session backend '{BackendName}' did not answer {operation} within {_guard.OperationTimeout.TotalMilliseconds:0} ms (Sessions:OperationTimeout); the call was abandoned.",
+            _ => $"The session backend '{BackendName}' failed during {operation}: {ex.Message}",
+        };
+        return new SessionBackendException(message, ex)
         {
             Backend = BackendName,
             Operation = operation,

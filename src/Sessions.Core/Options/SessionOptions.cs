@@ -54,6 +54,24 @@ public sealed class SessionOptions
     /// <summary>What a request sees while the backend is unavailable. Default <see cref="Sessions.FailureMode.Throw"/>.</summary>
     public FailureMode FailureMode { get; set; } = FailureMode.Throw;
 
+    /// <summary>
+    /// The longest one backend call (a read, write, delete or touch) may take, in real time. When it passes, the call is
+    /// abandoned and the request fails as in an outage (503 with <see cref="Sessions.FailureMode.Throw"/>); a request never
+    /// waits longer than this for the store, whether it is stopped (<c>SIGSTOP</c>), recovering or unreachable. The
+    /// request's own cancellation still cancels the call at once. Default 1 s; 10 ms to 10 minutes. Set it above the
+    /// store's usual worst latency: a write abandoned by the timeout may still have been applied.
+    /// </summary>
+    /// <remarks>Runs on the system clock even when the app registers another <see cref="TimeProvider"/>: a hung store hangs in real time.</remarks>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The circuit breaker in front of the backend: once most calls fail, the store is treated as down and calls fail at
+    /// once (503) instead of each waiting for <see cref="OperationTimeout"/>; one call every
+    /// <see cref="SessionCircuitBreakerOptions.BreakDuration"/> (default 500 ms) probes it, so sessions are served again
+    /// within about that long of the store's return, whatever the outage's length.
+    /// </summary>
+    public SessionCircuitBreakerOptions CircuitBreaker { get; set; } = new();
+
     /// <summary>Whether new sessions get a persistent cookie (one that survives a browser restart). Default <see langword="false"/>.</summary>
     public bool PersistentByDefault { get; set; }
 

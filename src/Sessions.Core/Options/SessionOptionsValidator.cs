@@ -93,6 +93,7 @@ public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             }
         }
 
+        ValidateResilience(options, failures);
         ValidateCookie(options.Cookie, failures);
         foreach (var path in options.ExcludedPaths)
         {
@@ -103,6 +104,40 @@ public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateResilience(SessionOptions options, List<string> failures)
+    {
+        if (options.OperationTimeout < TimeSpan.FromMilliseconds(10) || options.OperationTimeout > TimeSpan.FromMinutes(10))
+        {
+            failures.Add($"Sessions:OperationTimeout must be between 10 ms and 10 minutes; got {options.OperationTimeout}.");
+        }
+
+        if (options.CircuitBreaker is not { } breaker)
+        {
+            failures.Add("Sessions:CircuitBreaker must not be null; set Sessions:CircuitBreaker:Enabled to false to turn it off.");
+            return;
+        }
+
+        if (breaker.FailureRatio is not (> 0 and <= 1))
+        {
+            failures.Add($"Sessions:CircuitBreaker:FailureRatio must be above 0 and at most 1; got {breaker.FailureRatio}.");
+        }
+
+        if (breaker.MinimumThroughput < 2)
+        {
+            failures.Add($"Sessions:CircuitBreaker:MinimumThroughput must be at least 2; got {breaker.MinimumThroughput}.");
+        }
+
+        if (breaker.SamplingDuration < TimeSpan.FromMilliseconds(500) || breaker.SamplingDuration > TimeSpan.FromDays(1))
+        {
+            failures.Add($"Sessions:CircuitBreaker:SamplingDuration must be between 500 ms and a day; got {breaker.SamplingDuration}.");
+        }
+
+        if (breaker.BreakDuration < TimeSpan.FromMilliseconds(500) || breaker.BreakDuration > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"Sessions:CircuitBreaker:BreakDuration must be between 500 ms and 1 minute; got {breaker.BreakDuration}.");
+        }
     }
 
     private static void ValidateCookie(SessionCookieOptions? cookie, List<string> failures)

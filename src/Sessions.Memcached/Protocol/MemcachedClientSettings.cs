@@ -11,7 +11,7 @@ internal sealed record MemcachedClientSettings
 
     public int ConnectionsPerServer { get; init; } = 2;
 
-    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
 
-    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(16);
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
 }

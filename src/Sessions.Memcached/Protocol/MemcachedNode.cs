@@ -169,7 +169,7 @@ internal sealed class MemcachedNode
         if (remaining > 0)
         {
             throw new MemcachedException(
-                $"memcached at {Name} is down ({reason}); retrying in {Math.Ceiling(remaining / 1000.0):0} s. Check that the server is running and reachable.")
+                $"memcached at {Name} is down ({reason}); retrying in {Wait(TimeSpan.FromMilliseconds(remaining))}. Check that the server is running and reachable.")
             { Server = Name };
         }
     }
@@ -187,10 +187,14 @@ internal sealed class MemcachedNode
         }
 
         return new MemcachedException(
-            $"memcached at {Name} is down ({reason}); retrying in {Math.Ceiling(wait.TotalSeconds):0} s. Check that the server is running and reachable.",
+            $"memcached at {Name} is down ({reason}); retrying in {Wait(wait)}. Check that the server is running and reachable.",
             cause)
         { Server = Name };
     }
+
+    private static string Wait(TimeSpan wait) => wait < TimeSpan.FromSeconds(1)
+        ? $"{Math.Ceiling(wait.TotalMilliseconds):0} ms"
+        : $"{Math.Ceiling(wait.TotalSeconds):0} s";
 
     private static string Describe(Exception ex) => ex switch
     {

@@ -55,6 +55,13 @@ internal static class BehaviourEndpoints
             ctx.Session.Set("bytes", written);
             return ctx.Session.TryGetValue("bytes", out var read) && read.AsSpan().SequenceEqual(written) ? "same" : "different";
         });
+        // Stores `bytes` random (incompressible) bytes under `key`; /size reads back how many a key holds.
+        app.MapGet("/fill", (HttpContext ctx, string key, int bytes) =>
+        {
+            ctx.Session.Set(key, System.Security.Cryptography.RandomNumberGenerator.GetBytes(bytes));
+            return "ok";
+        });
+        app.MapGet("/size", (HttpContext ctx, string key) => ctx.Session.TryGetValue(key, out var value) ? Text(value.Length) : "(none)");
         app.MapGet("/available", (HttpContext ctx) => ctx.Session.IsAvailable ? "available" : "unavailable");
 
         app.MapGet("/persist", (HttpContext ctx) =>

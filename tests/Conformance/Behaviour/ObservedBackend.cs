@@ -4,10 +4,13 @@ namespace Sessions.Conformance;
 
 /// <summary>
 /// Wraps the backend under test: counts the calls the core makes, and simulates an outage (every call throws) while
-/// <see cref="Failing"/> is set. Disposing it disposes the wrapped backend.
+/// <see cref="Failing"/> is set, or a store that stopped answering while <see cref="Frozen"/> is set. It states the
+/// wrapped backend's record limit, if any. Disposing it disposes the wrapped backend.
 /// </summary>
-internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, IAsyncDisposable
+internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessionBackendLimits, IAsyncDisposable
 {
+    private readonly Lock _freezeLock = new();
+    private TaskCompletionSource? _thaw;
     private int _gets;
     private int _sets;
     private int _removes;
@@ -22,6 +25,42 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
         get => _failing;
         set => _failing = value;
     }
+
+    /// <summary>
+    /// While set, every call hangs, ignoring its cancellation token as a stopped (<c>SIGSTOP</c>) store would, until it is
+    /// cleared; then the held calls go on to the backend.
+    /// </summary>
+    public bool Frozen
+    {
+        get
+        {
+            lock (_freezeLock)
+            {
+                return _thaw is not null;
+            }
+        }
+
+        set
+        {
+            TaskCompletionSource? thawed = null;
+            lock (_freezeLock)
+            {
+                if (value)
+                {
+                    _thaw ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+                else
+                {
+                    (thawed, _thaw) = (_thaw, null);
+                }
+            }
+
+            thawed?.TrySetResult();
+        }
+    }
+
+    /// <summary>The wrapped backend's record limit, or <see cref="int.MaxValue"/> when it states none.</summary>
+    public int MaxPayloadBytes => (Inner as ISessionBackendLimits)?.MaxPayloadBytes ?? int.MaxValue;
 
     public int Gets => Volatile.Read(ref _gets);
 
@@ -47,28 +86,28 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
     {
         Interlocked.Increment(ref _gets);
         ThrowIfFailing();
-        return Inner.GetAsync(key, cancellationToken);
+        return WhenThawed() is { } thaw ? AfterAsync(thaw, () => Inner.GetAsync(key, cancellationToken)) : Inner.GetAsync(key, cancellationToken);
     }
 
     public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _sets);
         ThrowIfFailing();
-        return Inner.SetAsync(key, record, condition, cancellationToken);
+        return WhenThawed() is { } thaw ? AfterAsync(thaw, () => Inner.SetAsync(key, record, condition, cancellationToken)) : Inner.SetAsync(key, record, condition, cancellationToken);
     }
 
     public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _removes);
         ThrowIfFailing();
-        return Inner.RemoveAsync(key, expectedVersion, cancellationToken);
+        return WhenThawed() is { } thaw ? AfterAsync(thaw, () => Inner.RemoveAsync(key, expectedVersion, cancellationToken)) : Inner.RemoveAsync(key, expectedVersion, cancellationToken);
     }
 
     public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _touches);
         ThrowIfFailing();
-        return Inner.TouchAsync(key, expiresAt, cancellationToken);
+        return WhenThawed() is { } thaw ? AfterAsync(thaw, () => Inner.TouchAsync(key, expiresAt, cancellationToken)) : Inner.TouchAsync(key, expiresAt, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -81,6 +120,20 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
             case IDisposable disposable:
                 disposable.Dispose();
                 break;
+        }
+    }
+
+    private static async ValueTask<T> AfterAsync<T>(Task thaw, Func<ValueTask<T>> call)
+    {
+        await thaw.ConfigureAwait(false);
+        return await call().ConfigureAwait(false);
+    }
+
+    private Task? WhenThawed()
+    {
+        lock (_freezeLock)
+        {
+            return _thaw?.Task;
         }
     }
 

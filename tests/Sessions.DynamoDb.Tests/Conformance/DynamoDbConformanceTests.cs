@@ -13,6 +13,9 @@ public sealed class DynamoDbBackendConformanceTests : SessionBackendConformanceT
 {
     private readonly DynamoDbFixtureTable _table = new("conformance");
 
+    protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        _table.WriteUnreadableRecordAsync(key, cancellationToken);
+
     protected override TimeSpan ExpiryResolution => TimeSpan.FromSeconds(1);
 
     [OneTimeSetUp]
@@ -81,4 +84,21 @@ internal sealed class DynamoDbFixtureTable(string label)
 
     public async ValueTask<ISessionBackend> NewBackendAsync(int? scanPageSize = null) =>
         new DynamoDbSessionBackend(await Dynalite.ClientAsync(), new DynamoDbSessionBackendOptions { Table = Name }) { ScanPageSize = scanPageSize };
+
+    /// <summary>Puts an item under <paramref name="key"/> that is not a session record (a string payload, no version), bypassing the backend.</summary>
+    public async ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken)
+    {
+        var client = await Dynalite.ClientAsync();
+        await client.PutItemAsync(
+            new Amazon.DynamoDBv2.Model.PutItemRequest
+            {
+                TableName = Name,
+                Item = new()
+                {
+                    ["pk"] = new Amazon.DynamoDBv2.Model.AttributeValue { S = key },
+                    ["payload"] = new Amazon.DynamoDBv2.Model.AttributeValue { S = "garbage written by another application" },
+                },
+            },
+            cancellationToken);
+    }
 }

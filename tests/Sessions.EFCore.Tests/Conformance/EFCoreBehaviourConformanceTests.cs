@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Sessions.Conformance;
+using Sessions.EFCore.Tests.Support;
 
 namespace Sessions.EFCore.Tests.Conformance;
 
@@ -16,6 +17,9 @@ public sealed class SqliteBehaviourConformanceTests : SessionBehaviourConformanc
         var database = Databases.Sqlite;
         builder.AddEFCoreBackend(db => db.UseSqlite(database));
     }
+
+    protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        UnreadableRows.WriteSqliteAsync(Databases.Sqlite, key, cancellationToken);
 }
 
 [TestFixture]
@@ -26,4 +30,7 @@ public sealed class PostgresBehaviourConformanceTests : SessionBehaviourConforma
         var database = Databases.Postgres;
         builder.AddEFCoreBackend(db => db.UseNpgsql(database));
     }
+
+    protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        UnreadableRows.WritePostgresAsync(Databases.Postgres, key, cancellationToken);
 }

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using NUnit.Framework;
 using Sessions.Backends;
 using Sessions.Conformance;
+using Sessions.EFCore.Tests.Support;
 
 namespace Sessions.EFCore.Tests.Conformance;
 
@@ -14,6 +15,9 @@ namespace Sessions.EFCore.Tests.Conformance;
 public sealed class SqliteSessionBackendConformanceTests : SessionBackendConformanceTests
 {
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(EFCoreSessionBackend.Create(db => db.UseSqlite(Databases.Sqlite)));
+
+    protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        UnreadableRows.WriteSqliteAsync(Databases.Sqlite, key, cancellationToken);
 }
 
 [TestFixture]
@@ -32,6 +36,9 @@ public sealed class SqliteExpiredSessionPurgerConformanceTests : ExpiredSessionP
 public sealed class PostgresSessionBackendConformanceTests : SessionBackendConformanceTests
 {
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(EFCoreSessionBackend.Create(db => db.UseNpgsql(Databases.Postgres)));
+
+    protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        UnreadableRows.WritePostgresAsync(Databases.Postgres, key, cancellationToken);
 }
 
 [TestFixture]

@@ -18,4 +18,7 @@ public sealed class FileSystemSessionBackendConformanceTests : SessionBackendCon
 
     protected override ValueTask<ISessionBackend> CreateBackendAsync() =>
         new(new FileSystemSessionBackend(new FileSystemSessionBackendOptions { Directory = _directory!.Path }));
+
+    protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        UnreadableSessionFile.WriteAsync(_directory!.Path, key, cancellationToken);
 }

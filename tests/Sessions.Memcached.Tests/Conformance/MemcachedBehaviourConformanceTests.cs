@@ -23,5 +23,12 @@ public sealed class MemcachedBehaviourConformanceTests : SessionBehaviourConform
     [OneTimeTearDown]
     public async Task StopServersAsync() => await _servers.DisposeAsync();
 
-    protected override void AddBackend(ISessionsBuilder builder) => builder.AddMemcachedBackend(o => o.Servers = _servers.Servers);
+    protected override void AddBackend(ISessionsBuilder builder) => builder.AddMemcachedBackend(o =>
+    {
+        o.Servers = _servers.Servers;
+        o.ItemSizeLimit = 2 * 1024 * 1024;
+    });
+
+    protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        UnreadableItems.WriteAsync(_servers.Servers, key, cancellationToken);
 }

@@ -23,7 +23,10 @@ public sealed class MemcachedSingleServerConformanceTests : SessionBackendConfor
     public async Task StopServerAsync() => await _servers.DisposeAsync();
 
     protected override ValueTask<ISessionBackend> CreateBackendAsync() =>
-        new(new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers }));
+        new(new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers, ItemSizeLimit = 2 * 1024 * 1024 }));
+
+    protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        UnreadableItems.WriteAsync(_servers.Servers, key, cancellationToken);
 }
 
 [TestFixture]
@@ -40,7 +43,10 @@ public sealed class MemcachedPoolOfThreeConformanceTests : SessionBackendConform
     public async Task StopServersAsync() => await _servers.DisposeAsync();
 
     protected override ValueTask<ISessionBackend> CreateBackendAsync() =>
-        new(new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers }));
+        new(new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers, ItemSizeLimit = 2 * 1024 * 1024 }));
+
+    protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
+        UnreadableItems.WriteAsync(_servers.Servers, key, cancellationToken);
 }
 
 [TestFixture]
