@@ -105,6 +105,11 @@ public enum SessionFormat
 }
 
 /// <summary>What to do when two requests change the same session concurrently.</summary>
+/// <remarks>
+/// Whatever the mode, a request whose session another request destroyed or regenerated while it ran (a lost race with
+/// sign-out or sign-in) cannot save its changes: they are dropped rather than written to the new session through the old
+/// ID or used to bring the old one back, and the middleware answers 409 Conflict, leaving the client's cookie alone.
+/// </remarks>
 public enum ConcurrencyMode
 {
     /// <summary>Reload the stored session, re-apply this request's own changes key by key, and save again.</summary>
