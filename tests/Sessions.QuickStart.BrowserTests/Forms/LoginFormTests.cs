@@ -18,7 +18,7 @@ public sealed class LoginFormTests
     public async Task StartAsync()
     {
         _app = await QuickStartApp.StartAsync();
-        _http = new HttpClient { BaseAddress = _app.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        _http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _app.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
     }
 
     [OneTimeTearDown]
@@ -63,7 +63,15 @@ public sealed class LoginFormTests
     {
         using var content = new StringContent("user=%00", Encoding.ASCII, "application/x-www-form-urlencoded");
 
-        await AssertBadRequestAsync(content, "control characters");
+        await AssertBadRequestAsync(content, "characters");
+    }
+
+    [Test]
+    public async Task A_user_name_with_a_control_character_answers_400()
+    {
+        using var content = new StringContent("user=a%01b", Encoding.ASCII, "application/x-www-form-urlencoded");
+
+        await AssertBadRequestAsync(content, "characters");
     }
 
     [Test]
