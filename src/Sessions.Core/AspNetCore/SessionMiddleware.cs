@@ -92,7 +92,7 @@ public sealed class SessionMiddleware
     private List<string>? ReadCandidates(HttpContext context)
     {
         List<string>? ids = null;
-        foreach (var value in Resolver.ReadIds(context))
+        foreach (var value in Resolver.ReadIds(context).Take(CookieSessionIdResolver.MaxIdCandidates))
         {
             if (Protector.TryUnprotect(value, out var id) && IdGenerator.IsWellFormed(id) && !(ids?.Contains(id) ?? false))
             {

@@ -23,6 +23,12 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
         set => _failing = value;
     }
 
+    /// <summary>
+    /// A delay added before every call, as a store across a network adds one; zero (the default) adds none. With it, the
+    /// requests of a concurrency test overlap in the store as they do in production instead of finishing one by one.
+    /// </summary>
+    public TimeSpan Latency { get; set; }
+
     public int Gets => Volatile.Read(ref _gets);
 
     public int Sets => Volatile.Read(ref _sets);
@@ -47,28 +53,28 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
     {
         Interlocked.Increment(ref _gets);
         ThrowIfFailing();
-        return Inner.GetAsync(key, cancellationToken);
+        return Latency > TimeSpan.Zero ? Delayed(() => Inner.GetAsync(key, cancellationToken), cancellationToken) : Inner.GetAsync(key, cancellationToken);
     }
 
     public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _sets);
         ThrowIfFailing();
-        return Inner.SetAsync(key, record, condition, cancellationToken);
+        return Latency > TimeSpan.Zero ? Delayed(() => Inner.SetAsync(key, record, condition, cancellationToken), cancellationToken) : Inner.SetAsync(key, record, condition, cancellationToken);
     }
 
     public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _removes);
         ThrowIfFailing();
-        return Inner.RemoveAsync(key, expectedVersion, cancellationToken);
+        return Latency > TimeSpan.Zero ? Delayed(() => Inner.RemoveAsync(key, expectedVersion, cancellationToken), cancellationToken) : Inner.RemoveAsync(key, expectedVersion, cancellationToken);
     }
 
     public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _touches);
         ThrowIfFailing();
-        return Inner.TouchAsync(key, expiresAt, cancellationToken);
+        return Latency > TimeSpan.Zero ? Delayed(() => Inner.TouchAsync(key, expiresAt, cancellationToken), cancellationToken) : Inner.TouchAsync(key, expiresAt, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -82,6 +88,12 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
                 disposable.Dispose();
                 break;
         }
+    }
+
+    private async ValueTask<T> Delayed<T>(Func<ValueTask<T>> call, CancellationToken cancellationToken)
+    {
+        await Task.Delay(Latency, cancellationToken);
+        return await call();
     }
 
     private void ThrowIfFailing()
