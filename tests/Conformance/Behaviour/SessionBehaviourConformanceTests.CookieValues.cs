@@ -14,7 +14,7 @@ public abstract partial class SessionBehaviourConformanceTests
     [TestCase(false)]
     public virtual async Task Of_several_session_cookies_the_first_that_loads_is_used(bool liveFirst)
     {
-        var app = await StartAppAsync();
+        var app = await StartAppAsync(WithoutExpiry);
         var browser = await BrowserWithSessionAsync(app);
         var live = browser.Cookie!;
         var stale = NewUnknownId();

@@ -18,7 +18,7 @@ public abstract partial class SessionBehaviourConformanceTests
     [TestCase(64)]
     public virtual async Task Concurrent_requests_setting_different_keys_all_succeed_and_all_keys_are_stored(int requests)
     {
-        var app = await StartAppAsync();
+        var app = await StartAppAsync(WithoutExpiry);
         var browser = await BrowserWithSessionAsync(app);
         app.Backend.Latency = StoreLatency;
 
@@ -44,10 +44,10 @@ public abstract partial class SessionBehaviourConformanceTests
     public virtual async Task Concurrent_requests_on_two_app_instances_lose_no_key()
     {
         const int Requests = 64;
-        var first = await StartAppAsync();
+        var first = await StartAppAsync(WithoutExpiry);
         var name = first.Store.BackendName;
         var shared = first.Backend.Inner;
-        var second = await StartAppAsync(sessions: s => s.UseBackend(name, _ => new ObservedBackend(new SharedBackend(shared))));
+        var second = await StartAppAsync(WithoutExpiry, sessions: s => s.UseBackend(name, _ => new ObservedBackend(new SharedBackend(shared))));
         var browser = await BrowserWithSessionAsync(first);
         var other = second.NewBrowser();
         other.Cookie = browser.Cookie;
@@ -75,6 +75,16 @@ public abstract partial class SessionBehaviourConformanceTests
         }
 
         TestContext.Out.WriteLine($"two instances, {Requests} requests: {conflicts} answered 409 (retries ran out), {stored.Count - 1} keys stored");
+    }
+
+    /// <summary>
+    /// For tests that are not about expiry: a long idle timeout, so that a busy machine's delays cannot expire their session
+    /// midway when the kit runs on real time (where its default idle timeout is a few seconds).
+    /// </summary>
+    private protected static void WithoutExpiry(SessionOptions options)
+    {
+        options.IdleTimeout = TimeSpan.FromMinutes(20);
+        options.TouchAfter = TimeSpan.FromMinutes(5);
     }
 
     // A network store's round trip, added to every backend call of these tests so that an in-process store's requests

@@ -12,7 +12,7 @@ public abstract partial class SessionBehaviourConformanceTests
     [Test]
     public virtual async Task An_outage_does_not_fail_a_route_that_never_touches_the_session()
     {
-        var app = await StartAppAsync();
+        var app = await StartAppAsync(WithoutExpiry);
         var browser = await BrowserWithSessionAsync(app);
         var stranger = app.NewBrowser();
         stranger.Cookie = NewUnknownId();
@@ -37,7 +37,7 @@ public abstract partial class SessionBehaviourConformanceTests
     [Test]
     public virtual async Task An_outage_fails_a_route_at_its_first_use_of_the_session()
     {
-        var app = await StartAppAsync();
+        var app = await StartAppAsync(WithoutExpiry);
         var browser = await BrowserWithSessionAsync(app);
 
         app.Backend.Failing = true;

@@ -16,7 +16,11 @@ public abstract partial class SessionBehaviourConformanceTests
     [TestCase(ConcurrencyMode.LastWriteWins)]
     public virtual async Task A_write_that_lost_a_race_with_a_regenerate_answers_409_and_keeps_the_new_cookie(ConcurrencyMode mode)
     {
-        var app = await StartAppAsync(o => o.ConcurrencyMode = mode);
+        var app = await StartAppAsync(o =>
+        {
+            WithoutExpiry(o);
+            o.ConcurrencyMode = mode;
+        });
         var browser = await BrowserWithSessionAsync(app);
         var old = browser.Cookie!;
         var gate = app.Gates["slow"];
