@@ -60,11 +60,21 @@ app.MapGet("/plain", () => "ok");
 
 app.MapPost("/login", async (HttpContext ctx) =>
 {
-    var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
+    var (form, problem) = await ReadFormAsync(ctx);
+    if (form is null)
+    {
+        return Results.BadRequest(problem);
+    }
+
     var user = form["user"].ToString().Trim();
     if (user.Length == 0)
     {
         return Results.BadRequest("The form field 'user' is required.");
+    }
+
+    if (user.Any(char.IsControl))
+    {
+        return Results.BadRequest("The form field 'user' must not contain control characters (such as NUL).");
     }
 
     var session = ctx.GetServerSession();
@@ -81,7 +91,12 @@ app.MapPost("/logout", (HttpContext ctx) =>
 
 app.MapPost("/revoke", async (HttpContext ctx, ISessionManager manager) =>
 {
-    var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
+    var (form, problem) = await ReadFormAsync(ctx);
+    if (form is null)
+    {
+        return Results.BadRequest(problem);
+    }
+
     var handle = form["handle"].ToString();
     var session = ctx.GetServerSession();
     if (session.UserId is not { } user || handle.Length == 0)
@@ -119,3 +134,31 @@ app.MapGet("/", async (HttpContext ctx, ISessionManager manager) =>
 
 app.Run();
 return 0;
+
+// Reads a posted form, or says why it cannot be read: not a form content type, multipart without a boundary, more fields
+// than FormOptions.ValueCountLimit (1,024), a value over its length limit, or a body that ends early. A client's bad
+// form is a 400 with the reason, never a 500.
+static async Task<(IFormCollection? Form, string? Problem)> ReadFormAsync(HttpContext ctx)
+{
+    if (!ctx.Request.HasFormContentType)
+    {
+        return (null, "Send the form as application/x-www-form-urlencoded or multipart/form-data.");
+    }
+
+    try
+    {
+        return (await ctx.Request.ReadFormAsync(ctx.RequestAborted), null);
+    }
+    catch (InvalidDataException e)
+    {
+        return (null, $"The form could not be read: {e.Message}");
+    }
+    catch (InvalidOperationException e)
+    {
+        return (null, $"The form could not be read: {e.Message}");
+    }
+    catch (IOException e) when (!ctx.RequestAborted.IsCancellationRequested)
+    {
+        return (null, $"The form could not be read: {e.Message}");
+    }
+}

@@ -26,6 +26,7 @@ internal sealed class CommitOnWriteStream(SessionRequestContext owner, Stream in
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
         await owner.EnsureCommittedAsync().ConfigureAwait(false);
+        await owner.HandOnHeldOutputAsync(cancellationToken).ConfigureAwait(false);
         await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -47,6 +48,7 @@ internal sealed class CommitOnWriteStream(SessionRequestContext owner, Stream in
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         await owner.EnsureCommittedAsync().ConfigureAwait(false);
+        await owner.HandOnHeldOutputAsync(cancellationToken).ConfigureAwait(false);
         await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
 

@@ -41,6 +41,24 @@ public sealed class CompositeSessionIdResolver : ISessionIdResolver
     }
 
     /// <inheritdoc />
+    /// <remarks>The values of the first transport that carries any.</remarks>
+    public IEnumerable<string> ReadIds(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        foreach (var resolver in _resolvers)
+        {
+            var values = resolver.ReadIds(context).ToList();
+            if (values.Count > 0)
+            {
+                context.Items[s_sourceKey] = resolver;
+                return values;
+            }
+        }
+
+        return [];
+    }
+
+    /// <inheritdoc />
     public void WriteId(HttpContext context, string value, DateTimeOffset? expires)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -18,6 +18,9 @@ public sealed class CookieSessionIdResolver : ISessionIdResolver
         _name = _cookie.EffectiveName;
     }
 
+    /// <summary>How many values of the session cookie a request may offer (same-named cookies from several paths or domains); more are ignored.</summary>
+    public const int MaxIdCandidates = 4;
+
     /// <summary>The cookie name in use.</summary>
     public string CookieName => _name;
 
@@ -26,6 +29,52 @@ public sealed class CookieSessionIdResolver : ISessionIdResolver
     {
         ArgumentNullException.ThrowIfNull(context);
         return context.Request.Cookies.TryGetValue(_name, out var value) && !string.IsNullOrEmpty(value) ? value : null;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reads the <c>Cookie</c> headers (RFC 6265 section 5.4: <c>name=value</c> pairs separated by <c>; </c>) for every
+    /// non-empty value named <see cref="CookieName"/>, up to <see cref="MaxIdCandidates"/>, percent-decoded as
+    /// <see cref="HttpRequest.Cookies"/> decodes them.</remarks>
+    public IEnumerable<string> ReadIds(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        List<string>? values = null;
+        foreach (var header in context.Request.Headers.Cookie)
+        {
+            if (header is null)
+            {
+                continue;
+            }
+
+            foreach (var range in header.AsSpan().Split(';'))
+            {
+                var pair = header.AsSpan()[range].Trim();
+                var equals = pair.IndexOf('=');
+                if (equals <= 0 || !pair[..equals].Trim().SequenceEqual(_name))
+                {
+                    continue;
+                }
+
+                var value = pair[(equals + 1)..].Trim();
+                if (value.Length >= 2 && value[0] == '"' && value[^1] == '"')
+                {
+                    value = value[1..^1];
+                }
+
+                if (value.IsEmpty)
+                {
+                    continue;
+                }
+
+                (values ??= []).Add(value.Contains('%') ? Uri.UnescapeDataString(value.ToString()) : value.ToString());
+                if (values.Count == MaxIdCandidates)
+                {
+                    return values;
+                }
+            }
+        }
+
+        return (IEnumerable<string>?)values ?? [];
     }
 
     /// <inheritdoc />

@@ -9,15 +9,20 @@ namespace Sessions.AspNetCore;
 internal sealed class ServerSession : IServerSession
 {
     private readonly SessionRequestContext _request;
+    private readonly SessionBackendException? _loadFailure;
     private SessionData? _data;
     private bool _droppedWriteLogged;
 
-    public ServerSession(SessionRequestContext request, SessionData? loaded, bool isAvailable)
+    public ServerSession(SessionRequestContext request, SessionData? loaded, bool isAvailable, SessionBackendException? loadFailure = null)
     {
         _request = request;
         _data = loaded;
-        IsAvailable = isAvailable;
+        IsAvailable = isAvailable && loadFailure is null;
+        _loadFailure = loadFailure;
     }
+
+    /// <summary>Whether the load failed and the failure is held until the request first uses the session.</summary>
+    public bool LoadFailed => _loadFailure is not null;
 
     /// <summary>Whether any member was used; decides <c>Vary: Cookie</c>.</summary>
     public bool Accessed { get; private set; }
@@ -27,7 +32,7 @@ internal sealed class ServerSession : IServerSession
 
     public bool IsAvailable { get; }
 
-    public string Id => Data.Id;
+    public string Id => _loadFailure is null ? Data.Id : throw Unavailable();
 
     public IEnumerable<string> Keys => Read().Keys;
 
@@ -111,8 +116,17 @@ internal sealed class ServerSession : IServerSession
         }
     }
 
-    // The middleware loads the session before the endpoint runs, so there is nothing left to load.
-    public Task LoadAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+    // The middleware loads the session before the endpoint runs, so there is nothing left to load; a held load failure surfaces here.
+    public Task LoadAsync(CancellationToken cancellationToken = default)
+    {
+        if (_loadFailure is not null)
+        {
+            Accessed = true;
+            return Task.FromException(Unavailable());
+        }
+
+        return Task.CompletedTask;
+    }
 
     // Saves now; the middleware still commits again (and writes the cookie) before the response starts.
     public Task CommitAsync(CancellationToken cancellationToken = default) => _request.CommitAsync(cancellationToken, final: false);
@@ -120,12 +134,22 @@ internal sealed class ServerSession : IServerSession
     private SessionData Read()
     {
         Accessed = true;
+        if (_loadFailure is not null)
+        {
+            throw Unavailable();
+        }
+
         return Data;
     }
 
     private bool Write()
     {
         Accessed = true;
+        if (_loadFailure is not null)
+        {
+            throw Unavailable();
+        }
+
         if (Frozen)
         {
             throw new InvalidOperationException(
@@ -145,4 +169,13 @@ internal sealed class ServerSession : IServerSession
 
         return true;
     }
+
+    // The load failed before the endpoint ran; the failure surfaces at the first use of the session, so that routes that
+    // never use it are served during an outage. The middleware turns it into 503.
+    private SessionBackendException Unavailable() =>
+        new($"The session could not be loaded: {_loadFailure!.Message}", _loadFailure.InnerException)
+        {
+            Backend = _loadFailure.Backend,
+            Operation = _loadFailure.Operation,
+        };
 }

@@ -68,16 +68,39 @@ public sealed class SessionMiddleware
             return _next(context);
         }
 
-        var clientValue = Resolver.ReadId(context);
-        string? id = null;
-        if (clientValue is not null && Protector.TryUnprotect(clientValue, out var unprotected) && IdGenerator.IsWellFormed(unprotected))
+        var candidates = ReadCandidates(context);
+        var request = new SessionRequestContext(this, context, candidates is not null);
+        context.Features.Set<ISessionFeature>(request);
+        return candidates is null ? RunAsync(context, request) : LoadAndRunAsync(context, request, candidates);
+    }
+
+    /// <summary>
+    /// The error response's status for a failed commit: 409 for a conflict, 413 for a session over the size limit, 503 for
+    /// an unreachable backend.
+    /// </summary>
+    internal static int StatusFor(SessionException ex) => ex switch
+    {
+        SessionConflictException => StatusCodes.Status409Conflict,
+        SessionPayloadTooLargeException => StatusCodes.Status413PayloadTooLarge,
+        _ => StatusCodes.Status503ServiceUnavailable,
+    };
+
+    /// <summary>The exception to attach to a per-request log entry: only when Debug is on, so that stack traces do not flood the log.</summary>
+    internal static Exception? DebugOnly(ILogger logger, Exception ex) => logger.IsEnabled(LogLevel.Debug) ? ex : null;
+
+    // The verified, well-formed IDs the request carries, in order, without repeats; null when there is none.
+    private List<string>? ReadCandidates(HttpContext context)
+    {
+        List<string>? ids = null;
+        foreach (var value in Resolver.ReadIds(context).Take(CookieSessionIdResolver.MaxIdCandidates))
         {
-            id = unprotected;
+            if (Protector.TryUnprotect(value, out var id) && IdGenerator.IsWellFormed(id) && !(ids?.Contains(id) ?? false))
+            {
+                (ids ??= []).Add(id);
+            }
         }
 
-        var request = new SessionRequestContext(this, context, id is not null);
-        context.Features.Set<ISessionFeature>(request);
-        return id is null ? RunAsync(context, request) : LoadAndRunAsync(context, request, id);
+        return ids;
     }
 
     private bool IsExcluded(HttpContext context)
@@ -98,24 +121,33 @@ public sealed class SessionMiddleware
         return false;
     }
 
-    private async Task LoadAndRunAsync(HttpContext context, SessionRequestContext request, string id)
+    private async Task LoadAndRunAsync(HttpContext context, SessionRequestContext request, List<string> candidates)
     {
-        SessionData? data;
+        SessionData? data = null;
         try
         {
-            data = await Store.LoadAsync(id, context.RequestAborted).ConfigureAwait(false);
+            // Several values (same-named cookies from other paths or a parent domain): the first that loads wins.
+            foreach (var id in candidates)
+            {
+                data = await Store.LoadAsync(id, context.RequestAborted).ConfigureAwait(false);
+                if (data is not null)
+                {
+                    break;
+                }
+            }
         }
         catch (SessionBackendException ex) when (Options.FailureMode == FailureMode.Continue)
         {
-            Log.ContinuingWithoutSession(Logger, ex, Store.BackendName);
+            Log.ContinuingWithoutSession(Logger, DebugOnly(Logger, ex), Store.BackendName);
             request.SetLoaded(null, isAvailable: false);
             await RunAsync(context, request).ConfigureAwait(false);
             return;
         }
         catch (SessionBackendException ex)
         {
-            Log.Unavailable(Logger, ex, Store.BackendName);
-            await WriteErrorAsync(context, ex).ConfigureAwait(false);
+            // Held until the endpoint first uses the session (then 503): a route that never uses it is served normally.
+            request.SetLoadFailed(ex);
+            await RunAsync(context, request).ConfigureAwait(false);
             return;
         }
 
@@ -131,21 +163,15 @@ public sealed class SessionMiddleware
             if (!context.Response.HasStarted && request.SessionIfCreated is not null)
             {
                 await request.EnsureCommittedAsync().ConfigureAwait(false);
+                request.HandOnHeldOutput();
             }
         }
-        catch (SessionException ex) when (ex is SessionBackendException or SessionConflictException && !context.Response.HasStarted)
+        catch (SessionException ex) when (ex is SessionBackendException or SessionConflictException or SessionPayloadTooLargeException && !context.Response.HasStarted)
         {
-            if (ex is SessionBackendException)
-            {
-                Log.Unavailable(Logger, ex, Store.BackendName);
-            }
-            else
-            {
-                Log.ConflictResponse(Logger, ex);
-            }
-
-            request.Detach();
-            await WriteErrorAsync(context, ex).ConfigureAwait(false);
+            request.DetachForError();
+            var endpointRan = ReferenceEquals(ex, request.CommitFailure);
+            LogFailure(ex, endpointRan, request.LostRace);
+            await WriteErrorAsync(context, ex, endpointRan, request.LostRace).ConfigureAwait(false);
         }
         finally
         {
@@ -153,23 +179,58 @@ public sealed class SessionMiddleware
         }
     }
 
-    private async Task WriteErrorAsync(HttpContext context, SessionException ex)
+    // One entry per failed request; the stack trace only at Debug. An outage itself is logged by the engine when it starts and ends.
+    private void LogFailure(SessionException ex, bool endpointRan, bool lostRace)
+    {
+        var exception = DebugOnly(Logger, ex);
+        switch (ex)
+        {
+            case SessionPayloadTooLargeException tooLarge:
+                Log.PayloadTooLarge(Logger, exception, tooLarge.PayloadBytes, tooLarge.MaxPayloadBytes);
+                break;
+            case SessionConflictException when lostRace:
+                Log.LostRace(Logger, exception);
+                break;
+            case SessionConflictException:
+                Log.ConflictResponse(Logger, exception, Options.ConcurrencyMode);
+                break;
+            case SessionBackendException when endpointRan:
+                Log.CommitUnavailable(Logger, exception, Store.BackendName);
+                break;
+            default:
+                Log.Unavailable(Logger, exception, Store.BackendName);
+                break;
+        }
+    }
+
+    private async Task WriteErrorAsync(HttpContext context, SessionException ex, bool endpointRan, bool lostRace)
     {
         var response = context.Response;
         response.Clear();
         response.Headers.CacheControl = "no-store";
         response.ContentType = "text/plain; charset=utf-8";
+        response.StatusCode = StatusFor(ex);
+
+        // A client must not be told that a request had no effect when its endpoint ran: only the session changes were lost.
+        const string Ran = "this request was processed, but its changes to the session were not saved";
         string body;
-        if (ex is SessionConflictException)
+        switch (ex)
         {
-            response.StatusCode = StatusCodes.Status409Conflict;
-            body = "409 Conflict: this session was changed by another request at the same time and the changes could not be combined. Retry the request.\n";
-        }
-        else
-        {
-            response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            response.Headers.RetryAfter = "5";
-            body = $"503 Service Unavailable: the session store ({Store.BackendName}) is not reachable, so this request was not processed and nothing was changed. Try again shortly.\n";
+            case SessionPayloadTooLargeException tooLarge:
+                body = $"413 Content Too Large: {Ran}: the session would take {tooLarge.PayloadBytes} bytes, over the limit of {tooLarge.MaxPayloadBytes} bytes.\n";
+                break;
+            case SessionConflictException when lostRace:
+                body = $"409 Conflict: {Ran}: another request ended this session or gave it a new ID (sign-in or sign-out) while this request ran. Reload, then retry if needed.\n";
+                break;
+            case SessionConflictException:
+                body = $"409 Conflict: {Ran}: another request changed this session at the same time and the changes could not be combined. Retry the request.\n";
+                break;
+            default:
+                response.Headers.RetryAfter = "5";
+                body = endpointRan
+                    ? $"503 Service Unavailable: {Ran}: the session store ({Store.BackendName}) is not reachable. Try again shortly.\n"
+                    : $"503 Service Unavailable: the session store ({Store.BackendName}) is not reachable, so this request could not use its session, and the session was not changed. Try again shortly.\n";
+                break;
         }
 
         await response.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);

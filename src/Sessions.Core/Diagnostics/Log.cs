@@ -11,7 +11,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Session save conflicted with a concurrent change (attempt {Attempt}, mode {Mode}); reloading.")]
     public static partial void Conflict(ILogger logger, int attempt, ConcurrencyMode mode);
 
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Session was deleted by another request before this request's changes were saved; the changes were dropped and the session was not recreated.")]
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Session was deleted by another request before this request's changes were saved; the changes were dropped and the session was not recreated.")]
     public static partial void SessionGone(ILogger logger);
 
     // At Debug: each failed call with its stack trace. The outage as a whole is logged by events 1040-1042.
@@ -22,26 +22,35 @@ internal static partial class Log
     public static partial void IdCollision(ILogger logger);
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Session backend '{Backend}' is unavailable and Sessions:FailureMode is Continue: this request gets an empty, read-only session.")]
-    public static partial void ContinuingWithoutSession(ILogger logger, Exception exception, string backend);
+    public static partial void ContinuingWithoutSession(ILogger logger, Exception? exception, string backend);
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "A write to the session was dropped: backend '{Backend}' was unavailable when the request started (Sessions:FailureMode is Continue).")]
     public static partial void WriteDropped(ILogger logger, string backend);
 
     [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "The session could not be saved (backend '{Backend}'); Sessions:FailureMode is Continue, so the response goes on without it.")]
-    public static partial void CommitDropped(ILogger logger, Exception exception, string backend);
+    public static partial void CommitDropped(ILogger logger, Exception? exception, string backend);
 
-    [LoggerMessage(EventId = 1013, Level = LogLevel.Error, Message = "The session backend '{Backend}' is unavailable; answering 503.")]
-    public static partial void Unavailable(ILogger logger, Exception exception, string backend);
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "The session could not be loaded from backend '{Backend}' and the endpoint used it; answering 503. The session was not changed.")]
+    public static partial void Unavailable(ILogger logger, Exception? exception, string backend);
 
-    [LoggerMessage(EventId = 1014, Level = LogLevel.Information, Message = "A concurrent change to the session could not be merged (Sessions:ConcurrencyMode); answering 409.")]
-    public static partial void ConflictResponse(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Information, Message = "The endpoint ran, but its session changes were not saved: a concurrent change to the session could not be combined with them (Sessions:ConcurrencyMode is {Mode}); answering 409.")]
+    public static partial void ConflictResponse(ILogger logger, Exception? exception, ConcurrencyMode mode);
 
     [LoggerMessage(EventId = 1015, Level = LogLevel.Error, Message = "The session could not be saved after the response had already started; the response was sent without it.")]
-    public static partial void CommitAfterStartFailed(ILogger logger, Exception exception);
+    public static partial void CommitAfterStartFailed(ILogger logger, Exception? exception);
 
     [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Purged {Count} expired sessions from backend '{Backend}'.")]
     public static partial void Purged(ILogger logger, long count, string backend);
 
     [LoggerMessage(EventId = 1021, Level = LogLevel.Error, Message = "Purging expired sessions from backend '{Backend}' failed; the next run will try again.")]
     public static partial void PurgeFailed(ILogger logger, Exception exception, string backend);
+
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Information, Message = "The endpoint ran, but its session changes were not saved: backend '{Backend}' failed during the save; answering 503.")]
+    public static partial void CommitUnavailable(ILogger logger, Exception? exception, string backend);
+
+    [LoggerMessage(EventId = 1023, Level = LogLevel.Warning, Message = "The endpoint ran, but its session changes were not saved: the session would take {PayloadBytes} bytes, over the limit of {MaxPayloadBytes} bytes; answering 413.")]
+    public static partial void PayloadTooLarge(ILogger logger, Exception? exception, int payloadBytes, int maxPayloadBytes);
+
+    [LoggerMessage(EventId = 1024, Level = LogLevel.Information, Message = "The endpoint ran, but its session changes were dropped: another request destroyed the session or gave it a new ID meanwhile; answering 409 and leaving the client's cookie alone.")]
+    public static partial void LostRace(ILogger logger, Exception? exception);
 }

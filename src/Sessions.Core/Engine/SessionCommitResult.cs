@@ -18,7 +18,11 @@ public enum SessionCommitOutcome
     /// <summary>The stored record was deleted (destroyed, or emptied); expire the client's ID.</summary>
     Deleted = 4,
 
-    /// <summary>Another request deleted the session meanwhile; this request's changes were dropped rather than resurrect it. Expire the client's ID.</summary>
+    /// <summary>
+    /// Another request deleted (destroyed or regenerated) the session meanwhile; this request's changes were dropped rather
+    /// than resurrect it. Leave the client's ID alone (the other request may have sent a newer one); the middleware answers
+    /// 409 when the request had changes.
+    /// </summary>
     Gone = 5,
 }
 

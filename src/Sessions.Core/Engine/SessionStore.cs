@@ -27,6 +27,7 @@ public sealed class SessionStore
     private readonly UserSessionIndex _index;
     private readonly int? _backendMaxPayloadBytes;
     private readonly BackendGuard _guard;
+    private readonly KeyedAsyncLock _commitLocks = new();
 
     /// <summary>Creates the engine.</summary>
     /// <param name="backend">Where sessions are stored.</param>
@@ -81,6 +82,9 @@ public sealed class SessionStore
     internal bool PersistentByDefault => _options.PersistentByDefault;
 
     internal UserSessionIndex Index => _index;
+
+    /// <summary>The per-session commit locks of this process (for tests: empty when no commit is running).</summary>
+    internal KeyedAsyncLock CommitLocks => _commitLocks;
 
     /// <summary>Starts a new, empty session; nothing is stored until it is committed with data in it.</summary>
     /// <returns>The session.</returns>
@@ -143,6 +147,47 @@ public sealed class SessionStore
     public async ValueTask<SessionCommitResult> CommitAsync(SessionData session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
+        if (!session.IsModified && session.IdsToDelete.Count == 0)
+        {
+            return session.StoredVersion is null
+                ? new(SessionCommitOutcome.Unchanged, null)
+                : await TouchIfDueAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Commits of one session queue within this process: the second waits for the first and then saves on top of
+        // it, instead of racing it to the store and spending its conflict retries there. Other instances still race;
+        // the conditional write and the jittered retries handle them.
+        var lockKey = LockKeyFor(session);
+        if (lockKey is null)
+        {
+            return await CommitUnlockedAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+
+        using (await _commitLocks.AcquireAsync(lockKey, cancellationToken).ConfigureAwait(false))
+        {
+            return await CommitUnlockedAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // The stored session a commit writes or deletes: its key, or null for a session that was never stored.
+    private string? LockKeyFor(SessionData session)
+    {
+        if (session.StoredKey is { } key)
+        {
+            return key;
+        }
+
+        if (session.StoredId is { } stored)
+        {
+            return _keys.ForSession(stored);
+        }
+
+        var deleted = session.IdsToDelete;
+        return deleted.Count > 0 ? _keys.ForSession(deleted[0].Id) : null;
+    }
+
+    private async ValueTask<SessionCommitResult> CommitUnlockedAsync(SessionData session, CancellationToken cancellationToken)
+    {
         var deleted = false;
         foreach (var (id, userId) in session.IdsToDelete)
         {
@@ -416,6 +461,13 @@ public sealed class SessionStore
                 $"The session kept changing under this request: {attempt + 1} saves in a row conflicted with other requests (Sessions:MaxConflictRetries = {_options.MaxConflictRetries}).");
         }
 
+        if (attempt > 0)
+        {
+            // A second conflict in a row: another app instance is writing this session too (this process's commits of
+            // it queue on the commit lock). Back off a little, with jitter, so the contenders stop colliding in lockstep.
+            await Task.Delay(ConflictBackoff(attempt), _time, cancellationToken).ConfigureAwait(false);
+        }
+
         var current = await GetAsync(key, cancellationToken).ConfigureAwait(false);
         if (current is null || current.ExpiresAt <= _time.GetUtcNow())
         {
@@ -439,6 +491,22 @@ public sealed class SessionStore
 
         session.StoredToken = current.ConcurrencyToken;
         return true;
+    }
+
+    /// <summary>
+    /// The wait before the retry after the <paramref name="attempt"/>-th conflict (1-based after the first): "full jitter",
+    /// a random time up to <see cref="SessionOptions.ConflictRetryDelay"/> × 2^(attempt - 1), capped at
+    /// <see cref="SessionOptions.MaxConflictRetryDelay"/>, and at least 1/4 of that bound.
+    /// </summary>
+    internal TimeSpan ConflictBackoff(int attempt)
+    {
+        var bound = _options.ConflictRetryDelay * Math.Pow(2, Math.Min(attempt - 1, 20));
+        if (bound > _options.MaxConflictRetryDelay)
+        {
+            bound = _options.MaxConflictRetryDelay;
+        }
+
+        return bound * (0.25 + (0.75 * Random.Shared.NextDouble()));
     }
 
     /// <summary>The session was deleted by someone else: drop this request's changes and the index entry, recreate nothing.</summary>

@@ -51,6 +51,18 @@ public sealed class SessionOptions
     /// <summary>How many times a save is retried after a version conflict before giving up. Default 8.</summary>
     public int MaxConflictRetries { get; set; } = 8;
 
+    /// <summary>
+    /// The wait before the second retry of a conflicting save, doubled for each further retry up to
+    /// <see cref="MaxConflictRetryDelay"/>; each wait is drawn at random between a quarter of that bound and the bound
+    /// ("jittered exponential backoff"), so app instances that write one session at once stop colliding in lockstep. The
+    /// first retry does not wait: within one process, commits of a session queue on a lock, so a first conflict needs only
+    /// a reload. Default 2 ms; 0 to 1 s.
+    /// </summary>
+    public TimeSpan ConflictRetryDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>The longest wait between retries of a conflicting save (see <see cref="ConflictRetryDelay"/>). Default 50 ms; 0 to 10 s, at least <see cref="ConflictRetryDelay"/>.</summary>
+    public TimeSpan MaxConflictRetryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>What a request sees while the backend is unavailable. Default <see cref="Sessions.FailureMode.Throw"/>.</summary>
     public FailureMode FailureMode { get; set; } = FailureMode.Throw;
 
@@ -111,6 +123,11 @@ public enum SessionFormat
 }
 
 /// <summary>What to do when two requests change the same session concurrently.</summary>
+/// <remarks>
+/// Whatever the mode, a request whose session another request destroyed or regenerated while it ran (a lost race with
+/// sign-out or sign-in) cannot save its changes: they are dropped rather than written to the new session through the old
+/// ID or used to bring the old one back, and the middleware answers 409 Conflict, leaving the client's cookie alone.
+/// </remarks>
 public enum ConcurrencyMode
 {
     /// <summary>Reload the stored session, re-apply this request's own changes key by key, and save again.</summary>

@@ -79,6 +79,16 @@ public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             failures.Add($"Sessions:MaxConflictRetries must be between 0 and 100; got {options.MaxConflictRetries}.");
         }
 
+        if (options.ConflictRetryDelay < TimeSpan.Zero || options.ConflictRetryDelay > TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"Sessions:ConflictRetryDelay must be between 0 and 1 second; got {options.ConflictRetryDelay}.");
+        }
+
+        if (options.MaxConflictRetryDelay < options.ConflictRetryDelay || options.MaxConflictRetryDelay > TimeSpan.FromSeconds(10))
+        {
+            failures.Add($"Sessions:MaxConflictRetryDelay must be between Sessions:ConflictRetryDelay ({options.ConflictRetryDelay}) and 10 seconds; got {options.MaxConflictRetryDelay}.");
+        }
+
         if (!Enum.IsDefined(options.FailureMode))
         {
             failures.Add($"Sessions:FailureMode must be Throw or Continue; got {options.FailureMode}.");

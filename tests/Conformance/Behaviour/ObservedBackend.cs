@@ -62,6 +62,12 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
     /// <summary>The wrapped backend's record limit, or <see cref="int.MaxValue"/> when it states none.</summary>
     public int MaxPayloadBytes => (Inner as ISessionBackendLimits)?.MaxPayloadBytes ?? int.MaxValue;
 
+    /// <summary>
+    /// A delay added before every call, as a store across a network adds one; zero (the default) adds none. With it, the
+    /// requests of a concurrency test overlap in the store as they do in production instead of finishing one by one.
+    /// </summary>
+    public TimeSpan Latency { get; set; }
+
     public int Gets => Volatile.Read(ref _gets);
 
     public int Sets => Volatile.Read(ref _sets);
@@ -86,28 +92,28 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
     {
         Interlocked.Increment(ref _gets);
         ThrowIfFailing();
-        return WhenThawed() is { } thaw ? AfterAsync(thaw, () => Inner.GetAsync(key, cancellationToken)) : Inner.GetAsync(key, cancellationToken);
+        return Run(() => Inner.GetAsync(key, cancellationToken), cancellationToken);
     }
 
     public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _sets);
         ThrowIfFailing();
-        return WhenThawed() is { } thaw ? AfterAsync(thaw, () => Inner.SetAsync(key, record, condition, cancellationToken)) : Inner.SetAsync(key, record, condition, cancellationToken);
+        return Run(() => Inner.SetAsync(key, record, condition, cancellationToken), cancellationToken);
     }
 
     public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _removes);
         ThrowIfFailing();
-        return WhenThawed() is { } thaw ? AfterAsync(thaw, () => Inner.RemoveAsync(key, expectedVersion, cancellationToken)) : Inner.RemoveAsync(key, expectedVersion, cancellationToken);
+        return Run(() => Inner.RemoveAsync(key, expectedVersion, cancellationToken), cancellationToken);
     }
 
     public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _touches);
         ThrowIfFailing();
-        return WhenThawed() is { } thaw ? AfterAsync(thaw, () => Inner.TouchAsync(key, expiresAt, cancellationToken)) : Inner.TouchAsync(key, expiresAt, cancellationToken);
+        return Run(() => Inner.TouchAsync(key, expiresAt, cancellationToken), cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -123,9 +129,24 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
         }
     }
 
-    private static async ValueTask<T> AfterAsync<T>(Task thaw, Func<ValueTask<T>> call)
+    private ValueTask<T> Run<T>(Func<ValueTask<T>> call, CancellationToken cancellationToken)
     {
-        await thaw.ConfigureAwait(false);
+        var thaw = WhenThawed();
+        return thaw is null && Latency <= TimeSpan.Zero ? call() : SlowAsync(thaw, call, cancellationToken);
+    }
+
+    private async ValueTask<T> SlowAsync<T>(Task? thaw, Func<ValueTask<T>> call, CancellationToken cancellationToken)
+    {
+        if (thaw is not null)
+        {
+            await thaw.ConfigureAwait(false);
+        }
+
+        if (Latency > TimeSpan.Zero)
+        {
+            await Task.Delay(Latency, cancellationToken).ConfigureAwait(false);
+        }
+
         return await call().ConfigureAwait(false);
     }
 

@@ -33,8 +33,17 @@ public abstract partial class SessionBehaviourConformanceTests
     [Test]
     public virtual async Task A_badly_signed_id_is_treated_as_no_session_and_never_adopted()
     {
-        var app = await StartAppAsync(o => o.SigningKeys.Add(NewSigningKey()));
-        var other = await StartAppAsync(o => o.SigningKeys.Add(NewSigningKey()));
+        // Nothing here is about expiry: a long idle timeout, so that a busy machine's delays cannot expire the live session
+        // before the last check (with a real-time store the kit's default idle timeout is a few seconds).
+        static void Configure(SessionOptions o)
+        {
+            o.SigningKeys.Add(NewSigningKey());
+            o.IdleTimeout = TimeSpan.FromMinutes(20);
+            o.TouchAfter = TimeSpan.FromMinutes(5);
+        }
+
+        var app = await StartAppAsync(Configure);
+        var other = await StartAppAsync(Configure);
         var browser = await BrowserWithSessionAsync(app);
         var signed = browser.Cookie!;
         var id = signed[..signed.IndexOf('.', StringComparison.Ordinal)];
