@@ -304,7 +304,13 @@ public sealed class SessionData
     /// <summary>Draws a different ID for a new session whose first choice was taken (an astronomically unlikely collision).</summary>
     internal void ReplaceNewId() => _id = null;
 
-    internal void MarkTouched(DateTimeOffset expiresAt) => StoredExpiresAt = expiresAt;
+    internal void MarkTouched(DateTimeOffset expiresAt)
+    {
+        StoredExpiresAt = expiresAt;
+
+        // A touch moves the store's token (CAS value, update_time, seq_no) too; a later save must not present the old one.
+        StoredToken = null;
+    }
 
     internal void MarkDeleted()
     {
