@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using Sessions.Backends;
 using Sessions.Conformance;
@@ -59,7 +60,7 @@ public sealed class OptionsTests : FileSystemBackendTestBase
     public void AddFileSystemBackend_registers_a_configured_backend_named_filesystem()
     {
         var root = FixtureDirectory.NewSubdirectoryPath("di");
-        var clock = new ManualTimeProvider(DateTimeOffset.UnixEpoch);
+        var clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
         var builder = new RecordingSessionsBuilder();
         builder.Services.AddSingleton<TimeProvider>(clock);
 
@@ -78,7 +79,7 @@ public sealed class OptionsTests : FileSystemBackendTestBase
     [Test]
     public async Task AddFileSystemBackend_uses_the_registered_clock()
     {
-        var clock = new ManualTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var builder = new RecordingSessionsBuilder();
         builder.Services.AddSingleton<TimeProvider>(clock);
         builder.AddFileSystemBackend(o => o.Directory = FixtureDirectory.NewSubdirectoryPath("di"));
