@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using Sessions.Backends;
-using Sessions.Conformance;
 using Sessions.FileSystem.Tests.Support;
 
 namespace Sessions.FileSystem.Tests;
