@@ -92,7 +92,7 @@ public sealed class OptionsTests : FileSystemBackendTestBase
     }
 
     [Test]
-    public void AddFileSystemBackend_validates_options_at_start_up_with_clear_messages()
+    public void AddFileSystemBackend_validates_options_when_the_backend_is_created_with_clear_messages()
     {
         var builder = new RecordingSessionsBuilder();
         builder.AddFileSystemBackend(o =>
@@ -102,8 +102,8 @@ public sealed class OptionsTests : FileSystemBackendTestBase
         });
         using var services = builder.Services.BuildServiceProvider();
 
-        // What the host runs at start-up because of ValidateOnStart.
-        var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IStartupValidator>().Validate());
+        // The core creates the selected backend at start-up; a registered but unselected one is never created or validated.
+        var error = Assert.Throws<OptionsValidationException>(() => builder.Factory!(services));
 
         Assert.That(error!.Failures, Has.Some.Contains("FileSystemSessionBackendOptions.Directory").And.Some.Contains("FileSystemSessionBackendOptions.LockTimeout"));
     }
