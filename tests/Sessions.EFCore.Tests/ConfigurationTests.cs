@@ -13,10 +13,10 @@ public sealed class ConfigurationTests
     [Test]
     public async Task Provider_and_connection_string_from_configuration_choose_the_database()
     {
-        var file = Databases.NewSqliteFile();
+        var connectionString = Databases.NewSqliteFile();
         using var host = Host(
             ("Sessions:EFCore:Provider", "sqlite"),
-            ("Sessions:EFCore:ConnectionString", $"Data Source={file}"),
+            ("Sessions:EFCore:ConnectionString", connectionString),
             ("Sessions:EFCore:TableName", "configured_sessions"));
         await host.StartAsync();
         Assert.That(await host.Services.EnsureSessionsTableAsync(), Is.True, "the table is created in the configured SQLite file");
