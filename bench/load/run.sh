@@ -136,10 +136,10 @@ run_app() {         # run_app NAME ROUND: start it, create the sessions, measure
     memcached) store=memcached; spid=$MEMCACHED_PID
       start_quickstart "$app" "${qs[@]}" Sessions__Backend=memcached Sessions__Memcached__Servers="127.0.0.1:$MEMCACHED_PORT" ;;
     postgres) store=postgres; spid=$POSTGRES_PID
-      start_quickstart "$app" "${qs[@]}" Sessions__Backend=postgres \
+      start_quickstart "$app" "${qs[@]}" Sessions__Backend=efcore Sessions__EFCore__Provider=PostgreSQL \
         Sessions__EFCore__ConnectionString="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" ;;
     filesystem) start_quickstart "$app" "${qs[@]}" Sessions__Backend=filesystem Sessions__FileSystem__Directory="$RUN/filesystem" ;;
-    sqlite) start_quickstart "$app" "${qs[@]}" Sessions__Backend=sqlite Sessions__EFCore__ConnectionString="Data Source=$RUN/sessions.db" ;;
+    sqlite) start_quickstart "$app" "${qs[@]}" Sessions__Backend=efcore Sessions__EFCore__Provider=Sqlite Sessions__EFCore__ConnectionString="Data Source=$RUN/sessions.db" ;;
     dynamodb) store=dynalite; spid=$DYNALITE_PID
       start_quickstart "$app" "${qs[@]}" Sessions__Backend=dynamodb Sessions__DynamoDb__ServiceUrl="http://127.0.0.1:$DYNALITE_PORT" \
         Sessions__DynamoDb__CreateTable=true ;;

@@ -11,6 +11,7 @@
 using System.Globalization;
 using QuickStart;
 using Sessions;
+using Sessions.Backends;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -22,19 +23,19 @@ if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey])
     builder.WebHost.UseUrls("http://127.0.0.1:5000");
 }
 
-var sessionsSection = builder.Configuration.GetSection("Sessions");
-try
-{
-    builder.Services.AddSessions(sessionsSection).AddConfiguredBackend(sessionsSection);
-}
-catch (UnknownBackendException e)
-{
-    Console.Error.WriteLine($"QuickStart cannot start: {e.Message}");
-    return 2;
-}
+// Every backend this sample ships, registered once; Sessions:Backend (appsettings.json: filesystem) chooses the one in
+// force, and each binds its own options from Sessions:<Backend> (Sessions:Redis:Configuration, Sessions:EFCore:Provider, ...).
+// A missing or unknown name stops the app at start-up with the list of registered names.
+builder.Services.AddSessions(builder.Configuration.GetSection("Sessions"))
+    .AddFileSystemBackend()
+    .AddMemoryBackend()
+    .AddRedisBackend(static _ => { })
+    .AddMemcachedBackend()
+    .AddEFCoreBackend()
+    .AddDynamoDbBackend();
 
 var app = builder.Build();
-if (Backends.UsesSqlTable(sessionsSection))
+if (app.Services.GetRequiredService<SessionBackendSelection>().Name == "efcore")
 {
     // The sessions table is never created behind the app's back: the sample asks for it explicitly.
     await app.Services.EnsureSessionsTableAsync();

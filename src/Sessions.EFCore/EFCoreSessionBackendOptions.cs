@@ -4,6 +4,21 @@ namespace Sessions.EFCore;
 public sealed class EFCoreSessionBackendOptions
 {
     /// <summary>
+    /// The database, for <c>AddEFCoreBackend()</c> called without a database delegate (<c>Sessions:EFCore:Provider</c>):
+    /// <see cref="EFCoreSessionDatabase.Sqlite"/> or <see cref="EFCoreSessionDatabase.PostgreSQL"/>. Default
+    /// <see langword="null"/>: then that call fails at start-up asking for it. Ignored when a database delegate or your own
+    /// context is given.
+    /// </summary>
+    public EFCoreSessionDatabase? Provider { get; set; }
+
+    /// <summary>
+    /// The connection string for <see cref="Provider"/> (<c>Sessions:EFCore:ConnectionString</c>), for example
+    /// <c>Data Source=sessions.db</c> (SQLite) or <c>Host=127.0.0.1;Port=5432;Username=app;Password=...;Database=app</c>
+    /// (PostgreSQL, Npgsql syntax). Required with <see cref="Provider"/>; ignored otherwise.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
     /// The table name when the backend uses its own internal <c>DbContext</c> (<c>AddEFCoreBackend(db =&gt; db.UseNpgsql(...))</c>).
     /// Default <c>sessions</c>. With your own context, pass the name to <c>modelBuilder.AddSessions(...)</c> instead; this is ignored.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using Sessions.Backends;
 
@@ -25,6 +26,26 @@ public abstract class BackendConformanceFixture
     /// </remarks>
     /// <returns>A ready backend.</returns>
     protected abstract ValueTask<ISessionBackend> CreateBackendAsync();
+
+    /// <summary>
+    /// Creates a backend that takes the application's clock: it must judge expiry (on reads, conditional writes, touches,
+    /// enumeration and purges) by <paramref name="timeProvider"/>, never by the system clock, as it does with the
+    /// <see cref="TimeProvider"/> an app registers. The kit passes a <c>FakeTimeProvider</c> at a time far from the real
+    /// one and moves it, so that a backend reading <see cref="DateTimeOffset.UtcNow"/> fails.
+    /// </summary>
+    /// <param name="timeProvider">The clock; one per test, shared by every backend that test creates.</param>
+    /// <returns>A ready backend on the same store as <see cref="CreateBackendAsync()"/>.</returns>
+    /// <remarks>
+    /// Default: <c>Assert.Ignore</c>, so the clock tests show as not run until the fixture overrides it; a backend that
+    /// takes no clock keeps working unchanged. The store may still expire records by its own clock (memcached, Redis):
+    /// the kit only moves the fake clock forward from far in the past or future of the real one by hours, with records
+    /// that live for hours by that clock, so native expiry never decides these tests.
+    /// </remarks>
+    protected virtual ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider)
+    {
+        Assert.Ignore($"{GetType().Name} does not override CreateBackendAsync(TimeProvider), so the kit cannot check that the backend judges expiry by the app's clock.");
+        return default;
+    }
 
     /// <summary>
     /// The smallest expiry granularity of the store (for example one second for Memcached or DynamoDB). Tests scale
@@ -101,13 +122,41 @@ public abstract class BackendConformanceFixture
 
     private TimeSpan TestDeadline => TimeSpan.FromSeconds(60) + (20 * Resolution);
 
-    /// <summary>Creates a backend through <see cref="CreateBackendAsync"/> and registers it for disposal when the test ends.</summary>
+    /// <summary>Creates a backend through <see cref="CreateBackendAsync()"/> and registers it for disposal when the test ends.</summary>
     private protected async Task<ISessionBackend> NewBackendAsync()
     {
         var backend = await CreateBackendAsync();
         Assert.That(backend, Is.Not.Null, $"{GetType().Name}.CreateBackendAsync returned null.");
         CurrentScope.Backends.Push(backend);
         return backend;
+    }
+
+    /// <summary>Creates a backend on <paramref name="timeProvider"/> through <see cref="CreateBackendAsync(TimeProvider)"/> and registers it for disposal when the test ends.</summary>
+    private protected async Task<ISessionBackend> NewBackendAsync(TimeProvider timeProvider)
+    {
+        var backend = await CreateBackendAsync(timeProvider);
+        Assert.That(backend, Is.Not.Null, $"{GetType().Name}.CreateBackendAsync(TimeProvider) returned null.");
+        CurrentScope.Backends.Push(backend);
+        return backend;
+    }
+
+    /// <summary>Creates <paramref name="count"/> backends through <see cref="CreateBackendAsync()"/>: separate instances over one store, as separate app servers.</summary>
+    private protected async Task<ISessionBackend[]> NewBackendsAsync(int count)
+    {
+        var backends = new ISessionBackend[count];
+        for (var i = 0; i < count; i++)
+        {
+            backends[i] = await NewBackendAsync();
+        }
+
+        return backends;
+    }
+
+    /// <summary>A fake clock at a whole second <paramref name="offsetFromRealTime"/> away from the real time.</summary>
+    private protected static FakeTimeProvider FakeClock(TimeSpan offsetFromRealTime)
+    {
+        var now = FakeTimeProviders.StartingNow().GetUtcNow();
+        return new FakeTimeProvider(now + offsetFromRealTime);
     }
 
     /// <summary>A fresh key no other test uses: <c>kit:{guid}:{label}</c>.</summary>

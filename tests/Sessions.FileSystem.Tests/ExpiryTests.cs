@@ -1,6 +1,6 @@
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using Sessions.Backends;
-using Sessions.Conformance;
 using Sessions.FileSystem.Tests.Support;
 
 namespace Sessions.FileSystem.Tests;
@@ -13,7 +13,7 @@ public sealed class ExpiryTests : FileSystemBackendTestBase
     [Test]
     public async Task A_record_is_invisible_from_its_expiry_on_according_to_the_injected_clock()
     {
-        var clock = new ManualTimeProvider(s_start);
+        var clock = new FakeTimeProvider(s_start);
         var backend = NewBackend(time: clock);
         await backend.SetAsync("session:t", Record("x", s_start.AddMinutes(10)), SetCondition.Always, default);
 
@@ -33,7 +33,7 @@ public sealed class ExpiryTests : FileSystemBackendTestBase
     [Test]
     public async Task Removing_an_expired_record_reports_false_and_deletes_its_file()
     {
-        var clock = new ManualTimeProvider(s_start);
+        var clock = new FakeTimeProvider(s_start);
         var backend = NewBackend(time: clock);
         await backend.SetAsync("session:t", Record("x", s_start.AddMinutes(1)), SetCondition.Always, default);
         clock.Advance(TimeSpan.FromMinutes(2));
@@ -45,7 +45,7 @@ public sealed class ExpiryTests : FileSystemBackendTestBase
     [Test]
     public async Task Purge_deletes_exactly_the_expired_records()
     {
-        var clock = new ManualTimeProvider(s_start);
+        var clock = new FakeTimeProvider(s_start);
         var backend = NewBackend(time: clock);
         for (var i = 0; i < 30; i++)
         {

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using Sessions.Backends;
-using Sessions.Conformance;
 using Sessions.FileSystem.Tests.Support;
 
 namespace Sessions.FileSystem.Tests;
@@ -59,7 +59,7 @@ public sealed class OptionsTests : FileSystemBackendTestBase
     public void AddFileSystemBackend_registers_a_configured_backend_named_filesystem()
     {
         var root = FixtureDirectory.NewSubdirectoryPath("di");
-        var clock = new ManualTimeProvider(DateTimeOffset.UnixEpoch);
+        var clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
         var builder = new RecordingSessionsBuilder();
         builder.Services.AddSingleton<TimeProvider>(clock);
 
@@ -78,7 +78,7 @@ public sealed class OptionsTests : FileSystemBackendTestBase
     [Test]
     public async Task AddFileSystemBackend_uses_the_registered_clock()
     {
-        var clock = new ManualTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var builder = new RecordingSessionsBuilder();
         builder.Services.AddSingleton<TimeProvider>(clock);
         builder.AddFileSystemBackend(o => o.Directory = FixtureDirectory.NewSubdirectoryPath("di"));
@@ -92,7 +92,7 @@ public sealed class OptionsTests : FileSystemBackendTestBase
     }
 
     [Test]
-    public void AddFileSystemBackend_validates_options_at_start_up_with_clear_messages()
+    public void AddFileSystemBackend_validates_options_when_the_backend_is_created_with_clear_messages()
     {
         var builder = new RecordingSessionsBuilder();
         builder.AddFileSystemBackend(o =>
@@ -102,8 +102,8 @@ public sealed class OptionsTests : FileSystemBackendTestBase
         });
         using var services = builder.Services.BuildServiceProvider();
 
-        // What the host runs at start-up because of ValidateOnStart.
-        var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IStartupValidator>().Validate());
+        // The core creates the selected backend at start-up; a registered but unselected one is never created or validated.
+        var error = Assert.Throws<OptionsValidationException>(() => builder.Factory!(services));
 
         Assert.That(error!.Failures, Has.Some.Contains("FileSystemSessionBackendOptions.Directory").And.Some.Contains("FileSystemSessionBackendOptions.LockTimeout"));
     }

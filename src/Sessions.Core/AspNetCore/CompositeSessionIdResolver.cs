@@ -4,7 +4,8 @@ namespace Sessions.AspNetCore;
 
 /// <summary>
 /// Tries several transports in order (for example header, then cookie). The ID is written back through the transport it
-/// arrived by; a new session's ID goes out through all of them.
+/// arrived by; a new session's ID goes out through all of them. Every transport reads every request, so a response that used
+/// the session varies on all of them (<c>Vary: X-Session-Id, Cookie</c> for header-or-cookie).
 /// </summary>
 public sealed class CompositeSessionIdResolver : ISessionIdResolver
 {
@@ -28,16 +29,20 @@ public sealed class CompositeSessionIdResolver : ISessionIdResolver
     public string? ReadId(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+
+        // Asks every transport, even after one answered, so that each adds what it needs to the response (the header
+        // transport's Vary); the first answer wins.
+        string? found = null;
         foreach (var resolver in _resolvers)
         {
-            if (resolver.ReadId(context) is { } value)
+            if (resolver.ReadId(context) is { } value && found is null)
             {
                 context.Items[s_sourceKey] = resolver;
-                return value;
+                found = value;
             }
         }
 
-        return null;
+        return found;
     }
 
     /// <inheritdoc />

@@ -58,16 +58,22 @@ public static class SessionsServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Stores sessions in this process's memory: for development, tests and single-instance apps.</summary>
+    /// <summary>
+    /// Stores sessions in this process's memory (backend name <c>memory</c>): for development, tests and single-instance
+    /// apps. The options bind from <c>Sessions:Memory</c> (for example <c>Sessions:Memory:MaxEntries</c>) when sessions
+    /// were added with <c>AddSessions(IConfiguration)</c>; then <paramref name="configure"/> runs.
+    /// </summary>
     /// <param name="builder">The sessions builder.</param>
-    /// <param name="configure">Sets the optional size bound.</param>
+    /// <param name="configure">Sets the optional size bound after binding; <see langword="null"/> for none.</param>
     /// <returns>The builder.</returns>
     public static ISessionsBuilder AddMemoryBackend(this ISessionsBuilder builder, Action<MemorySessionBackendOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = new MemorySessionBackendOptions();
-        configure?.Invoke(options);
-        return builder.UseBackend("memory", sp => new MemorySessionBackend(options, sp.GetService<TimeProvider>()));
+        builder.AddBackendOptions("Memory", configure);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemorySessionBackendOptions>, MemoryOptionsValidator>());
+        return builder.UseBackend("memory", sp => new MemorySessionBackend(
+            sp.GetRequiredService<IOptions<MemorySessionBackendOptions>>().Value,
+            sp.GetService<TimeProvider>()));
     }
 
     /// <summary>Carries the session ID in a request/response header (default <c>X-Session-Id</c>) instead of a cookie: for APIs.</summary>
@@ -155,6 +161,14 @@ public static class SessionsServiceCollectionExtensions
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    private sealed class MemoryOptionsValidator : IValidateOptions<MemorySessionBackendOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, MemorySessionBackendOptions options) =>
+            options.MaxEntries is <= 0
+                ? ValidateOptionsResult.Fail($"Sessions:Memory:MaxEntries must be positive, or unset for no bound; it is {options.MaxEntries}.")
+                : ValidateOptionsResult.Success;
     }
 
     private sealed class BackendRegisteredValidator(IEnumerable<SessionBackendRegistration> registrations) : IValidateOptions<SessionOptions>

@@ -14,6 +14,9 @@ public sealed class MemorySessionBackend : ISessionBackend, ISessionKeyEnumerato
     private static readonly Counter<long> s_evictions = Diagnostics.SessionsInstrumentation.Meter.CreateCounter<long>(
         "sessions.backend.evictions", unit: "{record}", description: "Live records evicted by the in-memory backend's size bound.");
 
+    // Every instrument of the Sessions meter carries the backend's name; this one is always the memory backend's.
+    private static readonly KeyValuePair<string, object?> s_backendTag = new("sessions.backend", "memory");
+
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly int? _maxEntries;
@@ -216,7 +219,7 @@ public sealed class MemorySessionBackend : ISessionBackend, ISessionKeyEnumerato
                 }
             }
 
-            s_evictions.Add(evicted);
+            s_evictions.Add(evicted, s_backendTag);
         }
     }
 

@@ -7,16 +7,76 @@ using Sessions.EFCore.Internal;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers <see cref="EFCoreSessionBackend"/> as the session backend, and creates its table on request.</summary>
+/// <summary>Registers <see cref="EFCoreSessionBackend"/> as a session backend (named <c>efcore</c>), and creates its table on request.</summary>
 public static class EFCoreSessionsBuilderExtensions
 {
     /// <summary>
-    /// Stores sessions in a SQL table through the backend's own internal <see cref="DbContext"/>. Create the table once with
+    /// Stores sessions in a SQL table through the backend's own internal <see cref="DbContext"/>, on the database that
+    /// configuration names: <c>Sessions:EFCore:Provider</c> (<c>Sqlite</c> or <c>PostgreSQL</c>) and
+    /// <c>Sessions:EFCore:ConnectionString</c>. All options bind from <c>Sessions:EFCore</c> when sessions were added with
+    /// <c>AddSessions(IConfiguration)</c>; then <paramref name="configure"/> runs. Create the table once with
     /// <see cref="EnsureSessionsTableAsync"/>; it is never created silently.
     /// </summary>
     /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
+    /// <param name="configure">Sets <see cref="EFCoreSessionBackendOptions"/> after binding; <see langword="null"/> for none.</param>
+    /// <returns>The builder.</returns>
+    /// <remarks>
+    /// When this backend is selected and <see cref="EFCoreSessionBackendOptions.Provider"/> or
+    /// <see cref="EFCoreSessionBackendOptions.ConnectionString"/> is missing, start-up fails with an
+    /// <see cref="OptionsValidationException"/> saying what to set. If the lambda you pass could also be read as a database
+    /// delegate (for example <c>o =&gt; section.Bind(o)</c>), type its parameter: <c>(EFCoreSessionBackendOptions o) =&gt; ...</c>.
+    /// </remarks>
+    /// <example><code>
+    /// // appsettings.json: "Sessions": { "EFCore": { "Provider": "PostgreSQL", "ConnectionString": "Host=...;Database=app" } }
+    /// builder.Services.AddSessions(builder.Configuration.GetSection("Sessions")).AddEFCoreBackend();
+    /// </code></example>
+    public static ISessionsBuilder AddEFCoreBackend(this ISessionsBuilder builder, Action<EFCoreSessionBackendOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        AddOptions(builder, configure);
+        return builder.UseBackend(BackendName, services =>
+        {
+            var options = services.GetRequiredService<IOptions<EFCoreSessionBackendOptions>>().Value;
+            var missing = new List<string>();
+            if (options.Provider is null)
+            {
+                missing.Add("Sessions:EFCore:Provider must name the database: Sqlite or PostgreSQL (or pass a database delegate: AddEFCoreBackend(db => db.UseNpgsql(...))).");
+            }
+
+            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                missing.Add("Sessions:EFCore:ConnectionString must be set (for example \"Data Source=sessions.db\" for SQLite).");
+            }
+
+            if (missing.Count > 0)
+            {
+                throw new OptionsValidationException(Options.Options.DefaultName, typeof(EFCoreSessionBackendOptions), missing);
+            }
+
+            var connectionString = options.ConnectionString!;
+            Action<DbContextOptionsBuilder> database = options.Provider switch
+            {
+                EFCoreSessionDatabase.Sqlite => db => db.UseSqlite(connectionString),
+                EFCoreSessionDatabase.PostgreSQL => db => db.UseNpgsql(connectionString),
+                _ => throw new OptionsValidationException(
+                    Options.Options.DefaultName,
+                    typeof(EFCoreSessionBackendOptions),
+                    [$"Sessions:EFCore:Provider is {options.Provider}, which is not a database this backend speaks; use Sqlite or PostgreSQL."]),
+            };
+            return EFCoreSessionBackend.Create(database, options, services.GetService<TimeProvider>());
+        });
+    }
+
+    /// <summary>
+    /// Stores sessions in a SQL table through the backend's own internal <see cref="DbContext"/>, on the database that
+    /// <paramref name="configureDatabase"/> sets up (<see cref="EFCoreSessionBackendOptions.Provider"/> and
+    /// <see cref="EFCoreSessionBackendOptions.ConnectionString"/> are then ignored). Options bind from <c>Sessions:EFCore</c>
+    /// as with <see cref="AddEFCoreBackend(ISessionsBuilder, Action{EFCoreSessionBackendOptions}?)"/>. Create the table once
+    /// with <see cref="EnsureSessionsTableAsync"/>; it is never created silently.
+    /// </summary>
+    /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
     /// <param name="configureDatabase">Chooses the database: <c>db =&gt; db.UseSqlite(cs)</c> or <c>db =&gt; db.UseNpgsql(cs)</c>.</param>
-    /// <param name="configure">Sets <see cref="EFCoreSessionBackendOptions"/> (table name, schema, batch sizes); <see langword="null"/> for defaults.</param>
+    /// <param name="configure">Sets <see cref="EFCoreSessionBackendOptions"/> (table name, schema, batch sizes) after binding; <see langword="null"/> for none.</param>
     /// <returns>The builder.</returns>
     /// <example><code>builder.Services.AddSessions().AddEFCoreBackend(db => db.UseNpgsql(connectionString));</code></example>
     public static ISessionsBuilder AddEFCoreBackend(this ISessionsBuilder builder, Action<DbContextOptionsBuilder> configureDatabase, Action<EFCoreSessionBackendOptions>? configure = null)
@@ -24,7 +84,7 @@ public static class EFCoreSessionsBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configureDatabase);
         AddOptions(builder, configure);
-        return builder.UseBackend("efcore", services => EFCoreSessionBackend.Create(
+        return builder.UseBackend(BackendName, services => EFCoreSessionBackend.Create(
             configureDatabase,
             services.GetRequiredService<IOptions<EFCoreSessionBackendOptions>>().Value,
             services.GetService<TimeProvider>()));
@@ -38,14 +98,14 @@ public static class EFCoreSessionsBuilderExtensions
     /// </summary>
     /// <typeparam name="TContext">The application's context type, registered in the container.</typeparam>
     /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
-    /// <param name="configure">Sets batch sizes and retries; the table name comes from the model. <see langword="null"/> for defaults.</param>
+    /// <param name="configure">Sets batch sizes and retries after binding <c>Sessions:EFCore</c>; the table name comes from the model. <see langword="null"/> for none.</param>
     /// <returns>The builder.</returns>
     public static ISessionsBuilder AddEFCoreBackend<TContext>(this ISessionsBuilder builder, Action<EFCoreSessionBackendOptions>? configure = null)
         where TContext : DbContext
     {
         ArgumentNullException.ThrowIfNull(builder);
         AddOptions(builder, configure);
-        return builder.UseBackend("efcore", services =>
+        return builder.UseBackend(BackendName, services =>
         {
             var options = services.GetRequiredService<IOptions<EFCoreSessionBackendOptions>>().Value;
             var contexts = services.GetService<IDbContextFactory<TContext>>() is { } factory
@@ -75,15 +135,12 @@ public static class EFCoreSessionsBuilderExtensions
 
     private static void AddOptions(ISessionsBuilder builder, Action<EFCoreSessionBackendOptions>? configure)
     {
-        var options = builder.Services.AddOptions<EFCoreSessionBackendOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        options.ValidateOnStart();
+        builder.AddBackendOptions("EFCore", configure);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EFCoreSessionBackendOptions>, OptionsValidator>());
     }
+
+    /// <summary>The backend's name in <c>Sessions:Backend</c>, metrics, traces, logs and health checks.</summary>
+    private const string BackendName = "efcore";
 
     private sealed class OptionsValidator : IValidateOptions<EFCoreSessionBackendOptions>
     {

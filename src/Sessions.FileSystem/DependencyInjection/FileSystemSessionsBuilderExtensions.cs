@@ -4,27 +4,24 @@ using Sessions.FileSystem;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers <see cref="FileSystemSessionBackend"/> as the session backend.</summary>
+/// <summary>Registers <see cref="FileSystemSessionBackend"/> as a session backend, named <c>filesystem</c>.</summary>
 public static class FileSystemSessionsBuilderExtensions
 {
     /// <summary>
-    /// Stores sessions as files under a directory (default <c>./.sessions</c>). Options are validated when the app starts.
+    /// Stores sessions as files under a directory (default <c>./.sessions</c>). The options bind from
+    /// <c>Sessions:FileSystem</c> (for example <c>Sessions:FileSystem:Directory</c>, environment variable
+    /// <c>Sessions__FileSystem__Directory</c>) when sessions were added with <c>AddSessions(IConfiguration)</c>; then
+    /// <paramref name="configure"/> runs. They are validated when the app starts with this backend selected.
     /// </summary>
     /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
-    /// <param name="configure">Sets <see cref="FileSystemSessionBackendOptions"/>; <see langword="null"/> for defaults.</param>
+    /// <param name="configure">Sets <see cref="FileSystemSessionBackendOptions"/> after binding; <see langword="null"/> for none.</param>
     /// <returns>The builder.</returns>
-    /// <example><code>builder.Services.AddSessions().AddFileSystemBackend(o => o.Directory = "/var/lib/myapp/sessions");</code></example>
+    /// <example><code>builder.Services.AddSessions(builder.Configuration.GetSection("Sessions")).AddFileSystemBackend();</code></example>
     public static ISessionsBuilder AddFileSystemBackend(this ISessionsBuilder builder, Action<FileSystemSessionBackendOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
 
-        var options = builder.Services.AddOptions<FileSystemSessionBackendOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        options.ValidateOnStart();
+        builder.AddBackendOptions("FileSystem", configure);
         builder.Services.TryAddEnumerable(
             ServiceDescriptor.Singleton<IValidateOptions<FileSystemSessionBackendOptions>, FileSystemSessionBackendOptionsValidator>());
 

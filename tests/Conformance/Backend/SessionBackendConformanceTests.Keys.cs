@@ -120,7 +120,7 @@ public abstract partial class SessionBackendConformanceTests
     }
 
     /// <summary>
-    /// Two instances from <see cref="BackendConformanceFixture.CreateBackendAsync"/> see one store, as two app servers do:
+    /// Two instances from <see cref="BackendConformanceFixture.CreateBackendAsync()"/> see one store, as two app servers do:
     /// what one writes, touches or removes, the other sees at once, and their conditional writes check each other's versions.
     /// </summary>
     [Test]

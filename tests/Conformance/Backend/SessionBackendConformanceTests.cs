@@ -7,7 +7,7 @@ namespace Sessions.Conformance;
 /// The <see cref="ISessionBackend"/> contract: round trip, conditional writes, delete, expiry and touch with real
 /// time-to-live values, conditional writes under real concurrency, large and binary payloads, keys, versions,
 /// argument checks, cancellation and disposal. Subclass it in a backend's test project and implement
-/// <see cref="BackendConformanceFixture.CreateBackendAsync"/>.
+/// <see cref="BackendConformanceFixture.CreateBackendAsync()"/>.
 /// </summary>
 /// <remarks>
 /// Every test is virtual: a backend that cannot support one overrides it and calls <see cref="Assert.Ignore(string)"/>

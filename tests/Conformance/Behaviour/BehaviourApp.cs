@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using Sessions.Backends;
 using Sessions.Engine;
@@ -17,10 +18,10 @@ internal sealed class BehaviourApp : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly HttpClient _client;
-    private readonly ManualTimeProvider? _clock;
+    private readonly FakeTimeProvider? _clock;
     private readonly CancellationTokenSource _deadline;
 
-    private BehaviourApp(WebApplication app, HttpClient client, ManualTimeProvider? clock, LogSink logs, CancellationTokenSource deadline)
+    private BehaviourApp(WebApplication app, HttpClient client, FakeTimeProvider? clock, LogSink logs, CancellationTokenSource deadline)
     {
         _app = app;
         _client = client;
@@ -72,7 +73,7 @@ internal sealed class BehaviourApp : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
 
-        var clock = controllableTime ? new ManualTimeProvider() : null;
+        var clock = controllableTime ? FakeTimeProviders.StartingNow() : null;
         if (clock is not null)
         {
             // Registered before AddSessions, which adds the system clock only when none is registered.

@@ -14,7 +14,7 @@ namespace Sessions.Conformance;
 /// checked as "at least this test's", and the records checked are only this test's.
 /// </remarks>
 [ConformanceFixture]
-public abstract class ExpiredSessionPurgerConformanceTests : BackendConformanceFixture
+public abstract partial class ExpiredSessionPurgerConformanceTests : BackendConformanceFixture
 {
     /// <summary>A purge deletes records that expired while stored and counts at least those.</summary>
     [Test]

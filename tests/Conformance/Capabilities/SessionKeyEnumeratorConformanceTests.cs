@@ -11,7 +11,7 @@ namespace Sessions.Conformance;
 /// </summary>
 /// <remarks>The store may be shared with other tests, so each test checks only keys under its own fresh prefix.</remarks>
 [ConformanceFixture]
-public abstract class SessionKeyEnumeratorConformanceTests : BackendConformanceFixture
+public abstract partial class SessionKeyEnumeratorConformanceTests : BackendConformanceFixture
 {
     /// <summary>Every live key under the prefix is listed exactly once, maximum-length keys and 300 keys (several pages, for paging stores) included.</summary>
     [Test]

@@ -49,7 +49,7 @@ public sealed class SessionMetricsTests
     {
         var backendName = $"metrics-{Guid.NewGuid():N}";
         using var meter = new Recorder(backendName);
-        var clock = new ManualTimeProvider();
+        var clock = FakeTimeProviders.StartingNow();
         var backend = new CountingBackend(new MemorySessionBackend(timeProvider: clock));
         var store = new SessionStore(backend, new SessionOptions(), backendName, timeProvider: clock);
         var session = store.CreateNew();

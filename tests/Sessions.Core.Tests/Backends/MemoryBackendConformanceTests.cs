@@ -15,6 +15,9 @@ public sealed class MemorySessionBackendConformanceTests : SessionBackendConform
     private readonly MemorySessionBackend _backend = new();
 
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_backend);
+
+    // A store of its own per clock: an in-process store cannot be shared by instances on different clocks.
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) => new(new MemorySessionBackend(timeProvider: timeProvider));
 }
 
 [TestFixture]
@@ -23,6 +26,9 @@ public sealed class MemorySessionKeyEnumeratorConformanceTests : SessionKeyEnume
     private readonly MemorySessionBackend _backend = new();
 
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_backend);
+
+    // A store of its own per clock: an in-process store cannot be shared by instances on different clocks.
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) => new(new MemorySessionBackend(timeProvider: timeProvider));
 }
 
 [TestFixture]
@@ -31,4 +37,7 @@ public sealed class MemoryExpiredSessionPurgerConformanceTests : ExpiredSessionP
     private readonly MemorySessionBackend _backend = new();
 
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_backend);
+
+    // A store of its own per clock: an in-process store cannot be shared by instances on different clocks.
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) => new(new MemorySessionBackend(timeProvider: timeProvider));
 }

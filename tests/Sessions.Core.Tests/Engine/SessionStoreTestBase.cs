@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using Sessions.Conformance;
 using Sessions.Core.Tests.Support;
@@ -9,7 +10,7 @@ namespace Sessions.Core.Tests.Engine;
 /// <summary>A SessionStore over a real in-memory backend, with a manual clock and call counting.</summary>
 public abstract class SessionStoreTestBase
 {
-    protected ManualTimeProvider Clock { get; private set; } = null!;
+    protected FakeTimeProvider Clock { get; private set; } = null!;
 
     protected MemorySessionBackend Memory { get; private set; } = null!;
 
@@ -20,7 +21,7 @@ public abstract class SessionStoreTestBase
     [SetUp]
     public void CreateBackend()
     {
-        Clock = new ManualTimeProvider();
+        Clock = FakeTimeProviders.StartingNow();
         Memory = new MemorySessionBackend(timeProvider: Clock);
         Backend = new CountingBackend(Memory);
         Logger = new ListLogger<SessionStore>();

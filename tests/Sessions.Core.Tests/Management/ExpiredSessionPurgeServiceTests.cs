@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using Sessions.Backends;
 using Sessions.Conformance;
@@ -19,8 +20,8 @@ public sealed class ExpiredSessionPurgeServiceTests
     [Test]
     public async Task Purges_expired_sessions_on_the_interval()
     {
-        // Expiry follows the manual clock; the timer runs on real time (the clock does not override CreateTimer).
-        var clock = new ManualTimeProvider();
+        // Expiry and the purge timer both follow the fake clock: the wait below moves it one interval at a time.
+        var clock = FakeTimeProviders.StartingNow();
         var backend = new PurgerBackend(new MemorySessionBackend(timeProvider: clock));
         await using var provider = Build(backend, o => o.PurgeInterval = s_interval, clock);
         var store = provider.GetRequiredService<SessionStore>();
@@ -30,7 +31,7 @@ public sealed class ExpiredSessionPurgeServiceTests
         clock.Advance(TimeSpan.FromHours(1));
         Assert.That(backend.Inner.Count, Is.EqualTo(1), "setting up: the expired record is still held");
 
-        await RunAsync(provider, () => backend.Inner.Count == 0 && backend.Purges >= 2);
+        await RunAsync(provider, () => backend.Inner.Count == 0 && backend.Purges >= 2, clock);
 
         Assert.That(backend.Inner.Count, Is.Zero, "the expired record is purged");
     }
@@ -128,7 +129,7 @@ public sealed class ExpiredSessionPurgeServiceTests
     private static BackgroundService PurgeService(IServiceProvider provider) =>
         provider.GetServices<IHostedService>().OfType<ExpiredSessionPurgeService>().Single();
 
-    private static async Task RunAsync(IServiceProvider provider, Func<bool> done)
+    private static async Task RunAsync(IServiceProvider provider, Func<bool> done, FakeTimeProvider? clock = null)
     {
         var service = PurgeService(provider);
         await service.StartAsync(CancellationToken.None);
@@ -138,6 +139,7 @@ public sealed class ExpiredSessionPurgeServiceTests
             while (!done())
             {
                 Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"the purge did not run as expected within {s_patience.TotalSeconds} s on a {s_interval.TotalMilliseconds} ms interval");
+                clock?.Advance(s_interval);
                 await Task.Delay(10);
             }
         }

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using Sessions.Conformance;
 using Sessions.Core.Tests.Support;
@@ -13,7 +14,7 @@ public sealed class SessionManagerTests
 {
     private static readonly TimeSpan s_idle = TimeSpan.FromMinutes(20);
 
-    private ManualTimeProvider _clock = null!;
+    private FakeTimeProvider _clock = null!;
     private MemorySessionBackend _backend = null!;
     private SessionStore _store = null!;
     private SessionManager _manager = null!;
@@ -252,7 +253,7 @@ public sealed class SessionManagerTests
 
     private void Create()
     {
-        _clock = new ManualTimeProvider();
+        _clock = FakeTimeProviders.StartingNow();
         _backend = new MemorySessionBackend(timeProvider: _clock);
         _store = new SessionStore(_backend, new SessionOptions { IdleTimeout = s_idle }, "memory", timeProvider: _clock);
         _manager = new SessionManager(_store, new SessionIdGenerator());

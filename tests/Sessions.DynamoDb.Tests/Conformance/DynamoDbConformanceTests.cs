@@ -26,6 +26,8 @@ public sealed class DynamoDbBackendConformanceTests : SessionBackendConformanceT
 
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => _table.NewBackendAsync();
 
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) => _table.NewBackendAsync(timeProvider: timeProvider);
+
     public override Task A_one_mebibyte_payload_round_trips()
     {
         Assert.Ignore("DynamoDB items are limited to 400 KB, so a 1 MiB record cannot be one item; the backend refuses it with a DynamoDbSessionException (see PayloadLimitTests).");
@@ -48,6 +50,8 @@ public sealed class DynamoDbKeyEnumeratorConformanceTests : SessionKeyEnumerator
 
     // Small scan pages, so that the kit's 300-key listing crosses many pages.
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => _table.NewBackendAsync(scanPageSize: 37);
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) => _table.NewBackendAsync(scanPageSize: 37, timeProvider);
 }
 
 [TestFixture]
@@ -64,6 +68,33 @@ public sealed class DynamoDbExpiredSessionPurgerConformanceTests : ExpiredSessio
     public Task DeleteTableAsync() => _table.DeleteAsync();
 
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => _table.NewBackendAsync(scanPageSize: 3);
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) => _table.NewBackendAsync(scanPageSize: 3, timeProvider);
+}
+
+[TestFixture]
+public sealed class DynamoDbHealthProbeConformanceTests : SessionBackendHealthProbeConformanceTests
+{
+    private readonly DynamoDbFixtureTable _table = new("probe");
+
+    protected override TimeSpan ExpiryResolution => TimeSpan.FromSeconds(1);
+
+    [OneTimeSetUp]
+    public Task CreateTableAsync() => _table.CreateAsync();
+
+    [OneTimeTearDown]
+    public Task DeleteTableAsync() => _table.DeleteAsync();
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() => _table.NewBackendAsync();
+
+    // An endpoint on a loopback port nothing listens on.
+    protected override ValueTask<ISessionBackend> CreateUnreachableBackendAsync() =>
+        new(new DynamoDbSessionBackend(new DynamoDbSessionBackendOptions
+        {
+            Table = _table.Name,
+            ServiceUrl = $"http://127.0.0.1:{ServerProcess.FreeLoopbackPort()}",
+            Region = "us-east-1",
+        }));
 }
 
 [TestFixture]
@@ -101,4 +132,7 @@ internal sealed class DynamoDbFixtureTable(string label)
             },
             cancellationToken);
     }
+
+    public async ValueTask<ISessionBackend> NewBackendAsync(int? scanPageSize = null, TimeProvider? timeProvider = null) =>
+        new DynamoDbSessionBackend(await Dynalite.ClientAsync(), new DynamoDbSessionBackendOptions { Table = Name }, timeProvider) { ScanPageSize = scanPageSize };
 }

@@ -18,4 +18,7 @@ public sealed class FileSystemExpiredSessionPurgerConformanceTests : ExpiredSess
 
     protected override ValueTask<ISessionBackend> CreateBackendAsync() =>
         new(new FileSystemSessionBackend(new FileSystemSessionBackendOptions { Directory = _directory!.Path }));
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) =>
+        new(new FileSystemSessionBackend(new FileSystemSessionBackendOptions { Directory = _directory!.Path }, timeProvider));
 }

@@ -21,4 +21,7 @@ public sealed class FileSystemSessionBackendConformanceTests : SessionBackendCon
 
     protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
         UnreadableSessionFile.WriteAsync(_directory!.Path, key, cancellationToken);
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) =>
+        new(new FileSystemSessionBackend(new FileSystemSessionBackendOptions { Directory = _directory!.Path }, timeProvider));
 }

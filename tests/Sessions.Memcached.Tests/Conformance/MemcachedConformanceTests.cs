@@ -27,6 +27,9 @@ public sealed class MemcachedSingleServerConformanceTests : SessionBackendConfor
 
     protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
         UnreadableItems.WriteAsync(_servers.Servers, key, cancellationToken);
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) =>
+        new(new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers, ItemSizeLimit = 2 * 1024 * 1024 }, timeProvider));
 }
 
 [TestFixture]
@@ -47,6 +50,35 @@ public sealed class MemcachedPoolOfThreeConformanceTests : SessionBackendConform
 
     protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
         UnreadableItems.WriteAsync(_servers.Servers, key, cancellationToken);
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) =>
+        new(new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers, ItemSizeLimit = 2 * 1024 * 1024 }, timeProvider));
+}
+
+[TestFixture]
+public sealed class MemcachedHealthProbeConformanceTests : SessionBackendHealthProbeConformanceTests
+{
+    private MemcachedServers _servers = null!;
+
+    protected override TimeSpan ExpiryResolution => TimeSpan.FromSeconds(1);
+
+    [OneTimeSetUp]
+    public async Task StartServersAsync() => _servers = await MemcachedServers.StartAsync(2);
+
+    [OneTimeTearDown]
+    public async Task StopServersAsync() => await _servers.DisposeAsync();
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() =>
+        new(new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers }));
+
+    // One live server and one loopback port nothing listens on: the probe pings every server, so it must fail.
+    protected override ValueTask<ISessionBackend> CreateUnreachableBackendAsync() =>
+        new(new MemcachedSessionBackend(new MemcachedSessionBackendOptions
+        {
+            Servers = $"{_servers.Addresses[0]},127.0.0.1:{ServerProcess.FreeLoopbackPort()}",
+            ConnectTimeout = TimeSpan.FromSeconds(1),
+            OperationTimeout = TimeSpan.FromSeconds(1),
+        }));
 }
 
 [TestFixture]
