@@ -45,7 +45,9 @@ public sealed class PackagingTests
 
         // `git stash create` makes a commit of HEAD plus the uncommitted edits without touching the working tree; with
         // no edits it prints nothing and HEAD is packed.
-        _commit = Cli.Run("git", "stash create", _repository, TimeSpan.FromMinutes(1)).Trim();
+        // (An identity is given because a CI machine may have none configured, and the commit needs one.)
+        _commit = Cli.Run("git", "-c user.name=packaging-test -c user.email=packaging-test@localhost stash create", _repository,
+            TimeSpan.FromMinutes(1)).Trim();
         if (_commit.Length == 0)
         {
             _commit = Cli.Run("git", "rev-parse HEAD", _repository, TimeSpan.FromMinutes(1)).Trim();
