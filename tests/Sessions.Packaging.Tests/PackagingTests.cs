@@ -1,0 +1,479 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection.Metadata;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using NUnit.Framework;
+
+namespace Sessions.Packaging.Tests;
+
+/// <summary>
+/// The packages as a new user gets them. Clones this repository (its HEAD plus uncommitted edits to tracked files; new
+/// untracked files are not included), packs every package (src/* and the conformance kit) to a local folder, and then,
+/// from that folder only (a NuGet.config with that folder for Sessions.* and the machine's usual source for the rest,
+/// no project references): runs a minimal web app on Sessions.FileSystem configured by appsettings.json, runs the kit
+/// from a project made by <c>dotnet new nunit</c>, adds Sessions.Redis with <c>dotnet add package</c> (no prerelease
+/// switch), and checks that a second clone at another path packs to identical DLLs.
+/// </summary>
+/// <remarks>About 3 to 4 minutes on a 2-core machine, mostly the two clean builds.</remarks>
+[TestFixture]
+[NonParallelizable]
+public sealed class PackagingTests
+{
+    /// <summary>The remote the clones get, so that repository metadata and Source Link are produced and checked.</summary>
+    private const string FakeRemote = "https://github.com/sessions-example/sessions.git";
+
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(6);
+
+    private string _repository = "";
+    private string _work = "";
+    private string _commit = "";
+    private string _version = "";
+    private string _feed = "";
+    private string _cloneA = "";
+
+    [OneTimeSetUp]
+    public void PackEverythingFromAClone()
+    {
+        _repository = FindRepositoryRoot();
+        _version = XDocument.Load(Path.Combine(_repository, "Directory.Build.props"))
+            .Descendants("VersionPrefix").Single().Value;
+        _work = Path.Combine(Path.GetTempPath(), "sessions-packaging-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(_work);
+
+        // `git stash create` makes a commit of HEAD plus the uncommitted edits without touching the working tree; with
+        // no edits it prints nothing and HEAD is packed.
+        // (An identity is given because a CI machine may have none configured, and the commit needs one.)
+        _commit = Cli.Run("git", "-c user.name=packaging-test -c user.email=packaging-test@localhost stash create", _repository,
+            TimeSpan.FromMinutes(1)).Trim();
+        if (_commit.Length == 0)
+        {
+            _commit = Cli.Run("git", "rev-parse HEAD", _repository, TimeSpan.FromMinutes(1)).Trim();
+        }
+
+        _cloneA = Clone(Path.Combine(_work, "a"), FakeRemote);
+        _feed = Path.Combine(_work, "feed");
+        Pack(_cloneA, PackableProjects(_cloneA), _feed);
+    }
+
+    [OneTimeTearDown]
+    public void RemoveWorkFolder()
+    {
+        if (_work.Length > 0 && Environment.GetEnvironmentVariable("SESSIONS_KEEP_PACKAGING_WORK") != "1")
+        {
+            try
+            {
+                Directory.Delete(_work, recursive: true);
+            }
+            catch (IOException e)
+            {
+                TestContext.Progress.WriteLine($"Could not remove {_work}: {e.Message}");
+            }
+        }
+    }
+
+    [Test]
+    public void Every_package_has_the_stable_version_a_readme_and_repository_metadata()
+    {
+        Assert.That(_version, Does.Match(@"^\d+\.\d+\.\d+$"), "VersionPrefix must be a plain semver version");
+        var packages = Directory.GetFiles(_feed, "*.nupkg");
+        var expectedIds = PackableProjects(_cloneA).Select(Path.GetFileNameWithoutExtension).Order().ToArray();
+        Assert.That(packages.Select(p => Path.GetFileName(p)).Order(),
+            Is.EqualTo(expectedIds.Select(id => $"{id}.{_version}.nupkg")), "one stable package per packable project");
+
+        foreach (var package in packages)
+        {
+            using var zip = ZipFile.OpenRead(package);
+            var nuspec = XDocument.Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+            var metadata = nuspec.Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+            string? Field(string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name)?.Value;
+            var repository = metadata.Elements().SingleOrDefault(e => e.Name.LocalName == "repository");
+            var name = Path.GetFileName(package);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(Field("version"), Is.EqualTo(_version), name);
+                Assert.That(Field("readme"), Is.EqualTo("README.md"), name);
+                Assert.That(zip.GetEntry("README.md"), Is.Not.Null, $"{name} packs its README.md");
+                Assert.That(Field("license"), Is.EqualTo("MIT"), name);
+                Assert.That(Field("description"), Is.Not.Empty, name);
+                Assert.That(Field("projectUrl"), Is.EqualTo(FakeRemote[..^".git".Length]), $"{name}: project URL from the git remote");
+                Assert.That(repository?.Attribute("url")?.Value, Is.EqualTo(FakeRemote), $"{name}: repository URL from the git remote");
+                Assert.That(repository?.Attribute("commit")?.Value, Is.EqualTo(_commit), $"{name}: repository commit");
+                Assert.That(File.Exists(Path.ChangeExtension(package, ".snupkg")), Is.True, $"{name} has a symbol package");
+            });
+        }
+    }
+
+    [Test]
+    public void Package_readmes_stand_alone_on_the_gallery()
+    {
+        // The gallery shows README.md alone: a relative link or a placeholder URL is broken there.
+        var relativeLink = new Regex(@"\]\((?!https?://|#)[^)]*\)|<a\s+href=""(?!https?://|#)|<img\s+src=""(?!https?://)");
+        var placeholder = new Regex(@"https?://github\.com/?[)\s""]|https?://example\.(com|org)|\bTODO\b|\bTBD\b");
+        foreach (var package in Directory.GetFiles(_feed, "*.nupkg"))
+        {
+            using var zip = ZipFile.OpenRead(package);
+            using var reader = new StreamReader(zip.GetEntry("README.md")!.Open());
+            var readme = reader.ReadToEnd();
+            var id = Path.GetFileNameWithoutExtension(package)[..^(_version.Length + 1)];
+            Assert.Multiple(() =>
+            {
+                Assert.That(relativeLink.Matches(readme).Select(m => m.Value), Is.Empty, $"{id}: relative links");
+                Assert.That(placeholder.Matches(readme).Select(m => m.Value), Is.Empty, $"{id}: placeholders");
+                Assert.That(readme, Does.Contain($"dotnet add package {id}"), $"{id}: the install line");
+                Assert.That(readme, Does.Contain("```csharp").And.Contain("using "), $"{id}: a quickstart with its using lines");
+            });
+        }
+    }
+
+    [Test]
+    public void Symbols_carry_source_link_and_no_build_paths()
+    {
+        foreach (var symbols in Directory.GetFiles(_feed, "*.snupkg"))
+        {
+            using var zip = ZipFile.OpenRead(symbols);
+            var pdbEntry = zip.Entries.Single(e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal));
+            using var pdbStream = new MemoryStream();
+            using (var entry = pdbEntry.Open())
+            {
+                entry.CopyTo(pdbStream);
+            }
+
+            pdbStream.Position = 0;
+            using var provider = MetadataReaderProvider.FromPortablePdbStream(pdbStream);
+            var pdb = provider.GetMetadataReader();
+            var sourceLinkKind = new Guid("CC110556-A091-4D38-9FEC-25AB9A351A6A");
+            var sourceLink = pdb.CustomDebugInformation
+                .Select(pdb.GetCustomDebugInformation)
+                .Where(info => pdb.GetGuid(info.Kind) == sourceLinkKind)
+                .Select(info => System.Text.Encoding.UTF8.GetString(pdb.GetBlobBytes(info.Value)))
+                .SingleOrDefault();
+            var documents = pdb.Documents.Select(d => pdb.GetString(pdb.GetDocument(d).Name)).ToList();
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(sourceLink, Does.Contain($"https://raw.githubusercontent.com/sessions-example/sessions/{_commit}/"),
+                    $"{Path.GetFileName(symbols)}: Source Link maps the sources to the commit");
+                Assert.That(documents, Is.Not.Empty);
+                Assert.That(documents.Where(d => !d.StartsWith("/_/", StringComparison.Ordinal)), Is.Empty,
+                    $"{Path.GetFileName(symbols)}: every source path is mapped to /_/ (no clone path)");
+            });
+        }
+
+        foreach (var (name, bytes) in PackedDlls(_feed))
+        {
+            Assert.That(IndexOf(bytes, System.Text.Encoding.UTF8.GetBytes(_cloneA)), Is.EqualTo(-1), $"{name} embeds the clone path");
+        }
+    }
+
+    [Test]
+    public void Packing_again_from_another_clone_path_gives_identical_dlls()
+    {
+        // Sessions.Core and Sessions.FileSystem only (one small build), against the same packages of the first clone.
+        var cloneB = Clone(Path.Combine(_work, "elsewhere", "second-clone"), FakeRemote);
+        var feedB = Path.Combine(_work, "feed-b");
+        Pack(cloneB, [Path.Combine(cloneB, "src", "Sessions.Core", "Sessions.Core.csproj"),
+            Path.Combine(cloneB, "src", "Sessions.FileSystem", "Sessions.FileSystem.csproj")], feedB);
+
+        var first = PackedDlls(_feed).ToDictionary(d => d.Name, d => Convert.ToHexString(SHA256.HashData(d.Bytes)));
+        var second = PackedDlls(feedB).ToDictionary(d => d.Name, d => Convert.ToHexString(SHA256.HashData(d.Bytes)));
+        Assert.That(second.Keys, Is.EquivalentTo(new[] { "Sessions.Core.dll", "Sessions.FileSystem.dll" }));
+        foreach (var (name, hash) in second)
+        {
+            Assert.That(hash, Is.EqualTo(first[name]), $"{name} differs between {_cloneA} and {cloneB}");
+        }
+    }
+
+    [Test]
+    public void Repository_metadata_is_left_out_without_a_public_remote()
+    {
+        // A clone of a local path has a path for a remote; a fresh `git init` has none. Neither may reach a package.
+        var localRemote = Clone(Path.Combine(_work, "local-remote"), remote: null);
+        var noRemote = Clone(Path.Combine(_work, "no-remote"), remote: null);
+        Cli.Run("git", "remote remove origin", noRemote, TimeSpan.FromMinutes(1));
+
+        foreach (var clone in new[] { localRemote, noRemote })
+        {
+            var project = Path.Combine(clone, "src", "Sessions.Core", "Sessions.Core.csproj");
+            var output = Cli.Run("dotnet",
+                $"msbuild \"{project}\" -nologo -t:InitializeSourceControlInformation -p:_IsPacking=true " +
+                "-getProperty:PackageProjectUrl -getProperty:PublishRepositoryUrl -getProperty:PrivateRepositoryUrl " +
+                "-getProperty:ContinuousIntegrationBuild -getProperty:SourceRevisionId",
+                clone, TimeSpan.FromMinutes(2));
+            Assert.That(output, Does.Contain("\"PackageProjectUrl\": \"\"").And.Contain("\"PublishRepositoryUrl\": \"false\"")
+                .And.Contain("\"PrivateRepositoryUrl\": \"\"").And.Contain("\"ContinuousIntegrationBuild\": \"true\"")
+                .And.Contain($"\"SourceRevisionId\": \"{_commit}\""), clone);
+        }
+    }
+
+    [Test]
+    public void A_web_app_on_the_FileSystem_package_stores_sessions_where_appsettings_says()
+    {
+        var app = Directory.CreateDirectory(Path.Combine(_work, "webapp")).FullName;
+        var sessions = Path.Combine(_work, "webapp-sessions");
+        WriteNuGetConfig(app);
+        File.WriteAllText(Path.Combine(app, "WebApp.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk.Web">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+              </PropertyGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddSessions(builder.Configuration.GetSection("Sessions"))
+                            .AddFileSystemBackend();
+            var app = builder.Build();
+            app.UseSessions();
+            app.MapGet("/visit", (HttpContext context) =>
+            {
+                var visits = (context.Session.GetInt32("visits") ?? 0) + 1;
+                context.Session.SetInt32("visits", visits);
+                return $"visits={visits}";
+            });
+            app.Run();
+            """);
+        File.WriteAllText(Path.Combine(app, "appsettings.json"), $$"""
+            {
+              "Logging": { "LogLevel": { "Default": "Warning" } },
+              "Sessions": {
+                "FileSystem": { "Directory": "{{sessions.Replace("\\", "\\\\", StringComparison.Ordinal)}}" }
+              }
+            }
+            """);
+
+        Cli.Run("dotnet", "add package Sessions.FileSystem", app, BuildTimeout);
+        // The issue's check: the stable version resolves without a prerelease switch.
+        var added = Cli.Run("dotnet", "add package Sessions.Redis", app, BuildTimeout);
+        Assert.That(File.ReadAllText(Path.Combine(app, "WebApp.csproj")),
+            Does.Contain($"Include=\"Sessions.FileSystem\" Version=\"{_version}\"")
+                .And.Contain($"Include=\"Sessions.Redis\" Version=\"{_version}\""), added);
+        Cli.Run("dotnet", "build -c Release", app, BuildTimeout);
+
+        var port = FreePort();
+        using var process = Cli.Start("dotnet", $"bin/Release/net10.0/WebApp.dll --urls http://127.0.0.1:{port}", app, out var output);
+        try
+        {
+            using var http = new HttpClient(new HttpClientHandler { UseCookies = true, CookieContainer = new CookieContainer() })
+            {
+                BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+                Timeout = TimeSpan.FromSeconds(30),
+            };
+            var first = GetWhenUp(http, "/visit", process, output);
+            var second = http.GetStringAsync(new Uri("/visit", UriKind.Relative)).GetAwaiter().GetResult();
+            Assert.Multiple(() =>
+            {
+                Assert.That(first, Is.EqualTo("visits=1"), Cli.Tail(output));
+                Assert.That(second, Is.EqualTo("visits=2"), "the cookie brings the session back");
+                Assert.That(Directory.Exists(sessions) ? Directory.GetFiles(sessions, "*.session", SearchOption.AllDirectories) : [],
+                    Has.Length.EqualTo(1), $"one session file under Sessions:FileSystem:Directory ({sessions})");
+                Assert.That(Directory.Exists(Path.Combine(app, ".sessions")), Is.False, "nothing in the default directory");
+            });
+        }
+        finally
+        {
+            Cli.Kill(process);
+        }
+    }
+
+    [Test]
+    public void The_kit_runs_from_a_dotnet_new_nunit_project()
+    {
+        var project = Directory.CreateDirectory(Path.Combine(_work, "kit")).FullName;
+        Cli.Run("dotnet", "new nunit -n KitCheck -o . --force", project, TimeSpan.FromMinutes(2));
+        WriteNuGetConfig(project);
+        File.Delete(Path.Combine(project, "UnitTest1.cs"));
+        File.WriteAllText(Path.Combine(project, "WrappedBackendTests.cs"), """
+            using Microsoft.Extensions.DependencyInjection;
+            using Sessions.Backends;
+            using Sessions.Conformance;
+            using Sessions.Memory;
+
+            namespace KitCheck;
+
+            // A third party's backend, as small as it gets: every call goes to an in-memory store it owns.
+            public sealed class WrappedBackend(MemorySessionBackend inner) : ISessionBackend
+            {
+                public ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken) =>
+                    inner.GetAsync(key, cancellationToken);
+
+                public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken) =>
+                    inner.SetAsync(key, record, condition, cancellationToken);
+
+                public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken) =>
+                    inner.RemoveAsync(key, expectedVersion, cancellationToken);
+
+                public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+                    inner.TouchAsync(key, expiresAt, cancellationToken);
+            }
+
+            [TestFixture]
+            public sealed class WrappedBackendConformanceTests : SessionBackendConformanceTests
+            {
+                private readonly WrappedBackend _backend = new(new MemorySessionBackend());
+
+                protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_backend);
+            }
+
+            [TestFixture]
+            public sealed class WrappedBehaviourConformanceTests : SessionBehaviourConformanceTests
+            {
+                protected override void AddBackend(ISessionsBuilder builder) =>
+                    builder.UseBackend("wrapped", services => new WrappedBackend(
+                        new MemorySessionBackend(timeProvider: services.GetService<TimeProvider>())));
+            }
+
+            // The backend has none of the optional capabilities (key listing, purge, health probe, ...): every capability
+            // fixture of the kit, whichever this kit version has, is excused for that reason.
+            [TestFixture]
+            public sealed class Completeness : ConformanceCompletenessTests
+            {
+                protected override IReadOnlyDictionary<Type, string> ExcusedFixtures { get; } =
+                    typeof(ConformanceCompletenessTests).Assembly.GetExportedTypes()
+                        .Where(t => t is { IsClass: true, IsAbstract: true } && t.IsDefined(typeof(ConformanceFixtureAttribute), false))
+                        .Where(t => t != typeof(SessionBackendConformanceTests) && t != typeof(SessionBehaviourConformanceTests))
+                        .ToDictionary(t => t, _ => "WrappedBackend implements ISessionBackend only.");
+            }
+            """);
+
+        // As the issue's user did: the template's own NUnit pin, then the kit, with warnings as errors (NU1605 and all).
+        Cli.Run("dotnet", "add package Sessions.Conformance", project, BuildTimeout);
+        var csproj = File.ReadAllText(Path.Combine(project, "KitCheck.csproj"));
+        Assert.That(csproj, Does.Contain($"Include=\"Sessions.Conformance\" Version=\"{_version}\""));
+        var results = Path.Combine(project, "results");
+        var output = Cli.Run("dotnet",
+            $"test -c Release -p:TreatWarningsAsErrors=true --logger \"trx;LogFileName=kit.trx\" --results-directory \"{results}\"",
+            project, BuildTimeout);
+
+        var counters = XDocument.Load(Path.Combine(results, "kit.trx")).Descendants().First(e => e.Name.LocalName == "Counters");
+        int Count(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+        TestContext.Progress.WriteLine($"kit from packages: {Count("passed")} passed, {Count("failed")} failed, total {Count("total")}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Count("failed"), Is.Zero, Cli.Tail(new System.Text.StringBuilder(output)));
+            Assert.That(Count("passed"), Is.GreaterThan(50), "the kit's backend and behaviour halves ran");
+        });
+    }
+
+    // ---- helpers ----
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Sessions.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Sessions.slnx not found above " + TestContext.CurrentContext.TestDirectory);
+    }
+
+    /// <summary>Clones the repository at <see cref="_commit"/> into <paramref name="path"/>; sets origin to <paramref name="remote"/> if given.</summary>
+    private string Clone(string path, string? remote)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        Cli.Run("git", $"clone --quiet --no-checkout \"{_repository}\" \"{path}\"", _work, TimeSpan.FromMinutes(2));
+        Cli.Run("git", $"-c advice.detachedHead=false checkout --quiet {_commit}", path, TimeSpan.FromMinutes(2));
+        if (remote is not null)
+        {
+            Cli.Run("git", $"remote set-url origin {remote}", path, TimeSpan.FromMinutes(1));
+        }
+
+        return path;
+    }
+
+    /// <summary>Every package the repository ships: src/*/*.csproj and the conformance kit.</summary>
+    private static string[] PackableProjects(string clone) =>
+        [.. Directory.GetFiles(Path.Combine(clone, "src"), "*.csproj", SearchOption.AllDirectories),
+            Path.Combine(clone, "tests", "Conformance", "Sessions.Conformance.csproj")];
+
+    /// <summary>Packs <paramref name="projects"/> in one MSBuild run (a throw-away solution of just them).</summary>
+    private static void Pack(string clone, IEnumerable<string> projects, string output)
+    {
+        var solution = Path.Combine(clone, "packages.slnx");
+        new XDocument(new XElement("Solution", projects.Select(p => new XElement("Project", new XAttribute("Path", Path.GetRelativePath(clone, p))))))
+            .Save(solution);
+        Cli.Run("dotnet", $"pack \"{solution}\" -c Release -o \"{output}\"", clone, BuildTimeout);
+    }
+
+    /// <summary>A NuGet.config that takes Sessions.* from the local feed only and everything else from the usual source.</summary>
+    private void WriteNuGetConfig(string directory) =>
+        File.WriteAllText(Path.Combine(directory, "NuGet.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <config>
+                <!-- Its own package cache: a cached Sessions.* {_version} from an earlier run must not stand in for these. -->
+                <add key="globalPackagesFolder" value="{Path.Combine(_work, "nuget-packages")}" />
+              </config>
+              <packageSources>
+                <clear />
+                <add key="local" value="{_feed}" />
+                <add key="machine-cache" value="{MachinePackageCache()}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+              <packageSourceMapping>
+                <packageSource key="local"><package pattern="Sessions.*" /></packageSource>
+                <packageSource key="machine-cache"><package pattern="*" /></packageSource>
+                <packageSource key="nuget.org"><package pattern="*" /></packageSource>
+              </packageSourceMapping>
+            </configuration>
+            """);
+
+    /// <summary>The machine's NuGet cache, used as a read-only source for the third-party packages (fast, offline-friendly).</summary>
+    private static string MachinePackageCache() =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    private static IEnumerable<(string Name, byte[] Bytes)> PackedDlls(string feed)
+    {
+        foreach (var package in Directory.GetFiles(feed, "*.nupkg"))
+        {
+            using var zip = ZipFile.OpenRead(package);
+            foreach (var entry in zip.Entries.Where(e => e.FullName.StartsWith("lib/", StringComparison.Ordinal) && e.Name.EndsWith(".dll", StringComparison.Ordinal)))
+            {
+                using var stream = entry.Open();
+                using var buffer = new MemoryStream();
+                stream.CopyTo(buffer);
+                yield return (entry.Name, buffer.ToArray());
+            }
+        }
+    }
+
+    private static int IndexOf(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string GetWhenUp(HttpClient http, string path, System.Diagnostics.Process process, System.Text.StringBuilder output)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                Assert.Fail($"The web app exited with {process.ExitCode}.\n{Cli.Tail(output)}");
+            }
+
+            try
+            {
+                return http.GetStringAsync(new Uri(path, UriKind.Relative)).GetAwaiter().GetResult();
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(250);
+            }
+        }
+    }
+}
