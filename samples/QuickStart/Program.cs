@@ -29,10 +29,13 @@ if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey])
 builder.Services.AddSessions(builder.Configuration.GetSection("Sessions"))
     .AddFileSystemBackend()
     .AddMemoryBackend()
-    .AddRedisBackend(static _ => { })
+    .AddRedisBackend()
     .AddMemcachedBackend()
     .AddEFCoreBackend()
-    .AddDynamoDbBackend();
+    .AddDynamoDbBackend()
+    .AddFirestoreBackend()
+    .AddMongoBackend()
+    .AddElasticsearchBackend();
 
 var app = builder.Build();
 if (app.Services.GetRequiredService<SessionBackendSelection>().Name == "efcore")

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using NUnit.Framework;
 using Sessions.Backends;
-using Sessions.Conformance;
 using Sessions.Elasticsearch.Tests.Support;
 
 namespace Sessions.Elasticsearch.Tests;
@@ -132,7 +131,7 @@ public sealed class ErrorMappingTests
     {
         var port = ClosedLoopbackPort();
         await using var backend = new ElasticsearchSessionBackend(
-            new ElasticsearchSessionBackendOptions { Url = $"http://127.0.0.1:{port}", RequestTimeout = TimeSpan.FromSeconds(5) }, new ManualTimeProvider(s_now));
+            new ElasticsearchSessionBackendOptions { Url = $"http://127.0.0.1:{port}", RequestTimeout = TimeSpan.FromSeconds(5) }, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(s_now));
 
         var e = Assert.ThrowsAsync<ElasticsearchSessionException>(async () => await backend.GetAsync(Key, CancellationToken.None));
 
@@ -166,7 +165,7 @@ public sealed class ErrorMappingTests
     }
 
     private static ElasticsearchSessionBackend Backend(RecordedTransport transport) =>
-        new(transport.Client, new ElasticsearchSessionBackendOptions { Index = Index }, new ManualTimeProvider(s_now));
+        new(transport.Client, new ElasticsearchSessionBackendOptions { Index = Index }, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(s_now));
 
     private static SessionRecord Record() => new(new byte[] { 1, 2, 3 }, s_now.AddMinutes(1), 6);
 

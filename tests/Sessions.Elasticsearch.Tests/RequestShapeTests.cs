@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using NUnit.Framework;
 using Sessions.Backends;
-using Sessions.Conformance;
 using Sessions.Elasticsearch.Tests.Support;
 
 namespace Sessions.Elasticsearch.Tests;
@@ -362,7 +361,7 @@ public sealed class RequestShapeTests
     }
 
     private static ElasticsearchSessionBackend Backend(RecordedTransport transport, int batchSize = 1000, bool createIndex = false) =>
-        new(transport.Client, new ElasticsearchSessionBackendOptions { Index = Index, BatchSize = batchSize, CreateIndex = createIndex }, new ManualTimeProvider(s_now));
+        new(transport.Client, new ElasticsearchSessionBackendOptions { Index = Index, BatchSize = batchSize, CreateIndex = createIndex }, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(s_now));
 
     private static SessionRecord Record(long version = 1) => new(new byte[] { 0, 1, 2, 255 }, s_now.AddMinutes(1), version);
 

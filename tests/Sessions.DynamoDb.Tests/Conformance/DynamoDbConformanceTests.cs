@@ -113,9 +113,6 @@ internal sealed class DynamoDbFixtureTable(string label)
 
     public Task DeleteAsync() => _name is null ? Task.CompletedTask : Dynalite.DeleteTableAsync(_name);
 
-    public async ValueTask<ISessionBackend> NewBackendAsync(int? scanPageSize = null) =>
-        new DynamoDbSessionBackend(await Dynalite.ClientAsync(), new DynamoDbSessionBackendOptions { Table = Name }) { ScanPageSize = scanPageSize };
-
     /// <summary>Puts an item under <paramref name="key"/> that is not a session record (a string payload, no version), bypassing the backend.</summary>
     public async ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken)
     {
