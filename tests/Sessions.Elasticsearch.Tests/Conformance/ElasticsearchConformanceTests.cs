@@ -79,6 +79,20 @@ public sealed class ElasticsearchExpiredSessionPurgerConformanceTests : ExpiredS
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_index.NewBackend(batchSize: 3));
 }
 
+[TestFixture]
+public sealed class ElasticsearchHealthProbeConformanceTests : SessionBackendHealthProbeConformanceTests
+{
+    private readonly FixtureIndex _index = new("probe");
+
+    [OneTimeSetUp]
+    public Task CreateIndexAsync() => _index.CreateAsync();
+
+    [OneTimeTearDown]
+    public Task DeleteIndexAsync() => _index.DeleteAsync();
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_index.NewBackend());
+}
+
 /// <summary>
 /// The behaviour table over HTTP with the backend registered as an app would (<c>AddElasticsearchBackend</c> with a URL, the
 /// index created at start-up). The backend takes its clock from the app's <see cref="TimeProvider"/>, so the manual clock works.

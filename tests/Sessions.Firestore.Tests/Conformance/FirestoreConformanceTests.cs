@@ -20,6 +20,8 @@ public sealed class FirestoreBackendConformanceTests : SessionBackendConformance
 
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => _project.NewBackendAsync();
 
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) => _project.NewBackendAsync(timeProvider: timeProvider);
+
     protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) => _project.WriteUnreadableAsync(key, cancellationToken);
 
     public override Task A_one_mebibyte_payload_round_trips()
@@ -52,6 +54,8 @@ public sealed class FirestoreExpiredSessionPurgerConformanceTests : ExpiredSessi
     // Small pages, so that a purge deletes in several batches.
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => _project.NewBackendAsync(pageSize: 2);
 
+    protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) => _project.NewBackendAsync(pageSize: 2, timeProvider);
+
     protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) => _project.WriteUnreadableAsync(key, cancellationToken);
 }
 
@@ -80,6 +84,24 @@ public sealed class FirestoreBehaviourConformanceTests : SessionBehaviourConform
 }
 
 [TestFixture]
+public sealed class FirestoreHealthProbeConformanceTests : SessionBackendHealthProbeConformanceTests
+{
+    private readonly FirestoreFixtureProject _project = new("probe");
+
+    protected override TimeSpan ExpiryResolution => FirestoreFixtureProject.Resolution;
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() => _project.NewBackendAsync();
+
+    // An emulator address nothing listens on, with a short deadline: the probe must fail, with the address in its message.
+    protected override ValueTask<ISessionBackend> CreateUnreachableBackendAsync() => new(new FirestoreSessionBackend(new FirestoreSessionBackendOptions
+    {
+        ProjectId = _project.ProjectId,
+        EmulatorHost = $"127.0.0.1:{ServerProcess.FreeLoopbackPort()}",
+        CallTimeout = TimeSpan.FromSeconds(2),
+    }));
+}
+
+[TestFixture]
 public sealed class FirestoreConformanceCompletenessTests : ConformanceCompletenessTests
 {
 }
@@ -93,7 +115,9 @@ internal sealed class FirestoreFixtureProject(string label)
     public string ProjectId { get; } = FirestoreEmulator.NewProjectId(label);
 
     /// <param name="pageSize">Documents per query page: small, so that listings and purges cross pages.</param>
-    public async ValueTask<ISessionBackend> NewBackendAsync(int pageSize = 300) => new FirestoreSessionBackend(await FirestoreEmulator.OptionsAsync(ProjectId)) { PageSize = pageSize };
+    /// <param name="timeProvider">The app clock the backend judges expiry by; <see langword="null"/> for the system clock.</param>
+    public async ValueTask<ISessionBackend> NewBackendAsync(int pageSize = 300, TimeProvider? timeProvider = null) =>
+        new FirestoreSessionBackend(await FirestoreEmulator.OptionsAsync(ProjectId), timeProvider) { PageSize = pageSize };
 
     /// <summary>Writes a document under the key's name whose payload is a string, not bytes: something the backend cannot read.</summary>
     public async ValueTask WriteUnreadableAsync(string key, CancellationToken cancellationToken)

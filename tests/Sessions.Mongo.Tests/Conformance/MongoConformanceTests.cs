@@ -80,6 +80,20 @@ public sealed class MongoExpiredSessionPurgerConformanceTests : ExpiredSessionPu
     protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_database.NewBackend(batchSize: 3));
 }
 
+[TestFixture]
+public sealed class MongoHealthProbeConformanceTests : SessionBackendHealthProbeConformanceTests
+{
+    private readonly FixtureDatabase _database = new("probe");
+
+    [OneTimeSetUp]
+    public Task CreateDatabaseAsync() => _database.CreateAsync();
+
+    [OneTimeTearDown]
+    public Task DropDatabaseAsync() => _database.DropAsync();
+
+    protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(_database.NewBackend());
+}
+
 /// <summary>
 /// The behaviour table over HTTP with the backend registered as an app would (<c>AddMongoBackend</c> with a connection string,
 /// so each app builds and disposes its own client). The backend takes its clock from the app's <see cref="TimeProvider"/>, so

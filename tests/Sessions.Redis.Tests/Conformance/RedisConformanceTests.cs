@@ -74,3 +74,14 @@ public sealed class RedisConformanceCompletenessTests : ConformanceCompletenessT
         [typeof(ExpiredSessionPurgerConformanceTests)] = "Redis, Garnet and Redis Cluster expire keys natively (PXAT/PEXPIREAT); there is nothing to purge.",
     };
 }
+
+[TestFixture]
+public sealed class RedisHealthProbeConformanceTests : SessionBackendHealthProbeConformanceTests
+{
+    protected override async ValueTask<ISessionBackend> CreateBackendAsync() =>
+        new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = await TestServers.RedisAsync() });
+
+    // A loopback port nothing listens on: the multiplexer opens without failing (abortConnect=false), the probe's PING must fail.
+    protected override ValueTask<ISessionBackend> CreateUnreachableBackendAsync() =>
+        new(new RedisSessionBackend(new RedisSessionBackendOptions { Configuration = $"127.0.0.1:{ServerProcess.FreeLoopbackPort()}" }));
+}
