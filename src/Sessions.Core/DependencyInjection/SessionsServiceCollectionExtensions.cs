@@ -152,12 +152,39 @@ public static class SessionsServiceCollectionExtensions
     }
 
     /// <summary>Creates the selected backend when the app starts, so its options are validated then (and only its own).</summary>
+    /// <summary>
+    /// Creates the selected backend when the app starts, so its options are validated then (and only its own), and warms
+    /// it: a backend with a health probe is probed once (bounded by <see cref="WarmUpTimeout"/>), so connection set-up
+    /// (a TCP or TLS handshake, a gRPC channel, a database pool) is not paid by the first requests against the operation
+    /// timeout. A failed warm-up does not stop the app: the store may come up later, and requests then get 503 until it does.
+    /// </summary>
     private sealed class SessionBackendActivator(IServiceProvider services) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken)
+        private static readonly TimeSpan WarmUpTimeout = TimeSpan.FromSeconds(5);
+
+        public async Task StartAsync(CancellationToken cancellationToken)
         {
-            _ = services.GetRequiredService<ISessionBackend>();
-            return Task.CompletedTask;
+            var backend = services.GetRequiredService<ISessionBackend>();
+            if (backend is not ISessionBackendHealthProbe probe)
+            {
+                return;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(WarmUpTimeout);
+            try
+            {
+                await probe.ProbeAsync(timeout.Token).AsTask().WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                var selection = services.GetRequiredService<SessionBackendSelection>();
+                services.GetService<ILoggerFactory>()?.CreateLogger(typeof(SessionStore)).LogWarning(
+                    "The session backend '{Backend}' did not answer its start-up probe within {Seconds} s ({Reason}); the app starts anyway, and requests that use the session get 503 until it answers.",
+                    selection.Name,
+                    WarmUpTimeout.TotalSeconds,
+                    ex.Message);
+            }
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

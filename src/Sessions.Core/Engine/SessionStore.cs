@@ -465,7 +465,9 @@ public sealed class SessionStore
         {
             // A second conflict in a row: another app instance is writing this session too (this process's commits of
             // it queue on the commit lock). Back off a little, with jitter, so the contenders stop colliding in lockstep.
-            await Task.Delay(ConflictBackoff(attempt), _time, cancellationToken).ConfigureAwait(false);
+            // Real time, not the app's TimeProvider: the wait is about physical contention in the store, and a test's
+            // manual clock (which only moves when advanced) must not hold a save forever.
+            await Task.Delay(ConflictBackoff(attempt), cancellationToken).ConfigureAwait(false);
         }
 
         var current = await GetAsync(key, cancellationToken).ConfigureAwait(false);

@@ -54,6 +54,21 @@ public static class EFCoreSessionsBuilderExtensions
             }
 
             var connectionString = options.ConnectionString!;
+            try
+            {
+                // Parse the connection string now, so that a string for the other database is reported as a setting to fix.
+                _ = options.Provider == EFCoreSessionDatabase.Sqlite
+                    ? new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString).ToString()
+                    : new Npgsql.NpgsqlConnectionStringBuilder(connectionString).ToString();
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
+            {
+                throw new OptionsValidationException(
+                    Options.Options.DefaultName,
+                    typeof(EFCoreSessionBackendOptions),
+                    [$"Sessions:EFCore:ConnectionString is not a {options.Provider} connection string ({ex.Message}). Set a {options.Provider} one, or set Sessions:EFCore:Provider to the database the string is for (Sqlite or PostgreSQL)."]);
+            }
+
             Action<DbContextOptionsBuilder> database = options.Provider switch
             {
                 EFCoreSessionDatabase.Sqlite => db => db.UseSqlite(connectionString),

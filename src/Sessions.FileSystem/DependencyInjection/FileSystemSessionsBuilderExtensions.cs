@@ -25,8 +25,19 @@ public static class FileSystemSessionsBuilderExtensions
         builder.Services.TryAddEnumerable(
             ServiceDescriptor.Singleton<IValidateOptions<FileSystemSessionBackendOptions>, FileSystemSessionBackendOptionsValidator>());
 
-        return builder.UseBackend("filesystem", static services => new FileSystemSessionBackend(
-            services.GetRequiredService<IOptions<FileSystemSessionBackendOptions>>().Value,
-            services.GetService<TimeProvider>()));
+        return builder.UseBackend("filesystem", static services =>
+        {
+            var options = services.GetRequiredService<IOptions<FileSystemSessionBackendOptions>>().Value;
+            try
+            {
+                return new FileSystemSessionBackend(options, services.GetService<TimeProvider>());
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new InvalidOperationException(
+                    $"Sessions:FileSystem:Directory is \"{options.Directory}\", which cannot hold sessions: {ex.Message} Set it to a directory this app may create and write.",
+                    ex);
+            }
+        });
     }
 }
