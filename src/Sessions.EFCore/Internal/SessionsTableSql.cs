@@ -40,7 +40,9 @@ internal sealed class SessionsTableSql
         Touch = $"UPDATE {table} SET {expiresAt} = {P(2)} WHERE {key} = {P(1)} AND {expiresAt} > {P(3)}";
         Remove = $"DELETE FROM {table} WHERE {key} = {P(1)} AND {expiresAt} > {P(2)}";
         RemoveIfVersion = Remove + $" AND {version} = {P(3)}";
-        PurgeBatch = $"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {expiresAt} <= {P(1)} LIMIT {P(2)})";
+        // The outer expiry check matters: PostgreSQL re-checks only the outer WHERE on a row changed after the subquery's
+        // snapshot, so without it a session re-created live while the purge runs would be deleted.
+        PurgeBatch = $"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {expiresAt} <= {P(1)} LIMIT {P(2)}) AND {expiresAt} <= {P(1)}";
     }
 
     public DatabaseKind Kind { get; }
