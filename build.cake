@@ -169,7 +169,11 @@ if (totals != null)
     // Plain Console, not Information(): Cake colours the numbers with ANSI escapes.
     if (totals.Skipped > 0)
     {
-        Console.WriteLine($"Skipped/ignored: {totals.Skipped}");
+        Console.WriteLine($"Skipped/ignored: {totals.Skipped}, by fixture (each with its reason in the TRX files under {testResults}):");
+        foreach (var (fixture, count) in totals.IgnoredByFixture.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal))
+        {
+            Console.WriteLine($"  {count,4}  {fixture}");
+        }
     }
 
     Console.WriteLine($"Tests: {totals.Passed} passed, {totals.Failed} failed");
@@ -187,15 +191,29 @@ public sealed class TestTotals
     public int Passed { get; private set; }
     public int Failed { get; private set; }
     public int Skipped { get; private set; }
+    public Dictionary<string, int> IgnoredByFixture { get; } = new(StringComparer.Ordinal);
 
     public static TestTotals Read(IEnumerable<FilePath> trxFiles)
     {
         var totals = new TestTotals();
         foreach (var file in trxFiles)
         {
-            var counters = System.Xml.Linq.XDocument.Load(file.FullPath)
+            var trx = System.Xml.Linq.XDocument.Load(file.FullPath);
+            var counters = trx
                 .Descendants()
                 .First(e => e.Name.LocalName == "Counters");
+
+            // Name the fixtures whose tests did not run (Assert.Ignore, missing servers for Mongo/Elasticsearch, ...).
+            var classes = trx.Descendants().Where(e => e.Name.LocalName == "UnitTest")
+                .ToDictionary(
+                    e => e.Attribute("id")?.Value ?? "",
+                    e => e.Descendants().FirstOrDefault(m => m.Name.LocalName == "TestMethod")?.Attribute("className")?.Value ?? "?");
+            foreach (var result in trx.Descendants().Where(e => e.Name.LocalName == "UnitTestResult" && e.Attribute("outcome")?.Value == "NotExecuted"))
+            {
+                var fixture = classes.TryGetValue(result.Attribute("testId")?.Value ?? "", out var name) ? name : "?";
+                totals.IgnoredByFixture[fixture] = totals.IgnoredByFixture.TryGetValue(fixture, out var n) ? n + 1 : 1;
+            }
+
             int Count(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0");
 
             totals.Passed += Count("passed");
