@@ -171,7 +171,7 @@ public sealed class SessionStoreLifecycleTests : SessionStoreTestBase
     }
 
     [Test]
-    public async Task Regenerate_moves_the_data_to_a_new_id_and_deletes_the_old_record()
+    public async Task Regenerate_moves_the_data_to_a_new_id_and_leaves_only_a_moved_tombstone_under_the_old_id()
     {
         var store = CreateStore();
         var oldId = await CreateSessionAsync(store, ("cart", Bytes("3 apples")));
@@ -188,7 +188,10 @@ public sealed class SessionStoreLifecycleTests : SessionStoreTestBase
         var moved = await LoadRequiredAsync(store, session.Id);
         Assert.That(Text(moved, "cart"), Is.EqualTo("3 apples"));
         Assert.That(moved.CreatedAt, Is.EqualTo(created), "regeneration keeps the session's creation time");
-        Assert.That(Memory.Count, Is.EqualTo(1));
+        Assert.That(Memory.Count, Is.EqualTo(2), "the new record, and the old ID's tombstone");
+        var tombstone = await Memory.GetAsync(store.Keys.ForSession(oldId)!, CancellationToken.None);
+        Assert.That(tombstone!.Payload.Length, Is.LessThan(16), "the tombstone holds no data");
+        Assert.That(tombstone.ExpiresAt, Is.EqualTo(Clock.GetUtcNow() + new SessionOptions().MovedIdLifetime), "and lives for MovedIdLifetime");
     }
 
     [Test]
