@@ -307,6 +307,15 @@ public sealed class SessionStore
         var key = StoredKeyFor(session);
         if (await TouchAsync(key, expiresAt, cancellationToken).ConfigureAwait(false))
         {
+            // A touch is unconditional, so it also succeeds on a regenerate's tombstone (a sign-in that ran since this
+            // request loaded). A persistent session's touch re-sends the cookie, which would replace the sign-in's new one:
+            // check that the record is still the session first (one read, at most once per TouchAfter).
+            if (session.IsPersistent && await IsGoneAsync(key, cancellationToken).ConfigureAwait(false))
+            {
+                await GoneAsync(session, key, cancellationToken).ConfigureAwait(false);
+                return new(SessionCommitOutcome.Gone, null);
+            }
+
             session.MarkTouched(expiresAt);
             if (session.UserId is { } user)
             {

@@ -214,6 +214,49 @@ public sealed class SessionStoreLifecycleTests : SessionStoreTestBase
     }
 
     [Test]
+    public async Task A_write_through_the_old_id_after_a_regenerate_finds_the_session_gone_and_writes_nothing()
+    {
+        var store = CreateStore();
+        var oldId = await CreateSessionAsync(store, ("a", [1]));
+        var late = await LoadRequiredAsync(store, oldId);
+        var login = await LoadRequiredAsync(store, oldId);
+        login.UserId = "ada";
+        login.Regenerate();
+        await store.CommitAsync(login, CancellationToken.None);
+
+        late.Set("late", [9]);
+        var result = await store.CommitAsync(late, CancellationToken.None);
+
+        Assert.That(result.Outcome, Is.EqualTo(SessionCommitOutcome.Gone));
+        Assert.That(await store.LoadAsync(oldId, CancellationToken.None), Is.Null);
+        Assert.That((await store.LoadOrMovedAsync(oldId, CancellationToken.None)).Moved, Is.True, "the old ID is recognised as moved");
+        Assert.That((await LoadRequiredAsync(store, login.Id)).Keys, Is.EquivalentTo(new[] { "a" }));
+        Assert.That(Logger.Entries.Select(e => e.EventId.Id), Does.Not.Contain(1001), "a tombstone is never reported as a corrupt record");
+    }
+
+    [Test]
+    public async Task A_touch_of_a_persistent_session_regenerated_meanwhile_is_gone_so_no_cookie_is_resent()
+    {
+        var store = CreateStore(o =>
+        {
+            o.PersistentByDefault = true;
+            o.TouchAfter = TimeSpan.FromSeconds(1);
+            o.MovedIdLifetime = TimeSpan.FromMinutes(1);
+        });
+        var oldId = await CreateSessionAsync(store, ("a", [1]));
+        var reader = await LoadRequiredAsync(store, oldId);
+        var login = await LoadRequiredAsync(store, oldId);
+        login.Regenerate();
+        await store.CommitAsync(login, CancellationToken.None);
+        Clock.Advance(TimeSpan.FromSeconds(5));
+
+        var result = await store.CommitAsync(reader, CancellationToken.None);
+
+        Assert.That(result.Outcome, Is.EqualTo(SessionCommitOutcome.Gone), "not Touched: the middleware would re-send the old ID's cookie");
+        Assert.That((await store.LoadOrMovedAsync(oldId, CancellationToken.None)).Moved, Is.True, "the old ID is still moved");
+    }
+
+    [Test]
     public async Task Regenerate_after_a_concurrent_destroy_does_not_resurrect_the_session()
     {
         var store = CreateStore();
