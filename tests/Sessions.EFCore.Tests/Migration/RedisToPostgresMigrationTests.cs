@@ -60,6 +60,17 @@ public sealed class RedisToPostgresBehaviourConformanceTests : SessionBehaviourC
             })
             .AddEFCoreBackend(db => db.UseNpgsql(database))
             .AddMigratingBackend("redis", "efcore");
+
+        // A call through the migrating backend may take several store round trips, on two cold connections for an app's
+        // first request (the kit's wrapper hides the probe that warms them at start-up): as the README advises, a longer
+        // Sessions:OperationTimeout than the 1 s default, unless a test sets its own.
+        builder.Services.PostConfigure<SessionOptions>(o =>
+        {
+            if (o.OperationTimeout == TimeSpan.FromSeconds(1))
+            {
+                o.OperationTimeout = TimeSpan.FromSeconds(5);
+            }
+        });
     }
 
     // Garbage planted in the new store, which reads try first.

@@ -20,7 +20,7 @@ namespace Sessions.Backends.Migration;
 /// writing only to <see cref="From"/> (a rolling deployment) are outside its view: switch every instance at once.</para>
 /// </remarks>
 public sealed class MigratingSessionBackend :
-    ISessionBackend, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable
+    ISessionBackend, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable, IDisposable
 {
     private const string ProbeKey = "sessions-migration-probe";
     private int _disposed;
@@ -64,6 +64,9 @@ public sealed class MigratingSessionBackend :
     /// <see cref="To"/> and may still be read from <see cref="From"/>; <see cref="int.MaxValue"/> when neither states one.
     /// </summary>
     public int MaxPayloadBytes => Math.Min(LimitOf(From), LimitOf(To));
+
+    /// <summary>Whether both stores can list their keys (<see cref="ISessionKeyEnumerator"/>), which <see cref="EnumerateKeysAsync"/> and a bulk copy need.</summary>
+    public bool CanEnumerateKeys => From is ISessionKeyEnumerator && To is ISessionKeyEnumerator;
 
     /// <summary>The name under which <c>AddMigratingBackend</c> registers the migrating backend: <c>{from}-&gt;{to}</c>.</summary>
     /// <param name="from">The name of the store sessions move out of.</param>
@@ -291,6 +294,33 @@ public sealed class MigratingSessionBackend :
 
         await DisposeOneAsync(To).ConfigureAwait(false);
         await DisposeOneAsync(From).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Disposes both stores synchronously, for a container disposed with <c>Dispose()</c>: a store that is only
+    /// <see cref="IAsyncDisposable"/> is disposed by waiting for its <c>DisposeAsync</c>. Prefer <see cref="DisposeAsync"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        DisposeOne(To);
+        DisposeOne(From);
+    }
+
+    private static void DisposeOne(ISessionBackend backend)
+    {
+        if (backend is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
+        else if (backend is IAsyncDisposable asyncDisposable)
+        {
+            asyncDisposable.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 
     private async ValueTask<bool> MoveOnWriteAsync(string key, SessionRecord record, long version, CancellationToken cancellationToken)
