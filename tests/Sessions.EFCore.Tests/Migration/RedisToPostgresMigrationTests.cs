@@ -32,6 +32,7 @@ internal static class RedisForMigration
 [TestFixture]
 public sealed class RedisToPostgresBehaviourConformanceTests : SessionBehaviourConformanceTests
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _prefixes = new();
     private ServerProcess? _server;
     private string _redis = null!;
 
@@ -53,10 +54,13 @@ public sealed class RedisToPostgresBehaviourConformanceTests : SessionBehaviourC
     {
         var database = Databases.Postgres;
         var redis = _redis;
+
+        // One prefix per test, shared by the test's apps (so two app servers meet on one store), apart from other tests'.
+        var prefix = _prefixes.GetOrAdd(TestContext.CurrentContext.Test.ID, _ => $"t{Guid.NewGuid():N}"[..17] + ":");
         builder.AddRedisBackend(o =>
             {
                 o.Configuration = redis;
-                o.KeyPrefix = $"t{Guid.NewGuid():N}:";
+                o.KeyPrefix = prefix;
             })
             .AddEFCoreBackend(db => db.UseNpgsql(database))
             .AddMigratingBackend("redis", "efcore");

@@ -5,7 +5,6 @@ using Sessions.Conformance;
 using Sessions.Memcached;
 using Sessions.Memcached.Tests.Support;
 using Sessions.Migration.Tests;
-using Sessions.Redis.Tests.Conformance;
 using Sessions.Redis.Tests.Support;
 
 namespace Sessions.Redis.Tests.Migration;
@@ -17,6 +16,7 @@ namespace Sessions.Redis.Tests.Migration;
 [TestFixture]
 public sealed class MemcachedToRedisBehaviourConformanceTests : SessionBehaviourConformanceTests
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _prefixes = new();
     private MemcachedProcess _memcached = null!;
     private string _redis = null!;
 
@@ -39,11 +39,14 @@ public sealed class MemcachedToRedisBehaviourConformanceTests : SessionBehaviour
     {
         var memcached = _memcached.Address;
         var redis = _redis;
+
+        // One prefix per test, shared by the test's apps (so two app servers meet on one store), apart from other tests'.
+        var prefix = _prefixes.GetOrAdd(TestContext.CurrentContext.Test.ID, _ => $"t{Guid.NewGuid():N}"[..17] + ":");
         builder.AddMemcachedBackend(o => o.Servers = memcached)
             .AddRedisBackend(o =>
             {
                 o.Configuration = redis;
-                o.KeyPrefix = TestPrefix.ForCurrentTest();
+                o.KeyPrefix = prefix;
             })
             .AddMigratingBackend("memcached", "redis");
 
