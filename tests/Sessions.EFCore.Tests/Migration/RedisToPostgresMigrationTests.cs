@@ -3,10 +3,10 @@ using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Sessions.Backends;
 using Sessions.Conformance;
-using Sessions.Migration.Tests;
+using Sessions.StoreMigration.Tests;
 using Sessions.Redis;
 
-namespace Sessions.EFCore.Tests.Migration;
+namespace Sessions.EFCore.Tests.StoreMigration;
 
 /// <summary>A redis-server this fixture starts on a free loopback port (no persistence), stopped by its own process ID.</summary>
 internal static class RedisForMigration

@@ -4,7 +4,7 @@ using Sessions.Backends;
 using Sessions.Conformance;
 using Sessions.FileSystem.Tests.Support;
 using Sessions.Memory;
-using Sessions.Migration.Tests;
+using Sessions.StoreMigration.Tests;
 
 namespace Sessions.FileSystem.Tests.Migration;
 

@@ -4,7 +4,7 @@ using Sessions.Backends;
 using Sessions.Conformance;
 using Sessions.Memcached;
 using Sessions.Memcached.Tests.Support;
-using Sessions.Migration.Tests;
+using Sessions.StoreMigration.Tests;
 using Sessions.Redis.Tests.Support;
 
 namespace Sessions.Redis.Tests.Migration;

@@ -8,7 +8,7 @@ using NUnit.Framework;
 using Sessions.Backends;
 using Sessions.Backends.Migration;
 
-namespace Sessions.Migration.Tests;
+namespace Sessions.StoreMigration.Tests;
 
 /// <summary>
 /// The migrating backend between two real stores (linked into each backend's test project): sessions created in the old
