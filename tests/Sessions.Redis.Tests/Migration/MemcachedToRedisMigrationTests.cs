@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using NUnit.Framework;
 using Sessions.Backends;
 using Sessions.Conformance;
@@ -52,14 +53,9 @@ public sealed class MemcachedToRedisBehaviourConformanceTests : SessionBehaviour
 
         // A call through the migrating backend may take several store round trips, on two cold connections for an app's
         // first request (the kit's wrapper hides the probe that warms them at start-up): as the README advises, a longer
-        // Sessions:OperationTimeout than the 1 s default, unless a test sets its own.
-        builder.Services.PostConfigure<SessionOptions>(o =>
-        {
-            if (o.OperationTimeout == TimeSpan.FromSeconds(1))
-            {
-                o.OperationTimeout = TimeSpan.FromSeconds(5);
-            }
-        });
+        // Sessions:OperationTimeout than the 1 s default. Registered first, so that a test's own setting still wins.
+        builder.Services.Insert(0, ServiceDescriptor.Singleton<IConfigureOptions<SessionOptions>>(
+            new ConfigureOptions<SessionOptions>(o => o.OperationTimeout = TimeSpan.FromSeconds(5))));
     }
 }
 
