@@ -98,7 +98,9 @@ public class ProtectPayloadsBenchmarks
 
     private void AddDataProtection(IServiceCollection services, bool gcm)
     {
-        var dp = services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(_keys)).SetApplicationName("sessions-bench");
+        // One ring per algorithm: a key keeps the algorithm it was created with, so rings must not share a directory.
+        var directory = new DirectoryInfo(Path.Combine(_keys, gcm ? "aes-256-gcm" : "default"));
+        var dp = services.AddDataProtection().PersistKeysToFileSystem(directory).SetApplicationName("sessions-bench");
         if (gcm)
         {
             dp.UseCryptographicAlgorithms(new AuthenticatedEncryptorConfiguration
