@@ -3,6 +3,11 @@ using Microsoft.Extensions.Logging;
 namespace Sessions.Diagnostics;
 
 /// <summary>The engine's log messages. Event IDs 1000-1099 belong to the engine; see README for the full list.</summary>
+/// <remarks>
+/// Every [LoggerMessage] of a project stays in this one partial declaration: with the class split over several files,
+/// the .NET 10 logging generator emits the parts in an unstable order (dotnet/runtime#119587), so the same commit built
+/// twice gives different DLLs. A test in Sessions.Core.Tests holds every src project to this.
+/// </remarks>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Session record {Key} in backend '{Backend}' could not be decoded ({Length} bytes, first byte 0x{FirstByte:X2}); treated as missing, a new session will be issued.")]
@@ -53,4 +58,20 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1024, Level = LogLevel.Information, Message = "The endpoint ran, but its session changes were dropped: another request destroyed the session or gave it a new ID meanwhile; answering 409 and leaving the client's cookie alone.")]
     public static partial void LostRace(ILogger logger, Exception? exception);
+
+    // An outage is logged once when it starts, at most every OutageReportInterval while it lasts (a count), and once when
+    // it ends; each failed call's exception (with its stack trace) only at Debug (event 1004). Event IDs 1040-1059.
+    [LoggerMessage(EventId = 1040, Level = LogLevel.Error, Message = "Session backend '{Backend}' is failing: {Operation} failed ({Reason}). Requests that use the session fail (503) until it answers again; further failures are counted, not logged one by one (each at Debug, event 1004).")]
+    public static partial void OutageStarted(ILogger logger, string backend, string operation, string reason);
+
+    [LoggerMessage(EventId = 1041, Level = LogLevel.Warning, Message = "Session backend '{Backend}' is still failing after {Seconds:0} s: {Failed} calls failed so far (last: {Reason}).")]
+    public static partial void OutageContinuing(ILogger logger, string backend, double seconds, long failed, string reason);
+
+    [LoggerMessage(EventId = 1042, Level = LogLevel.Warning, Message = "Session backend '{Backend}' answers again: the outage lasted {DurationMs:0} ms and {Failed} calls failed during it.")]
+    public static partial void OutageEnded(ILogger logger, string backend, double durationMs, long failed);
+
+    // Payload protection (Sessions:ProtectPayloads), 1060-1069. Followed by the corrupt-record warning (event 1001) for
+    // the same record, which names its key; this one says why.
+    [LoggerMessage(EventId = 1060, Level = LogLevel.Warning, Message = "A protected session record in backend '{Backend}' could not be unprotected ({Reason}); it is treated as a corrupt record. A destroyed or revoked Data Protection key, another app's key ring, or a changed Sessions:ProtectionPurpose causes this.")]
+    public static partial void UnprotectFailed(ILogger logger, string backend, string reason);
 }

@@ -35,6 +35,11 @@ public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             failures.Add($"Sessions:AbsoluteTimeout must be at most {MaxTimeout.TotalDays} days; got {longAbsolute}.");
         }
 
+        if (options.MovedIdLifetime <= TimeSpan.Zero || options.MovedIdLifetime > TimeSpan.FromHours(1))
+        {
+            failures.Add($"Sessions:MovedIdLifetime must be more than 0 and at most 1 hour; got {options.MovedIdLifetime}.");
+        }
+
         if (options.TouchAfter < TimeSpan.Zero)
         {
             failures.Add($"Sessions:TouchAfter must not be negative; got {options.TouchAfter}.");

@@ -88,7 +88,7 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
         await IncrementAsync(off, id, expected: 3);
         Assert.That(StoredPayload(off, id)[0], Is.EqualTo((byte)0x01));
 
-        Assert.That(Logger.Entries.Where(e => e.EventId.Id is 1001 or 1050), Is.Empty, "no record was treated as corrupt");
+        Assert.That(Logger.Entries.Where(e => e.EventId.Id is 1001 or 1060), Is.Empty, "no record was treated as corrupt");
     }
 
     [Test]
@@ -109,7 +109,7 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
         using (Assert.EnterMultipleScope())
         {
             Assert.That(ProtectedKeyRing.KeyIdOf(StoredPayload(store, id)), Is.EqualTo(newKey.KeyId), "rewritten with the current key");
-            Assert.That(Logger.Entries.Where(e => e.EventId.Id is 1001 or 1050), Is.Empty);
+            Assert.That(Logger.Entries.Where(e => e.EventId.Id is 1001 or 1060), Is.Empty);
         }
     }
 
@@ -183,7 +183,7 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
 
         Assert.That(await bare.LoadAsync(id, CancellationToken.None), Is.Null);
         AssertReportedCorrupt(corrupt);
-        Assert.That(Logger.Entries.Single(e => e.EventId.Id == 1050).Message, Does.Contain("AddDataProtection"));
+        Assert.That(Logger.Entries.Single(e => e.EventId.Id == 1060).Message, Does.Contain("AddDataProtection"));
     }
 
     [Test]
@@ -252,7 +252,7 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
     {
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1050), Is.EqualTo(1), "why it could not be unprotected, logged once");
+            Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1060), Is.EqualTo(1), "why it could not be unprotected, logged once");
             Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1001), Is.EqualTo(1), "the corrupt-record warning, logged once");
             Assert.That(corrupt.Count, Is.EqualTo(1), "counted in sessions.corrupt_records");
         }
