@@ -12,6 +12,7 @@ using Sessions.Engine;
 using Sessions.Ids;
 using Sessions.Management;
 using Sessions.Memory;
+using Sessions.Protection;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -120,6 +121,7 @@ public static class SessionsServiceCollectionExtensions
         services.AddOptions<SessionOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, BackendRegisteredValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SessionOptions>, DataProtectionWiring.Validator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISessionIdGenerator>(sp => new SessionIdGenerator(sp.GetRequiredService<IOptions<SessionOptions>>().Value.IdLengthBytes));
         services.TryAddSingleton<ISessionIdProtector>(sp =>
@@ -146,7 +148,8 @@ public static class SessionsServiceCollectionExtensions
                 selection.Name,
                 sp.GetRequiredService<ISessionIdGenerator>(),
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetService<ILogger<SessionStore>>());
+                sp.GetService<ILogger<SessionStore>>(),
+                DataProtectionWiring.Find(sp));
         });
         return new SessionsBuilder(services, configuration);
     }

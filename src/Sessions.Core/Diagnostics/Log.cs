@@ -69,4 +69,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1042, Level = LogLevel.Warning, Message = "Session backend '{Backend}' answers again: the outage lasted {DurationMs:0} ms and {Failed} calls failed during it.")]
     public static partial void OutageEnded(ILogger logger, string backend, double durationMs, long failed);
+
+    // Payload protection (Sessions:ProtectPayloads), 1060-1069. Followed by event 1001 for the same stored session,
+    // which names its key; this one says why.
+    [LoggerMessage(EventId = 1060, Level = LogLevel.Warning, Message = "Could not unprotect a protected session stored in backend '{Backend}' ({Reason}); it is treated as a corrupt record. A destroyed or revoked Data Protection key, another app's key ring, or a changed Sessions:ProtectionPurpose causes this.")]
+    public static partial void UnprotectFailed(ILogger logger, string backend, string reason);
 }

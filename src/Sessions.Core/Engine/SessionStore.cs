@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly.CircuitBreaker;
@@ -28,6 +29,7 @@ public sealed class SessionStore
     private readonly int? _backendMaxPayloadBytes;
     private readonly BackendGuard _guard;
     private readonly KeyedAsyncLock _commitLocks = new();
+    private readonly PayloadCodec _codec;
 
     /// <summary>Creates the engine.</summary>
     /// <param name="backend">Where sessions are stored.</param>
@@ -36,6 +38,7 @@ public sealed class SessionStore
     /// <param name="idGenerator">Creates session IDs; <see langword="null"/> for the CSPRNG generator sized by <see cref="SessionOptions.IdLengthBytes"/>.</param>
     /// <param name="timeProvider">The clock; <see langword="null"/> for the system clock.</param>
     /// <param name="logger">Receives the engine's log messages.</param>
+    /// <exception cref="ArgumentException">The options are invalid, or <see cref="SessionOptions.ProtectPayloads"/> is on (this overload has no Data Protection to protect with).</exception>
     public SessionStore(
         ISessionBackend backend,
         SessionOptions options,
@@ -43,6 +46,30 @@ public sealed class SessionStore
         ISessionIdGenerator? idGenerator = null,
         TimeProvider? timeProvider = null,
         ILogger<SessionStore>? logger = null)
+        : this(backend, options, backendName, idGenerator, timeProvider, logger, null)
+    {
+    }
+
+    /// <summary>Creates the engine, with Data Protection for <see cref="SessionOptions.ProtectPayloads"/>.</summary>
+    /// <param name="backend">Where sessions are stored.</param>
+    /// <param name="options">Validated session options.</param>
+    /// <param name="backendName">The backend's name for metrics, traces and logs.</param>
+    /// <param name="idGenerator">Creates session IDs; <see langword="null"/> for the CSPRNG generator sized by <see cref="SessionOptions.IdLengthBytes"/>.</param>
+    /// <param name="timeProvider">The clock; <see langword="null"/> for the system clock.</param>
+    /// <param name="logger">Receives the engine's log messages; <see langword="null"/> for none.</param>
+    /// <param name="dataProtectionProvider">
+    /// Protects records when <see cref="SessionOptions.ProtectPayloads"/> is on, and reads protected records either way;
+    /// <see langword="null"/> when the app has no Data Protection (then protected records read as corrupt).
+    /// </param>
+    /// <exception cref="ArgumentException">The options are invalid, or <see cref="SessionOptions.ProtectPayloads"/> is on and <paramref name="dataProtectionProvider"/> is <see langword="null"/>.</exception>
+    public SessionStore(
+        ISessionBackend backend,
+        SessionOptions options,
+        string backendName,
+        ISessionIdGenerator? idGenerator,
+        TimeProvider? timeProvider,
+        ILogger<SessionStore>? logger,
+        IDataProtectionProvider? dataProtectionProvider)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(options);
@@ -65,6 +92,7 @@ public sealed class SessionStore
         _index = new UserSessionIndex(this);
         _backendMaxPayloadBytes = (backend as ISessionBackendLimits)?.MaxPayloadBytes;
         _guard = new BackendGuard(options, backendName, _logger);
+        _codec = new PayloadCodec(options, _backendMaxPayloadBytes, backendName, dataProtectionProvider, _logger);
     }
 
     /// <summary>The backend's name, as registered.</summary>
@@ -137,7 +165,7 @@ public sealed class SessionStore
             return (null, true);
         }
 
-        if (!EnvelopeCodec.TryDecode(record.Payload.Span, out var envelope))
+        if (!_codec.TryDecode(record.Payload.Span, out var envelope))
         {
             ReportCorrupt(key, record);
             return (null, false);
@@ -269,7 +297,7 @@ public sealed class SessionStore
     {
         var record = await GetAsync(key, cancellationToken).ConfigureAwait(false);
         var removed = await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
-        if (record is not null && EnvelopeCodec.TryDecode(record.Payload.Span, out var envelope) && envelope.UserId is { } user)
+        if (record is not null && _codec.TryDecode(record.Payload.Span, out var envelope) && envelope.UserId is { } user)
         {
             await _index.RemoveAsync(user, key, cancellationToken).ConfigureAwait(false);
         }
@@ -502,7 +530,7 @@ public sealed class SessionStore
             return false;
         }
 
-        if (!EnvelopeCodec.TryDecode(current.Payload.Span, out var stored))
+        if (!_codec.TryDecode(current.Payload.Span, out var stored))
         {
             ReportCorrupt(key, current);
             return false;
@@ -563,7 +591,7 @@ public sealed class SessionStore
 
     internal bool TryDecode(SessionRecord record, string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SessionEnvelope? envelope)
     {
-        if (EnvelopeCodec.TryDecode(record.Payload.Span, out envelope))
+        if (_codec.TryDecode(record.Payload.Span, out envelope))
         {
             return true;
         }
@@ -579,7 +607,7 @@ public sealed class SessionStore
     }
 
     private byte[] Encode(SessionData session) =>
-        EnvelopeCodec.Encode(session.ToEnvelope(), _options.Format, _options.MaxPayloadBytes, _backendMaxPayloadBytes, BackendName);
+        _codec.Encode(session.ToEnvelope());
 
     private static SessionConflictException ConflictException() =>
         new("Another request changed this session at the same time, and Sessions:ConcurrencyMode is Fail. Retry the request, or use Merge.");

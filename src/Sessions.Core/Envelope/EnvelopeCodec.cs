@@ -13,23 +13,28 @@ internal static class EnvelopeCodec
     public static byte[] Encode(SessionEnvelope envelope, SessionFormat format, int maxBytes, int? backendMaxBytes, string? backendName)
     {
         var payload = format == SessionFormat.Json ? JsonEnvelopeFormat.Encode(envelope) : BinaryEnvelopeFormat.Encode(envelope);
+        ThrowIfTooLarge(payload.Length, maxBytes, backendMaxBytes, backendName);
+        return payload;
+    }
+
+    /// <summary>Throws <see cref="SessionPayloadTooLargeException"/> when <paramref name="length"/> bytes exceed min(<paramref name="maxBytes"/>, <paramref name="backendMaxBytes"/>).</summary>
+    public static void ThrowIfTooLarge(int length, int maxBytes, int? backendMaxBytes, string? backendName)
+    {
         var limit = backendMaxBytes is { } b && b < maxBytes ? b : maxBytes;
-        if (payload.Length > limit)
+        if (length > limit)
         {
             var which = limit == maxBytes
                 ? $"over the limit of {maxBytes} bytes (Sessions:MaxPayloadBytes)"
                 : $"over the {limit} bytes one record can hold in the session store ({backendName}; Sessions:MaxPayloadBytes is {maxBytes})";
             throw new SessionPayloadTooLargeException(
-                $"The session is {payload.Length} bytes encoded, {which}. Nothing was written; the stored session is unchanged. "
+                $"The session is {length} bytes encoded, {which}. Nothing was written; the stored session is unchanged. "
                 + "Store less in the session (keep large data elsewhere and put its key in the session)"
                 + (limit == maxBytes ? ", or raise the limit." : "."))
             {
-                PayloadBytes = payload.Length,
+                PayloadBytes = length,
                 MaxPayloadBytes = limit,
             };
         }
-
-        return payload;
     }
 
     /// <summary>

@@ -7,6 +7,9 @@ public sealed class SessionOptions
     /// <summary>The default <see cref="KeyPrefix"/>.</summary>
     public const string DefaultKeyPrefix = "session:";
 
+    /// <summary>The default <see cref="ProtectionPurpose"/>.</summary>
+    public const string DefaultProtectionPurpose = "Sessions.Payloads.v1";
+
     /// <summary>
     /// The name of the backend in force when the app registers several (<c>.AddRedisBackend().AddMemcachedBackend()</c>),
     /// as Flask-Session's <c>SESSION_TYPE</c> does: <c>redis</c>, <c>memcached</c>, <c>filesystem</c>, ... (case-insensitive).
@@ -48,6 +51,26 @@ public sealed class SessionOptions
 
     /// <summary>How session data is encoded in the store. Readers accept both formats, so switching is safe.</summary>
     public SessionFormat Format { get; set; } = SessionFormat.Binary;
+
+    /// <summary>
+    /// When <see langword="true"/>, every session record written is encrypted and authenticated with ASP.NET Core Data
+    /// Protection (the app's <c>IDataProtectionProvider</c>, purpose <see cref="ProtectionPurpose"/>), so a leaked store or
+    /// backup reveals no session data. Default <see langword="false"/>. Needs Data Protection registered
+    /// (<c>services.AddDataProtection()</c>; checked at start-up). Records are read whichever way they were written, so
+    /// turning this on or off logs nobody out; a record that fails to decrypt (destroyed or revoked key, other app) is
+    /// treated as a corrupt record: a new session, logged (event 1001) and counted (<c>sessions.corrupt_records</c>).
+    /// Costs one Data Protection protect per save and one unprotect per load (see bench/RESULTS.md), plus about 100 bytes
+    /// per record, counted against <see cref="MaxPayloadBytes"/>.
+    /// </summary>
+    public bool ProtectPayloads { get; set; }
+
+    /// <summary>
+    /// The Data Protection purpose string session records are protected with (see <see cref="ProtectPayloads"/>). Default
+    /// <c>Sessions.Payloads.v1</c>; at most 200 characters. Changing it makes every protected record unreadable (each
+    /// reads as corrupt and its user gets a new session). Apps sharing one key ring and one store should differ in
+    /// Data Protection's application name, not here.
+    /// </summary>
+    public string ProtectionPurpose { get; set; } = DefaultProtectionPurpose;
 
     /// <summary>The largest encoded session, in bytes; saving a larger one throws <see cref="SessionPayloadTooLargeException"/>. Default 1 MiB.</summary>
     public int MaxPayloadBytes { get; set; } = 1024 * 1024;

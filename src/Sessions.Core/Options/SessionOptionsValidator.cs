@@ -118,6 +118,11 @@ public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             }
         }
 
+        if (string.IsNullOrWhiteSpace(options.ProtectionPurpose) || options.ProtectionPurpose.Length > 200)
+        {
+            failures.Add($"Sessions:ProtectionPurpose must be 1 to 200 characters, not blank; got '{options.ProtectionPurpose}'. Leave it unset for the default '{SessionOptions.DefaultProtectionPurpose}'.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
