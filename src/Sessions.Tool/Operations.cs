@@ -1,4 +1,5 @@
 using Sessions.Backends;
+using Sessions.Backends.Migration;
 using Sessions.Engine;
 using Sessions.Management;
 
@@ -40,6 +41,9 @@ internal sealed class CopyCounts
 
     /// <summary>Keys whose record expired or was deleted in the source before it was read.</summary>
     public long Gone { get; set; }
+
+    /// <summary>With <c>--move</c>: records that changed in the source during their move, left for the next run.</summary>
+    public long Conflicts { get; set; }
 }
 
 /// <summary>The store-level work of the commands, without any output.</summary>
@@ -138,10 +142,12 @@ internal static class Operations
         string prefix,
         TimeProvider time,
         long? limit,
+        bool move,
         Action<CopyCounts>? progress,
         CancellationToken cancellationToken)
     {
         var counts = new CopyCounts();
+        var mover = move ? new MigratingSessionBackend(source, target, sourceName, "target") : null;
         await foreach (var key in EnumerateKeysAsync(source, sourceName, prefix, cancellationToken).ConfigureAwait(false))
         {
             if (limit is { } max && counts.Seen >= max)
@@ -150,11 +156,50 @@ internal static class Operations
             }
 
             counts.Seen++;
-            await CopyOneAsync(source, target, key, SessionRecordInspector.IsUserIndexKey(key, prefix), time, counts, cancellationToken).ConfigureAwait(false);
+            var isIndex = SessionRecordInspector.IsUserIndexKey(key, prefix);
+            if (mover is not null && !isIndex)
+            {
+                await MoveOneAsync(mover, key, counts, cancellationToken).ConfigureAwait(false);
+                progress?.Invoke(counts);
+                continue;
+            }
+
+            await CopyOneAsync(source, target, key, isIndex, time, counts, cancellationToken).ConfigureAwait(false);
             progress?.Invoke(counts);
         }
 
         return counts;
+    }
+
+    // The migrating backend's move: created in the target only if absent there, deleted from the source only if unchanged,
+    // so a session destroyed (in both stores) while it is being moved never comes back.
+    private static async Task MoveOneAsync(MigratingSessionBackend mover, string key, CopyCounts counts, CancellationToken cancellationToken)
+    {
+        SessionMoveResult result;
+        try
+        {
+            result = await mover.MoveAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SessionRecordCorruptException)
+        {
+            result = SessionMoveResult.NotInSource;
+        }
+
+        switch (result)
+        {
+            case SessionMoveResult.Moved:
+                counts.Copied++;
+                break;
+            case SessionMoveResult.AlreadyInTarget:
+                counts.UpToDate++;
+                break;
+            case SessionMoveResult.Conflict:
+                counts.Conflicts++;
+                break;
+            default:
+                counts.Gone++;
+                break;
+        }
     }
 
     private static async Task CopyOneAsync(ISessionBackend source, ISessionBackend target, string key, bool isIndex, TimeProvider time, CopyCounts counts, CancellationToken cancellationToken)

@@ -114,9 +114,13 @@ internal static class SessionsCli
 
         var from = new Option<string>("--from") { Description = "The registered backend to copy from (its settings: Sessions:<Backend>).", Required = true };
         var to = new Option<string>("--to") { Description = "The registered backend to copy to.", Required = true };
+        var move = new Option<bool>("--move")
+        {
+            Description = "Moves instead of copying: each session is deleted from the source once it is in the target (the migrating backend's move). The default when Sessions:Migration names the same two stores, so a session destroyed during the copy cannot come back.",
+        };
         var limit = new Option<long?>("--limit") { Description = "Stops after this many records; run again to go on (records already copied are skipped)." };
-        var copy = new Command("copy", "Copies every live session and user index from one store to another: conditional (never overwrites a newer record), idempotent, resumable by running it again.") { from, to, limit };
-        copy.SetAction((r, ct) => Run(r, output, error, ct, (host, console, json, token) => CopyAsync(host, console, json, r.GetValue(from)!, r.GetValue(to)!, r.GetValue(limit), copyProgress, token)));
+        var copy = new Command("copy", "Copies every live session and user index from one store to another: conditional (never overwrites a newer record), idempotent, resumable by running it again.") { from, to, move, limit };
+        copy.SetAction((r, ct) => Run(r, output, error, ct, (host, console, json, token) => CopyAsync(host, console, json, r.GetValue(from)!, r.GetValue(to)!, r.GetValue(move), r.GetValue(limit), copyProgress, token)));
         root.Subcommands.Add(copy);
         return root;
     }
@@ -480,8 +484,10 @@ internal static class SessionsCli
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> CopyAsync(ToolHost host, IAnsiConsole console, bool json, string from, string to, long? limit, Action<CopyCounts>? progress, CancellationToken cancellationToken)
+    private static async Task<int> CopyAsync(ToolHost host, IAnsiConsole console, bool json, string from, string to, bool move, long? limit, Action<CopyCounts>? progress, CancellationToken cancellationToken)
     {
+        var migration = host.Options.Migration;
+        move |= string.Equals(migration.From, from, StringComparison.OrdinalIgnoreCase) && string.Equals(migration.To, to, StringComparison.OrdinalIgnoreCase);
         if (string.Equals(from, to, StringComparison.OrdinalIgnoreCase))
         {
             throw new ToolException(ExitCodes.Usage, "--from and --to name the same backend; name two registered backends.");
@@ -499,7 +505,7 @@ internal static class SessionsCli
         CopyCounts counts;
         if (json)
         {
-            counts = await Operations.CopyAsync(source, from, target, prefix, time, limit, progress, cancellationToken).ConfigureAwait(false);
+            counts = await Operations.CopyAsync(source, from, target, prefix, time, limit, move, progress, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -507,10 +513,11 @@ internal static class SessionsCli
             await console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new SpinnerColumn(), new ElapsedTimeColumn())
                 .StartAsync(async ctx =>
                 {
-                    var task = ctx.AddTask($"Copying '{from}' to '{to}'").IsIndeterminate();
-                    counts = await Operations.CopyAsync(source, from, target, prefix, time, limit, c =>
+                    var verb = move ? "Moving" : "Copying";
+                    var task = ctx.AddTask($"{verb} '{from}' to '{to}'").IsIndeterminate();
+                    counts = await Operations.CopyAsync(source, from, target, prefix, time, limit, move, c =>
                     {
-                        task.Description = $"Copying '{from}' to '{to}': {c.Seen} record(s)";
+                        task.Description = $"{verb} '{from}' to '{to}': {c.Seen} record(s)";
                         progress?.Invoke(c);
                     }, cancellationToken).ConfigureAwait(false);
                     task.IsIndeterminate(false).Value(task.MaxValue);
@@ -525,6 +532,7 @@ internal static class SessionsCli
             {
                 from,
                 to,
+                mode = move ? "move" : "copy",
                 complete,
                 seen = counts.Seen,
                 copied = counts.Copied,
@@ -533,13 +541,15 @@ internal static class SessionsCli
                 upToDate = counts.UpToDate,
                 newerInTarget = counts.NewerInTarget,
                 gone = counts.Gone,
+                conflicts = counts.Conflicts,
             });
         }
         else
         {
             console.WriteLine(
                 $"{counts.Seen} record(s) read from '{from}': {counts.Copied} copied, {counts.Updated} updated, {counts.Merged} user index(es) merged, " +
-                $"{counts.UpToDate} already up to date, {counts.NewerInTarget} newer in '{to}' (left alone), {counts.Gone} gone.");
+                $"{counts.UpToDate} already up to date, {counts.NewerInTarget} newer in '{to}' (left alone), {counts.Gone} gone" +
+                (move ? $", {counts.Conflicts} changed during their move (run again)." : "."));
             console.WriteLine(complete ? "Copy complete." : $"Stopped at --limit {limit}; run the same command again to go on.");
         }
 

@@ -144,4 +144,26 @@ public sealed class CopyTests : ToolTestBase
             Assert.That(table.Output, Does.Contain("5 already up to date").And.Contain("Copy complete."));
         });
     }
+
+    [Test]
+    public async Task Copy_moves_when_the_migration_names_the_same_stores()
+    {
+        var clients = await SeedFileSystemAsync();
+        var settings = File.ReadAllText(ConfigPath).Replace("\"Backend\":\"filesystem\"", "\"Backend\":\"filesystem\",\"Migration\":{\"From\":\"filesystem\",\"To\":\"redis\"}", StringComparison.Ordinal);
+        File.WriteAllText(ConfigPath, settings);
+
+        var moved = Json(await RunToolAsync("copy", "--from", "filesystem", "--to", "redis", "--json"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(moved.GetProperty("mode").GetString(), Is.EqualTo("move"));
+            Assert.That(moved.GetProperty("copied").GetInt32(), Is.EqualTo(Anonymous + 3 + 2));
+        });
+
+        WriteSettings("filesystem"); // Sessions:Migration wins over Sessions:Backend: drop it to look at the old store alone.
+        var left = Json(await RunToolAsync("list", "--json"));
+        Assert.That(left.GetProperty("count").GetInt32(), Is.Zero, "the sessions left the old store");
+        WriteSettings("redis");
+        await using var app = await StartAppAsync();
+        Assert.That(await app.Attach(clients[2]).GetAsync("/read"), Is.EqualTo("3"));
+    }
 }
