@@ -53,6 +53,8 @@ internal static class Operations
     public static IAsyncEnumerable<string> EnumerateKeysAsync(ISessionBackend backend, string backendName, string prefix, CancellationToken cancellationToken) =>
         backend is ISessionKeyEnumerator enumerator
             ? enumerator.EnumerateKeysAsync(prefix, cancellationToken)
+            : backend is Sessions.Memcached.MemcachedSessionBackend memcached
+            ? MemcachedKeyLister.EnumerateKeysAsync(memcached, prefix, cancellationToken)
             : throw new ToolException(
                 ExitCodes.Unsupported,
                 $"The '{backendName}' backend cannot list its keys (it does not implement ISessionKeyEnumerator), so this command cannot run on it. " +

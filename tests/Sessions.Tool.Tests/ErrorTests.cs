@@ -41,14 +41,32 @@ public sealed class ErrorTests : ToolTestBase
     }
 
     [Test]
-    public async Task A_backend_that_cannot_list_keys_is_exit_code_5_and_says_what_still_works()
+    public async Task Memcached_keys_are_listed_through_the_lru_crawler_and_copied_to_redis()
     {
-        var run = await RunToolAsync("list", "--backend", "memcached");
-        Assert.Multiple(() =>
+        var port = Conformance.ServerProcess.FreeLoopbackPort();
+        var memcached = Conformance.ServerProcess.FindOnPath("memcached", "run tools/setup.sh (or apt-get install -y memcached).");
+        await using var server = await Conformance.ServerProcess.StartAsync(
+            $"memcached on 127.0.0.1:{port}",
+            memcached,
+            ["-u", "root", "-l", "127.0.0.1", "-p", Conformance.ServerProcess.Arg(port), "-U", "0"],
+            ct => Conformance.ServerProcess.AcceptsTcpAsync(port, ct));
+        WriteSettings("memcached", memcachedServers: $"127.0.0.1:{port}");
+        var clients = new List<TestClient>();
+        await using (var app = await StartAppAsync())
         {
-            Assert.That(run.Code, Is.EqualTo(5));
-            Assert.That(run.Error, Does.Contain("cannot list its keys").And.Contain("revoke --user"));
-        });
+            for (var i = 0; i < 6; i++)
+            {
+                var client = app.NewClient();
+                await client.GetAsync("/hit");
+                clients.Add(client);
+            }
+        }
+
+        Assert.That(Json(await RunToolAsync("list", "--json")).GetProperty("count").GetInt32(), Is.EqualTo(6));
+        var copy = Json(await RunToolAsync("copy", "--from", "memcached", "--to", "redis", "--json"));
+        Assert.That(copy.GetProperty("copied").GetInt32(), Is.EqualTo(6));
+        await using var onRedis = await StartAppAsync("redis");
+        Assert.That(await onRedis.Attach(clients[5]).GetAsync("/read"), Is.EqualTo("1"));
     }
 
     [Test]

@@ -52,7 +52,7 @@ public abstract class ToolTestBase
     }
 
     /// <summary>Writes the app's settings: <c>Sessions:Backend</c> = <paramref name="backend"/>, both stores configured, a per-test key prefix.</summary>
-    protected void WriteSettings(string backend, string? redisEndpoint = null, string idleTimeout = "00:20:00")
+    protected void WriteSettings(string backend, string? redisEndpoint = null, string idleTimeout = "00:20:00", string memcachedServers = "127.0.0.1:1")
     {
         var settings = new
         {
@@ -63,7 +63,7 @@ public abstract class ToolTestBase
                 IdleTimeout = idleTimeout,
                 FileSystem = new { Directory = Path.Combine(WorkDirectory, "store") },
                 Redis = new { Configuration = (redisEndpoint ?? RedisEndpoint) + ",connectTimeout=2000,abortConnect=false" },
-                Memcached = new { Servers = "127.0.0.1:1" },
+                Memcached = new { Servers = memcachedServers },
             },
         };
         File.WriteAllText(ConfigPath, JsonSerializer.Serialize(settings));
@@ -101,7 +101,8 @@ public abstract class ToolTestBase
 
         builder.Services.AddSessions(builder.Configuration.GetSection("Sessions"))
             .AddFileSystemBackend()
-            .AddRedisBackend();
+            .AddRedisBackend()
+            .AddMemcachedBackend();
         var app = builder.Build();
         app.UseSessions();
         app.MapGet("/hit", (HttpContext ctx) =>
