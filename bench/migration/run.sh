@@ -26,7 +26,7 @@ export Sessions__Memcached__Servers=127.0.0.1:$MC Sessions__Redis__Configuration
 
 app_pid=
 start_app() { # env assignments for this run of the app
-    (cd samples/QuickStart && env "$@" dotnet "$app_dll" >>"$work/app.log" 2>&1) & app_pid=$!; pids+=($app_pid)
+    (cd samples/QuickStart && exec env "$@" dotnet "$app_dll" >>"$work/app.log" 2>&1) & app_pid=$!; pids+=($app_pid)
     for _ in $(seq 1 400); do curl -sf "$URL/plain" >/dev/null 2>&1 && return 0; sleep 0.05; done
     echo "the app did not start; log:"; tail -20 "$work/app.log"; exit 1
 }
