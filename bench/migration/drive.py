@@ -2,7 +2,8 @@
 """Clients for the store-migration demo (run.sh): each keeps its session cookie like a browser.
 
   drive.py create STATE URL N        N clients: GET /hit once (every 5th also signs in); saves cookies and counters
-  drive.py load STATE URL STOPFILE   every client hits /hit in turn until STOPFILE exists; checks each counter went up by one
+  drive.py load STATE URL STOPFILE [FRACTION]   the first FRACTION (default 1) of the clients hit /hit in turn until
+                                               STOPFILE exists; each checks its counter went up by exactly one
   drive.py verify STATE URL          GET /read for every client: its counter must be the one it last saw
 
 A client is "logged out" when the app answers its cookie with a fresh session (the counter restarts at 1, or /read gives
@@ -60,6 +61,7 @@ def main():
         json.dump(clients, open(state, "w"))
     elif cmd == "load":
         stop = sys.argv[4]; clients = json.load(open(state))
+        active = clients[:int(len(clients) * float(sys.argv[5]))] if len(sys.argv) > 5 else clients
         def worker(part):
             while not os.path.exists(stop):
                 for c in part:
@@ -70,7 +72,7 @@ def main():
                     if got != c["n"] + 1: stats.add(logged_out=1)
                     c["n"] = got; c["cookie"] = cookie or c["cookie"]
                     time.sleep(0.002)
-        threads = [threading.Thread(target=worker, args=(clients[k::8],)) for k in range(8)]
+        threads = [threading.Thread(target=worker, args=(active[k::8],)) for k in range(8)]
         for t in threads: t.start()
         for t in threads: t.join()
         json.dump(clients, open(state, "w"))

@@ -31,26 +31,26 @@ start_app() { # env assignments for this run of the app
     echo "the app did not start; log:"; tail -20 "$work/app.log"; exit 1
 }
 stop_app() { kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; }
-load_phase() { rm -f "$work/stop"; python3 bench/migration/drive.py load "$work/state.json" "$URL" "$work/stop" > "$work/load.json" & load=$!; }
+load_phase() { rm -f "$work/stop"; python3 bench/migration/drive.py load "$work/state.json" "$URL" "$work/stop" "$1" > "$work/load.json" & load=$!; }
 end_load() { touch "$work/stop"; wait "$load"; cat "$work/load.json"; }
 
 echo "== 1. QuickStart on memcached: $N sessions (every 5th signed in)"
 start_app Sessions__Backend=memcached
 python3 bench/migration/drive.py create "$work/state.json" "$URL" "$N"
 
-echo "== 2. under load: restart the app with Sessions:Migration memcached -> redis (clients keep their cookies)"
-load_phase; sleep "$SECONDS_PER_PHASE"
+echo "== 2. under load from half of the clients: restart the app with Sessions:Migration memcached -> redis (clients keep their cookies)"
+load_phase 0.5; sleep "$SECONDS_PER_PHASE"
 stop_app
 start_app Sessions__Backend=memcached Sessions__Migration__From=memcached Sessions__Migration__To=redis
 sleep "$SECONDS_PER_PHASE"; end_load
 
-echo "== 3. sessions copy for the rest (moves: the migration names the same stores), under load"
+echo "== 3. sessions copy for the rest (moves: the migration names the same stores), while the first half of the clients keeps hitting the app"
 count() { Sessions__Backend=$1 dotnet "$tool_dll" list --json --page-size 1 --config "$settings" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
 echo "before: memcached $(count memcached), redis $(count redis)"
-load_phase
+load_phase 0.5; sleep 1
 Sessions__Backend=memcached Sessions__Migration__From=memcached Sessions__Migration__To=redis \
     dotnet "$tool_dll" copy --from memcached --to redis --config "$settings" --json
-end_load
+sleep 1; end_load
 echo "after: memcached $(count memcached), redis $(count redis)"
 
 echo "== 4. drop the migration: Redis alone; every client reads its counter"
