@@ -123,7 +123,8 @@ public sealed class PackagingTests
             {
                 Assert.That(relativeLink.Matches(readme).Select(m => m.Value), Is.Empty, $"{id}: relative links");
                 Assert.That(placeholder.Matches(readme).Select(m => m.Value), Is.Empty, $"{id}: placeholders");
-                Assert.That(readme, Does.Contain($"dotnet add package {id}"), $"{id}: the install line");
+                // A .NET tool (Sessions.Tool) is installed with `dotnet tool install`, a library with `dotnet add package`.
+                Assert.That(readme, Does.Contain($"dotnet add package {id}").Or.Contain($"dotnet tool install --global {id}"), $"{id}: the install line");
                 Assert.That(readme, Does.Contain("```csharp").And.Contain("using "), $"{id}: a quickstart with its using lines");
             });
         }
