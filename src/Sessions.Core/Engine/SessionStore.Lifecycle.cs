@@ -1,4 +1,5 @@
 using Sessions.Backends;
+using Sessions.Envelope;
 using Sessions.Events;
 
 namespace Sessions.Engine;
@@ -104,6 +105,11 @@ public sealed partial class SessionStore
 
         if (await RemoveAsync(key, record.Version, cancellationToken).ConfigureAwait(false))
         {
+            if (userId is null && EnvelopeCodec.TryDecode(record.Payload.Span, out var envelope))
+            {
+                userId = envelope.UserId;
+            }
+
             if (userId is not null)
             {
                 await _index.RemoveAsync(userId, key, cancellationToken).ConfigureAwait(false);
