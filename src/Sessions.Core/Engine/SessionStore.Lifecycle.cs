@@ -59,8 +59,11 @@ public sealed partial class SessionStore
         Pending(session, new SessionDestroyedEvent(UserSessionIndex.HandleFor(key), userId, SessionDestroyReason.User, _time.GetUtcNow()));
 
     // Before a session is bound to a user: with SessionLimitMode.Refuse, a user at the cap is refused before anything is written.
-    private ValueTask BeforeBindAsync(string userId, string key, CancellationToken cancellationToken) =>
-        _options.MaxSessionsPerUser is null ? ValueTask.CompletedTask : Cap.ThrowIfFullAsync(userId, key, cancellationToken);
+    private ValueTask BeforeBindAsync(SessionData session, string userId, string key, CancellationToken cancellationToken) =>
+        _options.MaxSessionsPerUser is null ? ValueTask.CompletedTask : Cap.ThrowIfFullAsync(userId, key, ReplacedKey(session), cancellationToken);
+
+    // A regenerated session's old ID: still stored while the new one is written, deleted by the same commit, so not counted.
+    private string? ReplacedKey(SessionData session) => session.RegeneratedFrom is { } id ? _keys.ForSession(id) : null;
 
     // After a session was bound to a user and written, before it is marked stored: cut the user's sessions beyond the cap.
     private async ValueTask AfterBindAsync(SessionData session, string userId, string key, CancellationToken cancellationToken)
@@ -71,7 +74,7 @@ public sealed partial class SessionStore
         }
 
         var revoked = new List<string>();
-        var ownCut = await Cap.EnforceAsync(userId, key, revoked, cancellationToken).ConfigureAwait(false);
+        var ownCut = await Cap.EnforceAsync(userId, key, ReplacedKey(session), revoked, cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         foreach (var other in revoked)
         {

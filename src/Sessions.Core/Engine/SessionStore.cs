@@ -349,7 +349,7 @@ public sealed partial class SessionStore
             // Index first: the index may list a session that failed to save (pruned when read), never miss one that exists.
             if (session.UserId is { } user)
             {
-                await BeforeBindAsync(user, key, cancellationToken).ConfigureAwait(false);
+                await BeforeBindAsync(session, user, key, cancellationToken).ConfigureAwait(false);
                 await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription), cancellationToken).ConfigureAwait(false);
             }
 
@@ -410,7 +410,7 @@ public sealed partial class SessionStore
                 var userChanged = !string.Equals(user, storedUser, StringComparison.Ordinal);
                 if (user is not null && userChanged)
                 {
-                    await BeforeBindAsync(user, key, cancellationToken).ConfigureAwait(false);
+                    await BeforeBindAsync(session, user, key, cancellationToken).ConfigureAwait(false);
                     await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription), cancellationToken).ConfigureAwait(false);
                 }
 

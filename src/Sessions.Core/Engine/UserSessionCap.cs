@@ -21,10 +21,11 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
 {
     /// <summary>
     /// With <see cref="SessionLimitMode.Refuse"/>: fails a binding before anything is written when the user already has
-    /// the cap of live sessions besides <paramref name="ownKey"/>.
+    /// the cap of live sessions besides <paramref name="ownKey"/> and <paramref name="replacedKey"/> (the ID a regenerated
+    /// session leaves, deleted by the same commit).
     /// </summary>
     /// <exception cref="SessionLimitExceededException">The user is at the cap.</exception>
-    public async ValueTask ThrowIfFullAsync(string userId, string ownKey, CancellationToken cancellationToken)
+    public async ValueTask ThrowIfFullAsync(string userId, string ownKey, string? replacedKey, CancellationToken cancellationToken)
     {
         var options = store.Options;
         if (options.MaxSessionsPerUser is not { } cap || options.SessionLimitMode != SessionLimitMode.Refuse)
@@ -33,12 +34,12 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
         }
 
         var members = await store.Index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
-        if (members.Count(m => m.Key != ownKey) < cap)
+        if (members.Count(m => m.Key != ownKey && m.Key != replacedKey) < cap)
         {
             return;
         }
 
-        var live = await ReadLiveAsync(userId, members, cancellationToken).ConfigureAwait(false);
+        var live = await ReadLiveAsync(userId, members, replacedKey, cancellationToken).ConfigureAwait(false);
         if (live.Count(s => s.Key != ownKey) >= cap)
         {
             throw Exceeded(userId, cap);
@@ -47,10 +48,11 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
 
     /// <summary>
     /// After a session was bound to <paramref name="userId"/> and written: cuts the user's live sessions beyond the cap.
-    /// The sessions cut other than <paramref name="ownKey"/> are added to <paramref name="revoked"/> (key and user).
+    /// The sessions cut other than <paramref name="ownKey"/> are added to <paramref name="revoked"/>; <paramref name="replacedKey"/>
+    /// (the ID a regenerated session leaves, deleted by the same commit) does not count.
     /// </summary>
     /// <returns>Whether the session under <paramref name="ownKey"/> was cut too (a lost race; with Refuse, the caller throws).</returns>
-    public async ValueTask<bool> EnforceAsync(string userId, string ownKey, List<string> revoked, CancellationToken cancellationToken)
+    public async ValueTask<bool> EnforceAsync(string userId, string ownKey, string? replacedKey, List<string> revoked, CancellationToken cancellationToken)
     {
         if (store.Options.MaxSessionsPerUser is not { } cap)
         {
@@ -63,7 +65,7 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             return false;
         }
 
-        var live = await ReadLiveAsync(userId, members, cancellationToken).ConfigureAwait(false);
+        var live = await ReadLiveAsync(userId, members, replacedKey, cancellationToken).ConfigureAwait(false);
         if (live.Count <= cap)
         {
             return false;
@@ -104,7 +106,10 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             // Many sign-ins of one user at once: the entries of deleted sessions are harmless and pruned when the index is next listed.
         }
 
-        Log.CapRevoked(logger, cap, revoked.Count);
+        if (revoked.Count > 0)
+        {
+            Log.CapRevoked(logger, cap, revoked.Count);
+        }
         return ownCut;
     }
 
@@ -116,13 +121,18 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
         };
 
     // The index's members whose session exists, has not expired, and is still bound to the user, with their place in the index.
-    private async ValueTask<List<LiveSession>> ReadLiveAsync(string userId, List<UserIndexMember> members, CancellationToken cancellationToken)
+    private async ValueTask<List<LiveSession>> ReadLiveAsync(string userId, List<UserIndexMember> members, string? replacedKey, CancellationToken cancellationToken)
     {
         var now = store.UtcNow();
         var live = new List<LiveSession>(members.Count);
         for (var i = 0; i < members.Count; i++)
         {
             var key = members[i].Key;
+            if (key == replacedKey)
+            {
+                continue;
+            }
+
             var record = await store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
             if (record is not null && record.ExpiresAt > now && store.TryDecode(record, key, out var envelope)
                 && string.Equals(envelope.UserId, userId, StringComparison.Ordinal)

@@ -60,6 +60,31 @@ public abstract partial class SessionBehaviourConformanceTests
         }
     }
 
+    /// <summary>A signed-in session at the cap that gets a new ID (<c>Regenerate()</c>) is not a new session: nothing is revoked or refused.</summary>
+    [Test]
+    public virtual async Task Regenerating_a_session_at_the_cap_revokes_and_refuses_nothing()
+    {
+        foreach (var mode in new[] { SessionLimitMode.RevokeLeastRecentlyUsed, SessionLimitMode.Refuse })
+        {
+            var app = await StartCappedAppAsync(2, mode);
+            var ana = NewUser("ana");
+            var first = await LoginAsync(app, ana, "First/1.0");
+            var second = await LoginAsync(app, ana, "Second/1.0");
+            var before = first.Cookie;
+
+            var regenerated = await first.GetAsync("/regenerate");
+
+            using (Assert.EnterMultipleScope())
+            {
+                AssertOk(regenerated, "ok", $"{mode}: regenerating");
+                Assert.That(first.Cookie, Is.Not.EqualTo(before), $"{mode}: a new ID");
+                AssertOk(await first.GetAsync("/whoami"), ana, $"{mode}: the regenerated session stays signed in");
+                AssertOk(await second.GetAsync("/whoami"), ana, $"{mode}: the other session stays signed in");
+                Assert.That(await app.Manager.ListUserSessionsAsync(ana, app.Token), Has.Count.EqualTo(2), $"{mode}: the user's sessions");
+            }
+        }
+    }
+
     /// <summary>16 sign-ins of one user at the same moment leave exactly the cap of signed-in sessions, the others revoked.</summary>
     [Test]
     public virtual Task Parallel_sign_ins_never_exceed_the_cap() => AssertParallelSignInsKeepTheCapAsync(SessionLimitMode.RevokeLeastRecentlyUsed);
