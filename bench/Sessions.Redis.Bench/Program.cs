@@ -10,6 +10,9 @@
 //    bytes allocated per op (GC.GetTotalAllocatedBytes(true) delta / ops).
 //
 //   dotnet run -c Release --project bench/Sessions.Redis.Bench -- [--seconds 10] [--warmup 3] [--callers 64] [--payload 300] [--requests 200000] [--server host:port]
+//
+// With --bdn, runs the BenchmarkDotNet benchmarks instead (LoadAndSaveBenchmarks: exact bytes per load-and-save, one caller):
+//   dotnet run -c Release --project bench/Sessions.Redis.Bench -- --bdn --filter '*LoadAndSave*'
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -17,6 +20,12 @@ using Sessions.Backends;
 using Sessions.Conformance;
 using Sessions.Benchmarks.Shared;
 using Sessions.Redis;
+
+if (args.Contains("--bdn"))
+{
+    BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Sessions.Redis.Bench.LoadAndSaveBenchmarks).Assembly).Run([.. args.Where(a => a != "--bdn")]);
+    return;
+}
 
 var seconds = IntArg("--seconds", 10);
 var warmup = IntArg("--warmup", 3);

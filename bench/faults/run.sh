@@ -95,7 +95,7 @@ app_env() {
   case $1 in
     redis) echo "Sessions__Backend=redis Sessions__Redis__Configuration=127.0.0.1:$REDIS_PORT" ;;
     memcached) echo "Sessions__Backend=memcached Sessions__Memcached__Servers=127.0.0.1:$MEMCACHED_PORT" ;;
-    postgres) echo "Sessions__Backend=postgres Sessions__EFCore__ConnectionString=Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" ;;
+    postgres) echo "Sessions__Backend=efcore Sessions__EFCore__Provider=PostgreSQL Sessions__EFCore__ConnectionString=Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" ;;
   esac
 }
 

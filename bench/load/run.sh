@@ -13,7 +13,7 @@
 # Environment (defaults in brackets; LOAD_QUICK=1 changes the defaults marked q:):
 #   LOAD_QUICK [0]        1 = a development run: shorter runs, one round, fewer apps
 #   LOAD_RUNS [3, q:1]    rounds, i.e. measured runs per row; the table shows their median
-#   LOAD_DURATION [10s, q:3s]   LOAD_WARMUP [3s, q:2s]   LOAD_THREADS [2]   LOAD_CONNECTIONS [64]   LOAD_SESSIONS [1000]
+#   LOAD_DURATION [10s, q:3s]   LOAD_WARMUP [10s, q:2s]   LOAD_THREADS [2]   LOAD_CONNECTIONS [64]   LOAD_SESSIONS [1000]
 #   LOAD_APPS             rows to run, in order [builtin no-middleware memory redis memcached postgres filesystem sqlite
 #                         dynamodb flask-sync-w4 express-cluster2 express; q: builtin no-middleware memory redis]
 #                         (dynamodb only when samples/QuickStart knows it)
@@ -35,7 +35,7 @@ QUICK=${LOAD_QUICK:-0}
 if [[ $QUICK == 1 ]]; then q=1; else q=0; fi
 RUNS=${LOAD_RUNS:-$([[ $q == 1 ]] && echo 1 || echo 3)}
 DURATION=${LOAD_DURATION:-$([[ $q == 1 ]] && echo 3s || echo 10s)}
-WARMUP=${LOAD_WARMUP:-$([[ $q == 1 ]] && echo 2s || echo 3s)}
+WARMUP=${LOAD_WARMUP:-$([[ $q == 1 ]] && echo 2s || echo 10s)}
 THREADS=${LOAD_THREADS:-2}
 CONNS=${LOAD_CONNECTIONS:-64}
 K=${LOAD_SESSIONS:-1000}

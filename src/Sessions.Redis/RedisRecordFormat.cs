@@ -19,39 +19,22 @@ internal static class RedisRecordFormat
     public const int VersionOffset = 1;
     public const int ExpiryOffset = 9;
 
-    /// <summary>The record as one Redis string: header and payload in one new array.</summary>
-    public static byte[] Encode(long version, long expiresAtMs, ReadOnlySpan<byte> payload)
-    {
-        var value = GC.AllocateUninitializedArray<byte>(HeaderLength + payload.Length);
-        value[0] = Format;
-        BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(VersionOffset), version);
-        BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(ExpiryOffset), expiresAtMs);
-        payload.CopyTo(value.AsSpan(HeaderLength));
-        return value;
-    }
-
     /// <summary>
-    /// The expected version (8 bytes) followed by the record (header and payload) in one new array: a conditional write's
-    /// two script arguments are slices of it, one allocation instead of two.
+    /// Writes the record (header and payload) into <paramref name="destination"/>, which must hold at least
+    /// <see cref="HeaderLength"/> + <paramref name="payload"/>.Length bytes.
     /// </summary>
-    public static byte[] EncodeWithExpectedVersion(long expectedVersion, long version, long expiresAtMs, ReadOnlySpan<byte> payload)
+    /// <returns>The bytes written.</returns>
+    public static int Write(Span<byte> destination, long version, long expiresAtMs, ReadOnlySpan<byte> payload)
     {
-        var value = GC.AllocateUninitializedArray<byte>(8 + HeaderLength + payload.Length);
-        BinaryPrimitives.WriteInt64BigEndian(value, expectedVersion);
-        value[8] = Format;
-        BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(8 + VersionOffset), version);
-        BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(8 + ExpiryOffset), expiresAtMs);
-        payload.CopyTo(value.AsSpan(8 + HeaderLength));
-        return value;
+        destination[0] = Format;
+        BinaryPrimitives.WriteInt64BigEndian(destination[VersionOffset..], version);
+        BinaryPrimitives.WriteInt64BigEndian(destination[ExpiryOffset..], expiresAtMs);
+        payload.CopyTo(destination[HeaderLength..]);
+        return HeaderLength + payload.Length;
     }
 
-    /// <summary>A 64-bit number as the scripts compare it: the 8 header bytes, big-endian.</summary>
-    public static byte[] BigEndian(long value)
-    {
-        var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, value);
-        return bytes;
-    }
+    /// <summary>A 64-bit number as the scripts compare it: the 8 header bytes, big-endian, into <paramref name="destination"/>.</summary>
+    public static void WriteBigEndian(Span<byte> destination, long value) => BinaryPrimitives.WriteInt64BigEndian(destination, value);
 
     /// <summary>Reads the header; <see langword="false"/> when <paramref name="value"/> is not a record of this format.</summary>
     public static bool TryRead(ReadOnlySpan<byte> value, out long version, out long expiresAtMs)

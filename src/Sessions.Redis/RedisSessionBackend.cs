@@ -177,23 +177,31 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         {
             if (condition.Kind == SetConditionKind.IfVersion)
             {
-                var buffer = RedisRecordFormat.EncodeWithExpectedVersion(condition.ExpectedVersion, record.Version, expiresAtMs, record.Payload.Span);
-                var conditional = Evaluate(
-                    database,
-                    RedisScripts.SetIf,
-                    redisKey,
-                    [now, "v", (ReadOnlyMemory<byte>)buffer.AsMemory(0, 8), (ReadOnlyMemory<byte>)buffer.AsMemory(8), expiresAtMs > now ? expiresAtMs : 0]);
-                RedisResult written;
+                // One rented buffer: the expected version (8 bytes), then the record; ARGV[3] and ARGV[4] are slices of it.
+                var buffers = RedisCallBuffers.Rent();
+                var buffer = buffers.Bytes(8 + RedisRecordFormat.HeaderLength + record.Payload.Length);
+                RedisRecordFormat.WriteBigEndian(buffer, condition.ExpectedVersion);
+                var length = RedisRecordFormat.Write(buffer.AsSpan(8), record.Version, expiresAtMs, record.Payload.Span);
+                var argv = buffers.Argv5;
+                argv[0] = now;
+                argv[1] = "v";
+                argv[2] = (ReadOnlyMemory<byte>)buffer.AsMemory(0, 8);
+                argv[3] = (ReadOnlyMemory<byte>)buffer.AsMemory(8, length);
+                argv[4] = expiresAtMs > now ? expiresAtMs : 0;
+                var conditional = Evaluate(database, RedisScripts.SetIf, redisKey, buffers, argv);
+                RedisResult writtenResult;
                 try
                 {
-                    written = await conditional.BySha.ConfigureAwait(false);
+                    writtenResult = await conditional.BySha.ConfigureAwait(false);
                 }
                 catch (RedisServerException e) when (IsNoScript(e))
                 {
-                    written = await conditional.ByTextAsync().ConfigureAwait(false);
+                    writtenResult = await conditional.ByTextAsync().ConfigureAwait(false);
                 }
 
-                return (long)written == 1;
+                var written = (long)writtenResult == 1;
+                buffers.Return(); // answered: the library is done with the arrays (not reached when the call failed)
+                return written;
             }
 
             if (expiresAtMs <= now && condition.Kind == SetConditionKind.Always)
@@ -205,39 +213,52 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
 
             if (_serverKnowsPxat && expiresAtMs > now)
             {
+                var buffers = RedisCallBuffers.Rent();
+                var buffer = buffers.Bytes(RedisRecordFormat.HeaderLength + record.Payload.Length);
+                var length = RedisRecordFormat.Write(buffer, record.Version, expiresAtMs, record.Payload.Span);
                 try
                 {
                     // PXAT one millisecond before the header's expiry: Redis keeps a key while now <= PXAT, the header is live
                     // while now < expiry, so by one clock both end at the same instant (and NX sees no key the header calls expired).
-                    return await database.StringSetAsync(
+                    var set = await database.StringSetAsync(
                         redisKey,
-                        RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span),
+                        (ReadOnlyMemory<byte>)buffer.AsMemory(0, length),
                         new Expiration(DateTime.UnixEpoch.AddMilliseconds(expiresAtMs - 1)),
                         condition.Kind == SetConditionKind.IfAbsent ? ValueCondition.NotExists : ValueCondition.Always).ConfigureAwait(false);
+                    buffers.Return(); // answered: the library is done with the buffer
+                    return set;
                 }
                 catch (RedisServerException e) when (e.Message.Contains("syntax error", StringComparison.OrdinalIgnoreCase))
                 {
                     // SET ... PXAT came with Redis 6.2; Garnet 2.2 does not know it. Use the script from now on.
                     _serverKnowsPxat = false;
+                    buffers.Return(); // answered (with an error): the library is done with the buffer
                 }
             }
 
-            var call = Evaluate(
-                database,
-                RedisScripts.SetIf,
-                redisKey,
-                [now, condition.Kind == SetConditionKind.IfAbsent ? "a" : "w", RedisValue.EmptyString, RedisRecordFormat.Encode(record.Version, expiresAtMs, record.Payload.Span), expiresAtMs > now ? expiresAtMs : 0]);
-            RedisResult result;
+            var scripted = RedisCallBuffers.Rent();
+            var encoded = scripted.Bytes(RedisRecordFormat.HeaderLength + record.Payload.Length);
+            var recordLength = RedisRecordFormat.Write(encoded, record.Version, expiresAtMs, record.Payload.Span);
+            var values = scripted.Argv5;
+            values[0] = now;
+            values[1] = condition.Kind == SetConditionKind.IfAbsent ? "a" : "w";
+            values[2] = RedisValue.EmptyString;
+            values[3] = (ReadOnlyMemory<byte>)encoded.AsMemory(0, recordLength);
+            values[4] = expiresAtMs > now ? expiresAtMs : 0;
+            var call = Evaluate(database, RedisScripts.SetIf, redisKey, scripted, values);
+            RedisResult scriptResult;
             try
             {
-                result = await call.BySha.ConfigureAwait(false);
+                scriptResult = await call.BySha.ConfigureAwait(false);
             }
             catch (RedisServerException e) when (IsNoScript(e))
             {
-                result = await call.ByTextAsync().ConfigureAwait(false);
+                scriptResult = await call.ByTextAsync().ConfigureAwait(false);
             }
 
-            return (long)result == 1;
+            var result = (long)scriptResult == 1;
+            scripted.Return();
+            return result;
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
@@ -254,22 +275,34 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         var database = _database ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var call = Evaluate(
-                database,
-                RedisScripts.Remove,
-                redisKey,
-                [NowMs(), expectedVersion is { } v ? RedisRecordFormat.BigEndian(v) : RedisValue.EmptyString]);
-            RedisResult result;
+            var buffers = RedisCallBuffers.Rent();
+            var argv = buffers.Argv2;
+            argv[0] = NowMs();
+            if (expectedVersion is { } v)
+            {
+                var buffer = buffers.Bytes(8);
+                RedisRecordFormat.WriteBigEndian(buffer, v);
+                argv[1] = (ReadOnlyMemory<byte>)buffer.AsMemory(0, 8);
+            }
+            else
+            {
+                argv[1] = RedisValue.EmptyString;
+            }
+
+            var call = Evaluate(database, RedisScripts.Remove, redisKey, buffers, argv);
+            RedisResult removedResult;
             try
             {
-                result = await call.BySha.ConfigureAwait(false);
+                removedResult = await call.BySha.ConfigureAwait(false);
             }
             catch (RedisServerException e) when (IsNoScript(e))
             {
-                result = await call.ByTextAsync().ConfigureAwait(false);
+                removedResult = await call.ByTextAsync().ConfigureAwait(false);
             }
 
-            return (long)result == 1;
+            var removed = (long)removedResult == 1;
+            buffers.Return();
+            return removed;
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
@@ -288,22 +321,27 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         var now = NowMs();
         try
         {
-            var call = Evaluate(
-                database,
-                RedisScripts.Touch,
-                redisKey,
-                [now, RedisRecordFormat.BigEndian(expiresAtMs), expiresAtMs > now ? expiresAtMs : 0]);
-            RedisResult result;
+            var buffers = RedisCallBuffers.Rent();
+            var buffer = buffers.Bytes(8);
+            RedisRecordFormat.WriteBigEndian(buffer, expiresAtMs);
+            var argv = buffers.Argv3;
+            argv[0] = now;
+            argv[1] = (ReadOnlyMemory<byte>)buffer.AsMemory(0, 8);
+            argv[2] = expiresAtMs > now ? expiresAtMs : 0;
+            var call = Evaluate(database, RedisScripts.Touch, redisKey, buffers, argv);
+            RedisResult touchedResult;
             try
             {
-                result = await call.BySha.ConfigureAwait(false);
+                touchedResult = await call.BySha.ConfigureAwait(false);
             }
             catch (RedisServerException e) when (IsNoScript(e))
             {
-                result = await call.ByTextAsync().ConfigureAwait(false);
+                touchedResult = await call.ByTextAsync().ConfigureAwait(false);
             }
 
-            return (long)result == 1;
+            var touched = (long)touchedResult == 1;
+            buffers.Return();
+            return touched;
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
@@ -443,14 +481,15 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         return errors;
     }
 
-    /// <summary>Runs <paramref name="script"/> by SHA-1 (<c>EVALSHA</c>); after <c>NOSCRIPT</c> (flushed or restarted
-    /// server, failover, a cluster node that never saw it) once more by text (<c>EVAL</c>, which caches it again).
-    /// </summary>
-    /// <remarks>Not an async method: the caller awaits <see cref="ScriptCall.BySha"/> in its own state machine and, on
-    /// <c>NOSCRIPT</c> (<see cref="IsNoScript"/>), <see cref="ScriptCall.ByTextAsync"/>; no second state machine per call.</remarks>
-    private static ScriptCall Evaluate(IDatabase database, RedisScripts script, RedisKey key, RedisValue[] argv)
+    /// <summary>Starts <paramref name="script"/> on <paramref name="key"/> by SHA-1 (<c>EVALSHA</c>); the caller awaits
+    /// <see cref="ScriptCall.BySha"/> and, after <c>NOSCRIPT</c> (flushed or restarted server, failover, a cluster node that
+    /// never saw it), <see cref="ScriptCall.ByTextAsync"/> (<c>EVAL</c>, which caches it again).</summary>
+    /// <remarks>Not an async method, so each call runs in its caller's state machine only. The <c>KEYS</c> array is
+    /// <paramref name="buffers"/>'s; the caller returns it after the answer.</remarks>
+    private static ScriptCall Evaluate(IDatabase database, RedisScripts script, RedisKey key, RedisCallBuffers buffers, RedisValue[] argv)
     {
-        RedisKey[] keys = [key];
+        var keys = buffers.Keys;
+        keys[0] = key;
         return new ScriptCall(database.ScriptEvaluateAsync(script.Sha1, keys, argv), database, script, keys, argv);
     }
 

@@ -176,31 +176,13 @@ public sealed class PackagingTests
         var cloneB = Clone(Path.Combine(_work, "elsewhere", "second-clone"), FakeRemote);
         var first = PackedDlls(_feed).ToDictionary(d => d.Name, d => Convert.ToHexString(SHA256.HashData(d.Bytes)));
 
-        // Two tries from the same second clone: a path that leaks into the build differs every time, while a build that
-        // differed once (seen once on a busy machine, cause not found yet) and matches on a clean rebuild is reported, not failed.
-        Dictionary<string, string> second = [];
-        for (var attempt = 1; attempt <= 2; attempt++)
-        {
-            var feedB = Path.Combine(_work, $"feed-b{attempt}");
-            foreach (var obj in new[] { "Sessions.Core", "Sessions.FileSystem" }.SelectMany(p => new[] { Path.Combine(cloneB, "src", p, "obj"), Path.Combine(cloneB, "src", p, "bin") }))
-            {
-                if (Directory.Exists(obj))
-                {
-                    Directory.Delete(obj, recursive: true);
-                }
-            }
-
-            Pack(cloneB, [Path.Combine(cloneB, "src", "Sessions.Core", "Sessions.Core.csproj"),
-                Path.Combine(cloneB, "src", "Sessions.FileSystem", "Sessions.FileSystem.csproj")], feedB);
-            second = PackedDlls(feedB).ToDictionary(d => d.Name, d => Convert.ToHexString(SHA256.HashData(d.Bytes)));
-            if (second.All(p => first.TryGetValue(p.Key, out var hash) && hash == p.Value))
-            {
-                break;
-            }
-
-            TestContext.Out.WriteLine($"attempt {attempt}: the DLLs from {cloneB} differ from {_cloneA}: " +
-                string.Join(", ", second.Select(p => $"{p.Key} {p.Value} vs {first.GetValueOrDefault(p.Key)}")));
-        }
+        // One MSBuild run of the second clone. (A mismatch seen now and then used to come from the logging generator's
+        // unstable output order for a class split over several files, dotnet/runtime#119587; Sessions.Core.Tests
+        // holds the sources to one declaration per project.)
+        var feedB = Path.Combine(_work, "feed-b");
+        Pack(cloneB, [Path.Combine(cloneB, "src", "Sessions.Core", "Sessions.Core.csproj"),
+            Path.Combine(cloneB, "src", "Sessions.FileSystem", "Sessions.FileSystem.csproj")], feedB);
+        var second = PackedDlls(feedB).ToDictionary(d => d.Name, d => Convert.ToHexString(SHA256.HashData(d.Bytes)));
 
         Assert.That(second.Keys, Is.EquivalentTo(new[] { "Sessions.Core.dll", "Sessions.FileSystem.dll" }));
         foreach (var (name, hash) in second)

@@ -9,11 +9,11 @@ namespace Sessions.AspNetCore;
 internal sealed class ServerSession : IServerSession
 {
     private readonly SessionRequestContext _request;
-    private readonly SessionBackendException? _loadFailure;
+    private readonly SessionException? _loadFailure;
     private SessionData? _data;
     private bool _droppedWriteLogged;
 
-    public ServerSession(SessionRequestContext request, SessionData? loaded, bool isAvailable, SessionBackendException? loadFailure = null)
+    public ServerSession(SessionRequestContext request, SessionData? loaded, bool isAvailable, SessionException? loadFailure = null)
     {
         _request = request;
         _data = loaded;
@@ -171,11 +171,14 @@ internal sealed class ServerSession : IServerSession
     }
 
     // The load failed before the endpoint ran; the failure surfaces at the first use of the session, so that routes that
-    // never use it are served during an outage. The middleware turns it into 503.
-    private SessionBackendException Unavailable() =>
-        new($"The session could not be loaded: {_loadFailure!.Message}", _loadFailure.InnerException)
+    // never use it are served during an outage. The middleware turns it into 503 (409 for a moved ID: a lost race).
+    private SessionException Unavailable() => _loadFailure switch
+    {
+        SessionBackendException failure => new SessionBackendException($"The session could not be loaded: {failure.Message}", failure.InnerException)
         {
-            Backend = _loadFailure.Backend,
-            Operation = _loadFailure.Operation,
-        };
+            Backend = failure.Backend,
+            Operation = failure.Operation,
+        },
+        _ => new SessionConflictException(_loadFailure!.Message),
+    };
 }

@@ -124,16 +124,19 @@ public sealed class SessionMiddleware
     private async Task LoadAndRunAsync(HttpContext context, SessionRequestContext request, List<string> candidates)
     {
         SessionData? data = null;
+        var moved = false;
         try
         {
             // Several values (same-named cookies from other paths or a parent domain): the first that loads wins.
             foreach (var id in candidates)
             {
-                data = await Store.LoadAsync(id, context.RequestAborted).ConfigureAwait(false);
+                (data, var wasMoved) = await Store.LoadOrMovedAsync(id, context.RequestAborted).ConfigureAwait(false);
                 if (data is not null)
                 {
                     break;
                 }
+
+                moved |= wasMoved;
             }
         }
         catch (SessionBackendException ex) when (Options.FailureMode == FailureMode.Continue)
@@ -147,6 +150,17 @@ public sealed class SessionMiddleware
         {
             // Held until the endpoint first uses the session (then 503): a route that never uses it is served normally.
             request.SetLoadFailed(ex);
+            await RunAsync(context, request).ConfigureAwait(false);
+            return;
+        }
+
+        if (data is null && moved)
+        {
+            // The request was sent with an ID that another request (a sign-in) has just moved to a new ID: it lost a race
+            // with that request. Starting a new session here would set a cookie that replaces the signed-in one, so the
+            // request answers 409 at its first use of the session (a route that never uses it is served normally), and
+            // its response neither sets nor expires the cookie.
+            request.SetMoved();
             await RunAsync(context, request).ConfigureAwait(false);
             return;
         }
@@ -224,6 +238,9 @@ public sealed class SessionMiddleware
                 break;
             case SessionLimitExceededException limit:
                 body = $"409 Conflict: {Ran}: the user already has {limit.MaxSessionsPerUser} sessions, the most allowed, so this session was not signed in. Sign out on another device, then sign in again.\n";
+                break;
+            case SessionConflictException when lostRace && !endpointRan:
+                body = "409 Conflict: this request was sent with a session ID that another request had just replaced (sign-in), so it was not processed and nothing was changed. Reload, then retry if needed.\n";
                 break;
             case SessionConflictException when lostRace:
                 body = $"409 Conflict: {Ran}: another request ended this session or gave it a new ID (sign-in or sign-out) while this request ran. Reload, then retry if needed.\n";

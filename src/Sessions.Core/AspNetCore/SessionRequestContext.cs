@@ -70,6 +70,22 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
     /// <summary>Installs a session whose load failed: the failure surfaces (503) at the endpoint's first use of the session.</summary>
     public void SetLoadFailed(SessionBackendException failure) => _session = Attach(new ServerSession(this, null, isAvailable: false, failure));
 
+    /// <summary>
+    /// Installs a session whose ID was moved to a new ID by another request (a regenerate) just before this one was loaded:
+    /// a lost race, which surfaces as a <see cref="SessionConflictException"/> (409) at the endpoint's first use of the session.
+    /// </summary>
+    public void SetMoved()
+    {
+        LostRace = true;
+        _session = Attach(new ServerSession(
+            this,
+            null,
+            isAvailable: false,
+            new SessionConflictException(
+                "The session ID this request carries was replaced by another request (sign-in) just before this request was read; it is not used to start a new session, "
+                + "whose cookie would replace the new one.")));
+    }
+
     /// <summary>Commits for the response: at most once, before the response starts; later calls wait for the same commit.</summary>
     public Task EnsureCommittedAsync() => _commit ??= CommitForResponseAsync();
 

@@ -3,6 +3,11 @@ using Microsoft.Extensions.Logging;
 namespace Sessions.Diagnostics;
 
 /// <summary>The engine's log messages. Event IDs 1000-1099 belong to the engine; see README for the full list.</summary>
+/// <remarks>
+/// Every [LoggerMessage] of a project stays in this one partial declaration: with the class split over several files,
+/// the .NET 10 logging generator emits the parts in an unstable order (dotnet/runtime#119587), so the same commit built
+/// twice gives different DLLs. A test in Sessions.Core.Tests holds every src project to this.
+/// </remarks>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Session record {Key} in backend '{Backend}' could not be decoded ({Length} bytes, first byte 0x{FirstByte:X2}); treated as missing, a new session will be issued.")]
@@ -53,4 +58,25 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1024, Level = LogLevel.Information, Message = "The endpoint ran, but its session changes were dropped: another request destroyed the session or gave it a new ID meanwhile; answering 409 and leaving the client's cookie alone.")]
     public static partial void LostRace(ILogger logger, Exception? exception);
+
+    // An outage is logged once when it starts, at most every OutageReportInterval while it lasts (a count), and once when
+    // it ends; each failed call's exception (with its stack trace) only at Debug (event 1004). Event IDs 1040-1059.
+    [LoggerMessage(EventId = 1040, Level = LogLevel.Error, Message = "Session backend '{Backend}' is failing: {Operation} failed ({Reason}). Requests that use the session fail (503) until it answers again; further failures are counted, not logged one by one (each at Debug, event 1004).")]
+    public static partial void OutageStarted(ILogger logger, string backend, string operation, string reason);
+
+    [LoggerMessage(EventId = 1041, Level = LogLevel.Warning, Message = "Session backend '{Backend}' is still failing after {Seconds:0} s: {Failed} calls failed so far (last: {Reason}).")]
+    public static partial void OutageContinuing(ILogger logger, string backend, double seconds, long failed, string reason);
+
+    [LoggerMessage(EventId = 1042, Level = LogLevel.Warning, Message = "Session backend '{Backend}' answers again: the outage lasted {DurationMs:0} ms and {Failed} calls failed during it.")]
+    public static partial void OutageEnded(ILogger logger, string backend, double durationMs, long failed);
+
+    // Lifecycle events and the per-user cap: events 1043-1045.
+    [LoggerMessage(EventId = 1043, Level = LogLevel.Error, Message = "Session event handler {Handler} threw while handling {Event}; the request and the other handlers went on as if it had not.")]
+    public static partial void EventHandlerFailed(ILogger logger, Exception exception, string handler, string @event);
+
+    [LoggerMessage(EventId = 1044, Level = LogLevel.Information, Message = "User sign-in reached Sessions:MaxSessionsPerUser = {Cap}: revoked {Revoked} least recently used sessions of the user.")]
+    public static partial void CapRevoked(ILogger logger, int cap, int revoked);
+
+    [LoggerMessage(EventId = 1045, Level = LogLevel.Information, Message = "The endpoint ran, but its session was not bound to the user: the user already has Sessions:MaxSessionsPerUser = {Cap} sessions and Sessions:SessionLimitMode is Refuse; answering 409.")]
+    public static partial void CapRefusedResponse(ILogger logger, Exception? exception, int cap);
 }

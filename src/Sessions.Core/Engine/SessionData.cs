@@ -194,8 +194,9 @@ public sealed class SessionData
     }
 
     /// <summary>
-    /// Gives the session a new ID while keeping its data; the record under the old ID is deleted when the request commits.
-    /// Call it when the user signs in, to defeat session fixation.
+    /// Gives the session a new ID while keeping its data; when the request commits, the record under the old ID is replaced
+    /// by a "moved" tombstone (no data) that lives for <see cref="SessionOptions.MovedIdLifetime"/>, so that a late request
+    /// with the old ID answers 409 instead of starting a new session. Call it when the user signs in, to defeat session fixation.
     /// </summary>
     public void Regenerate()
     {

@@ -101,7 +101,8 @@ public sealed partial class SessionStore
     // A request presented a session the store still holds but that has expired: remove it, and report it if this request did.
     private async ValueTask OnFoundExpiredAsync(string key, SessionRecord record, string? userId, CancellationToken cancellationToken)
     {
-        if (!Events.Enabled)
+        // A regenerate's expired "moved" tombstone is no session: nothing to report.
+        if (!Events.Enabled || EnvelopeCodec.IsTombstone(record.Payload.Span))
         {
             return;
         }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sessions.Diagnostics;
+using Sessions.Envelope;
 
 namespace Sessions.Engine;
 
@@ -134,7 +135,7 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             }
 
             var record = await store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
-            if (record is not null && record.ExpiresAt > now && store.TryDecode(record, key, out var envelope)
+            if (record is not null && record.ExpiresAt > now && !EnvelopeCodec.IsTombstone(record.Payload.Span) && store.TryDecode(record, key, out var envelope)
                 && string.Equals(envelope.UserId, userId, StringComparison.Ordinal)
                 && (envelope.AbsoluteDeadline is not { } deadline || deadline > now))
             {

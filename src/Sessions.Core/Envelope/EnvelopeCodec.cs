@@ -32,6 +32,16 @@ internal static class EnvelopeCodec
         return payload;
     }
 
+    /// <summary>
+    /// The payload of a "moved" tombstone: what a regenerate leaves under the old ID for <see cref="SessionOptions.MovedIdLifetime"/>.
+    /// Its first byte (0x00) is neither format's, so readers that do not know tombstones see an undecodable record, never a session.
+    /// It holds nothing else: no data and no pointer to the new ID.
+    /// </summary>
+    public static ReadOnlySpan<byte> TombstonePayload => [0x00, (byte)'m', (byte)'o', (byte)'v', (byte)'e', (byte)'d'];
+
+    /// <summary>Whether <paramref name="payload"/> is a <see cref="TombstonePayload"/>.</summary>
+    public static bool IsTombstone(ReadOnlySpan<byte> payload) => payload.SequenceEqual(TombstonePayload);
+
     /// <summary>Decodes a payload in either format. Never throws: anything malformed returns <see langword="false"/>.</summary>
     public static bool TryDecode(ReadOnlySpan<byte> payload, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SessionEnvelope? envelope)
     {

@@ -63,6 +63,16 @@ public sealed class SessionOptions
     /// <summary>The longest wait between retries of a conflicting save (see <see cref="ConflictRetryDelay"/>). Default 50 ms; 0 to 10 s, at least <see cref="ConflictRetryDelay"/>.</summary>
     public TimeSpan MaxConflictRetryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// How long the old ID stays recognisable after <see cref="Engine.SessionData.Regenerate"/> (sign-in): the regenerate
+    /// replaces the old record with a short-lived "moved" tombstone (no data, no pointer to the new ID) instead of deleting
+    /// it, so a request that was sent with the old cookie and arrives after the sign-in is answered as a lost race (409
+    /// Conflict, in every <see cref="ConcurrencyMode"/>) instead of starting a new, empty session whose cookie would
+    /// replace the signed-in one (logging the user out). After this time a request with the old ID is an unknown ID again.
+    /// Default 10 s; more than 0 and at most 1 hour; a lifetime longer than <see cref="IdleTimeout"/> is cut to it.
+    /// </summary>
+    public TimeSpan MovedIdLifetime { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>What a request sees while the backend is unavailable. Default <see cref="Sessions.FailureMode.Throw"/>.</summary>
     public FailureMode FailureMode { get; set; } = FailureMode.Throw;
 
@@ -140,7 +150,8 @@ public enum SessionFormat
 /// <remarks>
 /// Whatever the mode, a request whose session another request destroyed or regenerated while it ran (a lost race with
 /// sign-out or sign-in) cannot save its changes: they are dropped rather than written to the new session through the old
-/// ID or used to bring the old one back, and the middleware answers 409 Conflict, leaving the client's cookie alone.
+/// ID or used to bring the old one back, and the middleware answers 409 Conflict, leaving the client's cookie alone. So does
+/// a request that arrives with an ID regenerated within <see cref="SessionOptions.MovedIdLifetime"/>, at its first use of the session.
 /// </remarks>
 public enum ConcurrencyMode
 {

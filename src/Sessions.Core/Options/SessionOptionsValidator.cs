@@ -45,6 +45,11 @@ public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             failures.Add($"Sessions:SessionLimitMode must be RevokeLeastRecentlyUsed or Refuse; got {options.SessionLimitMode}.");
         }
 
+        if (options.MovedIdLifetime <= TimeSpan.Zero || options.MovedIdLifetime > TimeSpan.FromHours(1))
+        {
+            failures.Add($"Sessions:MovedIdLifetime must be more than 0 and at most 1 hour; got {options.MovedIdLifetime}.");
+        }
+
         if (options.TouchAfter < TimeSpan.Zero)
         {
             failures.Add($"Sessions:TouchAfter must not be negative; got {options.TouchAfter}.");

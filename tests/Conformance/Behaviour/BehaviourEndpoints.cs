@@ -130,6 +130,19 @@ internal static class BehaviourEndpoints
             return "ok";
         });
 
+        // Holds the request, its session loaded, until the test releases the gate; then signs in as the user (regenerate).
+        app.MapGet("/slow-login/{gate}", async (HttpContext ctx, Gates gates, string gate, string user) =>
+        {
+            var session = ctx.GetServerSession();
+            _ = session.Keys;
+            var g = gates[gate];
+            g.Enter();
+            await g.Released.WaitAsync(TimeSpan.FromSeconds(30), ctx.RequestAborted);
+            session.UserId = user;
+            session.Regenerate();
+            return "ok";
+        });
+
         app.MapGet("/late", (HttpContext ctx) => WriteLateAsync(ctx, touchFirst: true));
         app.MapGet("/late-untouched", (HttpContext ctx) => WriteLateAsync(ctx, touchFirst: false));
 

@@ -100,8 +100,17 @@ public abstract partial class SessionBehaviourConformanceTests
     private protected TimeSpan Slack => SupportsControllableTime ? TimeSpan.FromSeconds(1) : ExpiryResolution + TimeSpan.FromMilliseconds(250);
 
     /// <summary>
+    /// The <see cref="SessionOptions.OperationTimeout"/> of the kit's apps (15 s), unless a test sets its own: the
+    /// production default (1 s) is for a store that answers in milliseconds, and on a busy CI machine (2 cores shared with
+    /// the servers under test) a healthy store's call can take longer, which would turn into 503s that say nothing about
+    /// the backend. The tests of the timeout itself set a short one.
+    /// </summary>
+    private protected static readonly TimeSpan KitOperationTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>
     /// Starts an app with the backend under test. The kit's defaults (idle timeout <see cref="IdleTimeout"/>, touch after
-    /// <see cref="TouchAfter"/>) are applied first, then <paramref name="configure"/>.
+    /// <see cref="TouchAfter"/>, operation timeout <see cref="KitOperationTimeout"/>) are applied first, then
+    /// <paramref name="configure"/>.
     /// </summary>
     private protected async Task<BehaviourApp> StartAppAsync(
         Action<SessionOptions>? configure = null,
@@ -118,6 +127,7 @@ public abstract partial class SessionBehaviourConformanceTests
             {
                 o.IdleTimeout = idle;
                 o.TouchAfter = touchAfter;
+                o.OperationTimeout = KitOperationTimeout;
                 configure?.Invoke(o);
             },
             sessions,

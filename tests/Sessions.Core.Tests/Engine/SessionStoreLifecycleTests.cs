@@ -171,7 +171,7 @@ public sealed class SessionStoreLifecycleTests : SessionStoreTestBase
     }
 
     [Test]
-    public async Task Regenerate_moves_the_data_to_a_new_id_and_deletes_the_old_record()
+    public async Task Regenerate_moves_the_data_to_a_new_id_and_leaves_only_a_moved_tombstone_under_the_old_id()
     {
         var store = CreateStore();
         var oldId = await CreateSessionAsync(store, ("cart", Bytes("3 apples")));
@@ -188,7 +188,10 @@ public sealed class SessionStoreLifecycleTests : SessionStoreTestBase
         var moved = await LoadRequiredAsync(store, session.Id);
         Assert.That(Text(moved, "cart"), Is.EqualTo("3 apples"));
         Assert.That(moved.CreatedAt, Is.EqualTo(created), "regeneration keeps the session's creation time");
-        Assert.That(Memory.Count, Is.EqualTo(1));
+        Assert.That(Memory.Count, Is.EqualTo(2), "the new record, and the old ID's tombstone");
+        var tombstone = await Memory.GetAsync(store.Keys.ForSession(oldId)!, CancellationToken.None);
+        Assert.That(tombstone!.Payload.Length, Is.LessThan(16), "the tombstone holds no data");
+        Assert.That(tombstone.ExpiresAt, Is.EqualTo(Clock.GetUtcNow() + new SessionOptions().MovedIdLifetime), "and lives for MovedIdLifetime");
     }
 
     [Test]
@@ -208,6 +211,49 @@ public sealed class SessionStoreLifecycleTests : SessionStoreTestBase
         var moved = await LoadRequiredAsync(store, login.Id);
         Assert.That(moved.Keys, Is.EquivalentTo(new[] { "a", "b" }));
         Assert.That(moved.UserId, Is.EqualTo("ada"));
+    }
+
+    [Test]
+    public async Task A_write_through_the_old_id_after_a_regenerate_finds_the_session_gone_and_writes_nothing()
+    {
+        var store = CreateStore();
+        var oldId = await CreateSessionAsync(store, ("a", [1]));
+        var late = await LoadRequiredAsync(store, oldId);
+        var login = await LoadRequiredAsync(store, oldId);
+        login.UserId = "ada";
+        login.Regenerate();
+        await store.CommitAsync(login, CancellationToken.None);
+
+        late.Set("late", [9]);
+        var result = await store.CommitAsync(late, CancellationToken.None);
+
+        Assert.That(result.Outcome, Is.EqualTo(SessionCommitOutcome.Gone));
+        Assert.That(await store.LoadAsync(oldId, CancellationToken.None), Is.Null);
+        Assert.That((await store.LoadOrMovedAsync(oldId, CancellationToken.None)).Moved, Is.True, "the old ID is recognised as moved");
+        Assert.That((await LoadRequiredAsync(store, login.Id)).Keys, Is.EquivalentTo(new[] { "a" }));
+        Assert.That(Logger.Entries.Select(e => e.EventId.Id), Does.Not.Contain(1001), "a tombstone is never reported as a corrupt record");
+    }
+
+    [Test]
+    public async Task A_touch_of_a_persistent_session_regenerated_meanwhile_is_gone_so_no_cookie_is_resent()
+    {
+        var store = CreateStore(o =>
+        {
+            o.PersistentByDefault = true;
+            o.TouchAfter = TimeSpan.FromSeconds(1);
+            o.MovedIdLifetime = TimeSpan.FromMinutes(1);
+        });
+        var oldId = await CreateSessionAsync(store, ("a", [1]));
+        var reader = await LoadRequiredAsync(store, oldId);
+        var login = await LoadRequiredAsync(store, oldId);
+        login.Regenerate();
+        await store.CommitAsync(login, CancellationToken.None);
+        Clock.Advance(TimeSpan.FromSeconds(5));
+
+        var result = await store.CommitAsync(reader, CancellationToken.None);
+
+        Assert.That(result.Outcome, Is.EqualTo(SessionCommitOutcome.Gone), "not Touched: the middleware would re-send the old ID's cookie");
+        Assert.That((await store.LoadOrMovedAsync(oldId, CancellationToken.None)).Moved, Is.True, "the old ID is still moved");
     }
 
     [Test]
