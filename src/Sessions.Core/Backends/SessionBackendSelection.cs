@@ -17,11 +17,35 @@ public sealed class SessionBackendSelection
         Registration = Select([.. registrations], configuredName, out var error) ?? throw new InvalidOperationException(error);
     }
 
+    /// <summary>
+    /// Chooses among <paramref name="registrations"/> by <paramref name="options"/>: the migrating backend when
+    /// <see cref="SessionOptions.Migration"/> names two backends, otherwise as <see cref="SessionOptions.Backend"/> says.
+    /// </summary>
+    /// <param name="registrations">The registered backends.</param>
+    /// <param name="options">The session options.</param>
+    internal SessionBackendSelection(IEnumerable<SessionBackendRegistration> registrations, SessionOptions options)
+    {
+        Registration = SelectWithMigration([.. registrations], options, out var error) ?? throw new InvalidOperationException(error);
+    }
+
     /// <summary>The backend in force.</summary>
     public SessionBackendRegistration Registration { get; }
 
     /// <summary>The backend's name.</summary>
     public string Name => Registration.Name;
+
+    /// <summary>Chooses a registration, the migrating one when <see cref="SessionOptions.Migration"/> is set, or explains why none can be chosen.</summary>
+    /// <param name="registrations">The registered backends.</param>
+    /// <param name="options">The session options.</param>
+    /// <param name="error">Why nothing was chosen; what to set.</param>
+    /// <returns>The registration, or <see langword="null"/> with <paramref name="error"/> set.</returns>
+    internal static SessionBackendRegistration? SelectWithMigration(IReadOnlyList<SessionBackendRegistration> registrations, SessionOptions options, out string? error)
+    {
+        var migration = options.Migration;
+        return migration is { IsConfigured: true }
+            ? Migration.MigratingBackendRegistration.Select(registrations, migration, out error)
+            : Select(registrations, options.Backend, out error);
+    }
 
     /// <summary>Chooses a registration, or explains why none can be chosen.</summary>
     /// <param name="registrations">The registered backends.</param>

@@ -137,7 +137,7 @@ public static class SessionsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionBackendActivator>());
         services.TryAddSingleton(sp => new SessionBackendSelection(
             sp.GetServices<SessionBackendRegistration>(),
-            sp.GetRequiredService<IOptions<SessionOptions>>().Value.Backend));
+            sp.GetRequiredService<IOptions<SessionOptions>>().Value));
         services.TryAddSingleton(sp => sp.GetRequiredService<SessionBackendSelection>().Registration.Factory(sp));
         services.TryAddSingleton(sp =>
         {
@@ -207,7 +207,7 @@ public static class SessionsServiceCollectionExtensions
     private sealed class BackendRegisteredValidator(IEnumerable<SessionBackendRegistration> registrations) : IValidateOptions<SessionOptions>
     {
         public ValidateOptionsResult Validate(string? name, SessionOptions options) =>
-            SessionBackendSelection.Select([.. registrations], options.Backend, out var error) is null
+            SessionBackendSelection.SelectWithMigration([.. registrations], options, out var error) is null
                 ? ValidateOptionsResult.Fail(error!)
                 : ValidateOptionsResult.Success;
     }

@@ -15,6 +15,13 @@ public sealed class SessionOptions
     /// </summary>
     public string? Backend { get; set; }
 
+    /// <summary>
+    /// A move between two registered backends (<c>Sessions:Migration:From</c> and <c>Sessions:Migration:To</c>, or
+    /// <c>AddMigratingBackend(from, to)</c>): while both are set, the migrating backend is in force and
+    /// <see cref="Backend"/> is not used. Default: none.
+    /// </summary>
+    public SessionMigrationOptions Migration { get; set; } = new();
+
     /// <summary>Sliding expiry: a session not used for this long ends. Default 20 minutes.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
 
