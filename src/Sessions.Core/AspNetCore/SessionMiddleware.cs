@@ -80,7 +80,7 @@ public sealed class SessionMiddleware
     /// </summary>
     internal static int StatusFor(SessionException ex) => ex switch
     {
-        SessionConflictException => StatusCodes.Status409Conflict,
+        SessionConflictException or SessionLimitExceededException => StatusCodes.Status409Conflict,
         SessionPayloadTooLargeException => StatusCodes.Status413PayloadTooLarge,
         _ => StatusCodes.Status503ServiceUnavailable,
     };
@@ -180,7 +180,7 @@ public sealed class SessionMiddleware
                 request.HandOnHeldOutput();
             }
         }
-        catch (SessionException ex) when (ex is SessionBackendException or SessionConflictException or SessionPayloadTooLargeException && !context.Response.HasStarted)
+        catch (SessionException ex) when (ex is SessionBackendException or SessionConflictException or SessionPayloadTooLargeException or SessionLimitExceededException && !context.Response.HasStarted)
         {
             request.DetachForError();
             var endpointRan = ReferenceEquals(ex, request.CommitFailure);
@@ -201,6 +201,9 @@ public sealed class SessionMiddleware
         {
             case SessionPayloadTooLargeException tooLarge:
                 Log.PayloadTooLarge(Logger, exception, tooLarge.PayloadBytes, tooLarge.MaxPayloadBytes);
+                break;
+            case SessionLimitExceededException limit:
+                Log.CapRefusedResponse(Logger, exception, limit.MaxSessionsPerUser);
                 break;
             case SessionConflictException when lostRace:
                 Log.LostRace(Logger, exception);
@@ -232,6 +235,9 @@ public sealed class SessionMiddleware
         {
             case SessionPayloadTooLargeException tooLarge:
                 body = $"413 Content Too Large: {Ran}: the session would take {tooLarge.PayloadBytes} bytes, over the limit of {tooLarge.MaxPayloadBytes} bytes.\n";
+                break;
+            case SessionLimitExceededException limit:
+                body = $"409 Conflict: {Ran}: the user already has {limit.MaxSessionsPerUser} sessions, the most allowed, so this session was not signed in. Sign out on another device, then sign in again.\n";
                 break;
             case SessionConflictException when lostRace && !endpointRan:
                 body = "409 Conflict: this request was sent with a session ID that another request had just replaced (sign-in), so it was not processed and nothing was changed. Reload, then retry if needed.\n";

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -9,6 +10,7 @@ using Sessions.AspNetCore;
 using Sessions.Backends;
 using Sessions.Diagnostics;
 using Sessions.Engine;
+using Sessions.Events;
 using Sessions.Ids;
 using Sessions.Management;
 using Sessions.Memory;
@@ -142,14 +144,18 @@ public static class SessionsServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var selection = sp.GetRequiredService<SessionBackendSelection>();
+            var logger = sp.GetService<ILogger<SessionStore>>();
             return new SessionStore(
                 sp.GetRequiredService<ISessionBackend>(),
                 sp.GetRequiredService<IOptions<SessionOptions>>().Value,
                 selection.Name,
                 sp.GetRequiredService<ISessionIdGenerator>(),
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetService<ILogger<SessionStore>>(),
-                DataProtectionWiring.Find(sp));
+                logger,
+                DataProtectionWiring.Find(sp))
+            {
+                Events = new SessionEventDispatcher(sp.GetServices<ISessionEvents>(), (ILogger?)logger ?? NullLogger.Instance),
+            };
         });
         return new SessionsBuilder(services, configuration);
     }

@@ -70,6 +70,16 @@ internal static partial class Log
     [LoggerMessage(EventId = 1042, Level = LogLevel.Warning, Message = "Session backend '{Backend}' answers again: the outage lasted {DurationMs:0} ms and {Failed} calls failed during it.")]
     public static partial void OutageEnded(ILogger logger, string backend, double durationMs, long failed);
 
+    // Lifecycle events and the per-user cap: events 1043-1045.
+    [LoggerMessage(EventId = 1043, Level = LogLevel.Error, Message = "Session event handler {Handler} threw while handling {Event}; the request and the other handlers went on as if it had not.")]
+    public static partial void EventHandlerFailed(ILogger logger, Exception exception, string handler, string @event);
+
+    [LoggerMessage(EventId = 1044, Level = LogLevel.Information, Message = "User sign-in reached Sessions:MaxSessionsPerUser = {Cap}: revoked {Revoked} least recently used sessions of the user.")]
+    public static partial void CapRevoked(ILogger logger, int cap, int revoked);
+
+    [LoggerMessage(EventId = 1045, Level = LogLevel.Information, Message = "The endpoint ran, but its session was not bound to the user: the user already has Sessions:MaxSessionsPerUser = {Cap} sessions and Sessions:SessionLimitMode is Refuse; answering 409.")]
+    public static partial void CapRefusedResponse(ILogger logger, Exception? exception, int cap);
+
     // Payload protection (Sessions:ProtectPayloads), 1060-1069. Followed by event 1001 for the same stored session,
     // which names its key; this one says why.
     [LoggerMessage(EventId = 1060, Level = LogLevel.Warning, Message = "Could not unprotect a protected session stored in backend '{Backend}' ({Reason}); it is treated as a corrupt record. A destroyed or revoked Data Protection key, another app's key ring, or a changed Sessions:ProtectionPurpose causes this.")]

@@ -134,6 +134,9 @@ public sealed class SessionData
     /// <summary>The storage key of <see cref="StoredId"/>, kept so that a commit does not hash the ID a second time.</summary>
     internal string? StoredKey { get; private set; }
 
+    /// <summary>Lifecycle events of the running commit, raised when it is over; <see langword="null"/> when there are none.</summary>
+    internal List<SessionEvent>? PendingEvents { get; set; }
+
     /// <summary>Set by <see cref="Regenerate"/>: the stored ID whose data moves to the new ID.</summary>
     internal string? RegeneratedFrom { get; private set; }
 

@@ -15,7 +15,7 @@ namespace Sessions.Engine;
 /// The engine, and the only code that talks to a backend: turns IDs into storage keys, loads and decodes sessions,
 /// enforces idle and absolute expiry, and commits changes with the configured concurrency mode.
 /// </summary>
-public sealed class SessionStore
+public sealed partial class SessionStore
 {
     private readonly ISessionBackend _backend;
     private readonly SessionOptions _options;
@@ -156,6 +156,7 @@ public sealed class SessionStore
         if (record.ExpiresAt <= now)
         {
             CountLoad("expired");
+            await OnFoundExpiredAsync(key, record, null, cancellationToken).ConfigureAwait(false);
             return (null, false);
         }
 
@@ -174,6 +175,7 @@ public sealed class SessionStore
         if (envelope.AbsoluteDeadline is { } deadline && deadline <= now)
         {
             CountLoad("expired");
+            await OnFoundExpiredAsync(key, record, envelope.UserId, cancellationToken).ConfigureAwait(false);
             return (null, false);
         }
 
@@ -191,6 +193,24 @@ public sealed class SessionStore
     public async ValueTask<SessionCommitResult> CommitAsync(SessionData session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
+        if (!Events.Enabled)
+        {
+            return await CommitLockedAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await CommitLockedAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Lifecycle events of what this commit did store, after the commit, whether or not it then failed.
+            await RaisePendingAsync(session).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<SessionCommitResult> CommitLockedAsync(SessionData session, CancellationToken cancellationToken)
+    {
         if (!session.IsModified && session.IdsToDelete.Count == 0)
         {
             return session.StoredVersion is null
@@ -236,7 +256,11 @@ public sealed class SessionStore
         foreach (var (id, userId) in session.IdsToDelete)
         {
             var key = KeyFor(id);
-            await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
+            if (await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false))
+            {
+                OnDestroyedByUser(session, key, userId);
+            }
+
             if (userId is not null)
             {
                 await _index.RemoveAsync(userId, key, cancellationToken).ConfigureAwait(false);
@@ -297,12 +321,20 @@ public sealed class SessionStore
     {
         var record = await GetAsync(key, cancellationToken).ConfigureAwait(false);
         var removed = await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
-        if (record is not null && _codec.TryDecode(record.Payload.Span, out var envelope) && envelope.UserId is { } user)
+        string? user = null;
+        if (record is not null && _codec.TryDecode(record.Payload.Span, out var envelope) && envelope.UserId is { } bound)
         {
-            await _index.RemoveAsync(user, key, cancellationToken).ConfigureAwait(false);
+            user = bound;
+            await _index.RemoveAsync(bound, key, cancellationToken).ConfigureAwait(false);
         }
 
-        return removed && !(record is not null && EnvelopeCodec.IsTombstone(record.Payload.Span));
+        var live = removed && !(record is not null && EnvelopeCodec.IsTombstone(record.Payload.Span));
+        if (live)
+        {
+            await RaiseAsync(new SessionDestroyedEvent(UserSessionIndex.HandleFor(key), user, SessionDestroyReason.Revoked, _time.GetUtcNow())).ConfigureAwait(false);
+        }
+
+        return live;
     }
 
     internal string NewId() => _ids.CreateId();
@@ -371,11 +403,18 @@ public sealed class SessionStore
             // Index first: the index may list a session that failed to save (pruned when read), never miss one that exists.
             if (session.UserId is { } user)
             {
+                await BeforeBindAsync(session, user, key, cancellationToken).ConfigureAwait(false);
                 await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription), cancellationToken).ConfigureAwait(false);
             }
 
             if (await SetAsync(key, record, SetCondition.IfAbsent, cancellationToken).ConfigureAwait(false))
             {
+                OnStored(session, key);
+                if (session.UserId is { } bound)
+                {
+                    await AfterBindAsync(session, bound, key, cancellationToken).ConfigureAwait(false);
+                }
+
                 session.MarkStored(1, expiresAt, key);
                 return new(SessionCommitOutcome.Created, expiresAt);
             }
@@ -403,6 +442,11 @@ public sealed class SessionStore
             {
                 if (await RemoveAsync(key, version, cancellationToken).ConfigureAwait(false))
                 {
+                    if (session.IsEmpty)
+                    {
+                        OnDestroyedByUser(session, key, storedUser);
+                    }
+
                     if (storedUser is not null)
                     {
                         await _index.RemoveAsync(storedUser, key, cancellationToken).ConfigureAwait(false);
@@ -420,11 +464,17 @@ public sealed class SessionStore
                 var userChanged = !string.Equals(user, storedUser, StringComparison.Ordinal);
                 if (user is not null && userChanged)
                 {
+                    await BeforeBindAsync(session, user, key, cancellationToken).ConfigureAwait(false);
                     await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription), cancellationToken).ConfigureAwait(false);
                 }
 
                 if (await SetAsync(key, record, SetCondition.IfVersion(version, session.StoredToken), cancellationToken).ConfigureAwait(false))
                 {
+                    if (user is not null && userChanged)
+                    {
+                        await AfterBindAsync(session, user, key, cancellationToken).ConfigureAwait(false);
+                    }
+
                     session.MarkStored(version + 1, expiresAt, key);
                     if (storedUser is not null && userChanged)
                     {
@@ -455,6 +505,13 @@ public sealed class SessionStore
         // found gone or already moved (a concurrent destroy or regenerate) is not brought back. The tombstone comes first:
         // once it is written, every later write through the old ID fails its condition and sees the session moved.
         var oldKey = KeyFor(session.RegeneratedFrom!);
+
+        // A sign-in refused by the per-user cap must leave the old session as it was: check before the tombstone.
+        if (session.UserId is { } binding)
+        {
+            await BeforeBindAsync(session, binding, KeyFor(session.Id), cancellationToken).ConfigureAwait(false);
+        }
+
         for (var attempt = 0; ; attempt++)
         {
             var version = session.StoredVersion!.Value;

@@ -30,6 +30,7 @@ internal sealed class ExpiredSessionPurgeService(SessionStore store, IOptions<Se
                 {
                     var purged = await purger.PurgeExpiredAsync(stoppingToken).ConfigureAwait(false);
                     Log.Purged(logger, purged, store.BackendName);
+                    await store.RaisePurgedAsync(purged).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

@@ -99,6 +99,7 @@ public sealed class SessionManager : ISessionManager
                 if (await _store.RemoveRawAsync(member.Key, null, cancellationToken).ConfigureAwait(false))
                 {
                     revoked++;
+                    await _store.RaiseAsync(new SessionDestroyedEvent(UserSessionIndex.HandleFor(member.Key), userId, SessionDestroyReason.Revoked, _store.EventTime())).ConfigureAwait(false);
                 }
             }
 
@@ -109,8 +110,17 @@ public sealed class SessionManager : ISessionManager
     }
 
     /// <inheritdoc />
-    public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default) =>
-        _store.Backend is IExpiredSessionPurger purger ? await purger.PurgeExpiredAsync(cancellationToken).ConfigureAwait(false) : 0;
+    public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        if (_store.Backend is not IExpiredSessionPurger purger)
+        {
+            return 0;
+        }
+
+        var purged = await purger.PurgeExpiredAsync(cancellationToken).ConfigureAwait(false);
+        await _store.RaisePurgedAsync(purged).ConfigureAwait(false);
+        return purged;
+    }
 
     private SessionInfo Describe(string key, string? userId, DateTimeOffset createdAt, DateTimeOffset expiresAt, string? client)
     {

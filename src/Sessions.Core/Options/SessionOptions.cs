@@ -148,6 +148,20 @@ public sealed class SessionOptions
     /// </summary>
     public TimeSpan? PurgeInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// The most sessions one user may have at once (concurrent session control); <see langword="null"/> (the default) for
+    /// no limit. Counted on the generic user index, so it holds on every backend and across app instances, also when one
+    /// user signs in from many clients at the same moment. What happens at the cap: <see cref="SessionLimitMode"/>.
+    /// 1 to 500 (the user index's size). Cost: a sign-in of a user at the cap reads each of the user's sessions once.
+    /// </summary>
+    public int? MaxSessionsPerUser { get; set; }
+
+    /// <summary>
+    /// What binding a session to a user at <see cref="MaxSessionsPerUser"/> does: revoke the user's least recently used
+    /// session (the default) or refuse the binding with <see cref="SessionLimitExceededException"/>.
+    /// </summary>
+    public SessionLimitMode SessionLimitMode { get; set; } = SessionLimitMode.RevokeLeastRecentlyUsed;
+
     /// <summary>The touch threshold in force: <see cref="TouchAfter"/>, capped at half of <see cref="IdleTimeout"/>.</summary>
     public TimeSpan EffectiveTouchAfter => TouchAfter < IdleTimeout / 2 ? TouchAfter : IdleTimeout / 2;
 }

@@ -35,6 +35,16 @@ public sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             failures.Add($"Sessions:AbsoluteTimeout must be at most {MaxTimeout.TotalDays} days; got {longAbsolute}.");
         }
 
+        if (options.MaxSessionsPerUser is { } cap && cap is < 1 or > Engine.UserSessionIndex.MaxMembers)
+        {
+            failures.Add($"Sessions:MaxSessionsPerUser must be between 1 and {Engine.UserSessionIndex.MaxMembers} when set; got {cap}. Leave it unset for no limit.");
+        }
+
+        if (!Enum.IsDefined(options.SessionLimitMode))
+        {
+            failures.Add($"Sessions:SessionLimitMode must be RevokeLeastRecentlyUsed or Refuse; got {options.SessionLimitMode}.");
+        }
+
         if (options.MovedIdLifetime <= TimeSpan.Zero || options.MovedIdLifetime > TimeSpan.FromHours(1))
         {
             failures.Add($"Sessions:MovedIdLifetime must be more than 0 and at most 1 hour; got {options.MovedIdLifetime}.");

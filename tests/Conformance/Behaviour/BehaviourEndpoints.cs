@@ -79,6 +79,23 @@ internal static class BehaviourEndpoints
             session.Regenerate();
             return "ok";
         });
+        // Sign-in as the README shows it for Sessions:SessionLimitMode = Refuse: commit now, and turn a refusal into a message.
+        app.MapGet("/login-or-message", async (HttpContext ctx, string user) =>
+        {
+            var session = ctx.GetServerSession();
+            session.UserId = user;
+            session.Regenerate();
+            try
+            {
+                await session.CommitAsync(ctx.RequestAborted);
+                return "ok";
+            }
+            catch (SessionLimitExceededException ex)
+            {
+                session.UserId = null;
+                return $"refused: {ex.MaxSessionsPerUser}";
+            }
+        });
         app.MapGet("/whoami", (HttpContext ctx) => ctx.GetServerSession().UserId ?? "(anonymous)");
         app.MapGet("/handle", (HttpContext ctx, ISessionManager manager) => manager.GetHandle(ctx.Session.Id));
         app.MapGet("/regenerate", (HttpContext ctx) =>
