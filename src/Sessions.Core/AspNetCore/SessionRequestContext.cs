@@ -98,6 +98,15 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         }
 
         var hadChanges = data.IsModified;
+
+        // Whether the client already holds this session's cookie as it should be: the request carried the ID it was loaded
+        // with, no commit of this request created or re-identified it, and its persistence did not change. Then a save
+        // sends no cookie (a non-persistent one), or only when its expiry moves by more than TouchAfter (a persistent one):
+        // a response sent before a sign-in in another request but arriving after it would otherwise put the pre-sign-in
+        // cookie back in the browser.
+        var cookieCurrent = ClientSentId && _earlierOutcome is null && data.StoredVersion is not null
+            && data.RegeneratedFrom is null && !data.PersistenceChanged;
+        var expiresBefore = data.ExpiresAt;
         SessionCommitResult result;
         try
         {
@@ -247,6 +256,15 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         }
 
         var hadChanges = data.IsModified;
+
+        // Whether the client already holds this session's cookie as it should be: the request carried the ID it was loaded
+        // with, no commit of this request created or re-identified it, and its persistence did not change. Then a save
+        // sends no cookie (a non-persistent one), or only when its expiry moves by more than TouchAfter (a persistent one):
+        // a response sent before a sign-in in another request but arriving after it would otherwise put the pre-sign-in
+        // cookie back in the browser.
+        var cookieCurrent = ClientSentId && _earlierOutcome is null && data.StoredVersion is not null
+            && data.RegeneratedFrom is null && !data.PersistenceChanged;
+        var expiresBefore = data.ExpiresAt;
         SessionCommitResult result;
         try
         {
@@ -279,6 +297,10 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         var outcome = result.Outcome == SessionCommitOutcome.Unchanged && _earlierOutcome is { } earlier ? earlier : result.Outcome;
         switch (outcome)
         {
+            case SessionCommitOutcome.Saved when cookieCurrent && !data.IsPersistent:
+            case SessionCommitOutcome.Saved when cookieCurrent && expiresBefore is { } before && result.ExpiresAt is { } after
+                && after - before <= _middleware.Options.EffectiveTouchAfter:
+                break;
             case SessionCommitOutcome.Created:
             case SessionCommitOutcome.Saved:
             case SessionCommitOutcome.Touched when data.IsPersistent:

@@ -106,6 +106,9 @@ public sealed class SessionData
     /// <summary>Whether the session holds nothing worth storing: no entries and no bound user.</summary>
     public bool IsEmpty => _entries.Count == 0 && _userId is null;
 
+    /// <summary>Whether <see cref="IsPersistent"/> changed since the session was loaded or last stored.</summary>
+    internal bool PersistenceChanged => _persistentChanged;
+
     /// <summary>Whether anything changed that a commit must save.</summary>
     public bool IsModified => _changes is { Count: > 0 } || _cleared || _userChanged || _persistentChanged || RegeneratedFrom is not null;
 

@@ -119,6 +119,38 @@ public abstract partial class SessionBehaviourConformanceTests
         Assert.That(browser.Cookie, Is.EqualTo(first), "the session keeps its ID while it is only modified");
     }
 
+    /// <summary>
+    /// A save of a session whose cookie the client already holds sends no cookie: a page's request that saved just before
+    /// a sign-in in another request, and whose reply arrives after the sign-in's, would otherwise put the pre-sign-in
+    /// cookie back in the browser and sign the user out. A persistent cookie is sent again only when its expiry moves by
+    /// more than TouchAfter.
+    /// </summary>
+    [Test]
+    public virtual async Task A_save_of_a_session_the_client_holds_sends_no_cookie()
+    {
+        var app = await StartAppAsync();
+        var browser = app.NewBrowser();
+        AssertOk(await browser.GetAsync("/hit"), "1", "first /hit");
+        var saved = await browser.GetAsync("/hit");
+        AssertOk(saved, "2", "second /hit");
+        Assert.That(saved.SetCookies, Is.Empty, $"a save of a session whose cookie the client holds sends none. {saved.Describe()}");
+
+        var persisted = await browser.GetAsync("/persist");
+        Assert.That(persisted.IssuedCookie, Is.Not.Null, $"making the session persistent sends the cookie with its expiry. {persisted.Describe()}");
+        var savedPersistent = await browser.GetAsync("/hit");
+        AssertOk(savedPersistent, "4", "/hit on the persistent session");
+        if (app.ControllableTime)
+        {
+            // (In real time a busy machine may take longer than TouchAfter between the two requests, and then the
+            // cookie is rightly sent again.)
+            Assert.That(savedPersistent.SetCookies, Is.Empty, $"a persistent cookie whose expiry moves by less than TouchAfter is not sent again. {savedPersistent.Describe()}");
+            await app.AdvanceAsync(PastTouchAfter);
+            var slid = await browser.GetAsync("/hit");
+            AssertOk(slid, "5", "/hit past TouchAfter");
+            Assert.That(slid.IssuedCookie, Is.Not.Null, $"past TouchAfter the persistent cookie is sent with its new expiry. {slid.Describe()}");
+        }
+    }
+
     /// <summary>A session made persistent gets a cookie with an expiry equal to the session's (now + idle timeout).</summary>
     [Test]
     public virtual async Task A_persistent_session_sets_a_cookie_with_the_sessions_expiry()

@@ -65,7 +65,18 @@ public abstract partial class SessionBehaviourConformanceTests
         browser.Cookie = id;
         var byCookie = await browser.GetAsync("/hit");
         AssertOk(byCookie, "3", "/hit with the ID in the cookie");
-        Assert.That(byCookie.Header(IdHeader), Is.Null, $"an ID that came in the cookie goes back in the cookie only. {byCookie.Describe()}");
-        Assert.That(byCookie.IssuedCookie?.Value, Is.EqualTo(id), byCookie.Describe());
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(byCookie.Header(IdHeader), Is.Null, $"an ID that came in the cookie goes back in the cookie only. {byCookie.Describe()}");
+            Assert.That(byCookie.SetCookies, Is.Empty, $"an unchanged session cookie is not sent again. {byCookie.Describe()}");
+        }
+
+        // A new ID (a sign-in) is sent, the way the old one came.
+        var signedIn = await browser.GetAsync("/regenerate");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(signedIn.IssuedCookie?.Value, Is.Not.Null.And.Not.EqualTo(id), $"a cookie client gets its new ID in the cookie. {signedIn.Describe()}");
+            Assert.That(signedIn.Header(IdHeader), Is.Null, signedIn.Describe());
+        }
     }
 }
