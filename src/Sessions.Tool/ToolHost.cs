@@ -114,6 +114,9 @@ internal sealed class ToolHost : IAsyncDisposable
             .AddFirestoreBackend()
             .AddMongoBackend()
             .AddElasticsearchBackend();
+        // The app's Data Protection key ring is set up in its code, not in its settings, so the tool has none: it reads
+        // protected records as undecodable (handle, expiry, size only) instead of refusing to start (README, Commands).
+        services.PostConfigure<SessionOptions>(o => o.ProtectPayloads = false);
         foreach (var path in settings.BackendAssemblies)
         {
             LoadBackendAssembly(sessions, path);

@@ -136,7 +136,9 @@ public sealed class PackagingTests
         foreach (var symbols in Directory.GetFiles(_feed, "*.snupkg"))
         {
             using var zip = ZipFile.OpenRead(symbols);
-            var pdbEntry = zip.Entries.Single(e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal));
+            // The package's own PDB (a .NET tool's symbols package also holds those of the assemblies it bundles).
+            var id = Path.GetFileNameWithoutExtension(symbols)[..^(_version.Length + 1)];
+            var pdbEntry = zip.Entries.Single(e => e.Name == id + ".pdb");
             using var pdbStream = new MemoryStream();
             using (var entry = pdbEntry.Open())
             {

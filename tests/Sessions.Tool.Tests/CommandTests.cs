@@ -69,6 +69,25 @@ public sealed class CommandTests(string backend) : ToolTestBase
     }
 
     [Test]
+    public async Task An_app_with_protected_payloads_is_listed_without_its_key_ring()
+    {
+        await using (var app = await StartAppAsync())
+        {
+            await CreateSessionsAsync(app, 2, "alice");
+        }
+
+        // The app's settings turn ProtectPayloads on; its Data Protection key ring is set up in code the tool does not run.
+        var settings = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(ConfigPath))!;
+        settings["Sessions"]!["ProtectPayloads"] = true;
+        File.WriteAllText(ConfigPath, settings.ToJsonString());
+
+        var list = await RunToolAsync("list", "--json");
+        Assert.That(list.Code, Is.Zero, list.Error);
+        Assert.That(Json(list).GetProperty("count").GetInt32(), Is.EqualTo(3));
+        Assert.That((await RunToolAsync("revoke", "--user", "alice")).Code, Is.Zero);
+    }
+
+    [Test]
     public async Task Show_decodes_a_session_by_handle_or_id_and_prints_values_only_when_asked()
     {
         TestClient client;

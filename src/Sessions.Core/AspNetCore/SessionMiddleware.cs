@@ -220,6 +220,19 @@ public sealed class SessionMiddleware
         }
     }
 
+    private static bool TimedOut(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is Polly.Timeout.TimeoutRejectedException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private async Task WriteErrorAsync(HttpContext context, SessionException ex, bool endpointRan, bool lostRace)
     {
         var response = context.Response;
@@ -247,6 +260,11 @@ public sealed class SessionMiddleware
                 break;
             case SessionConflictException:
                 body = $"409 Conflict: {Ran}: another request changed this session at the same time and the changes could not be combined. Retry the request.\n";
+                break;
+            case not null when endpointRan && TimedOut(ex):
+                // A write that timed out was sent: the store may still apply it (Core README, Commit failures).
+                response.Headers.RetryAfter = "5";
+                body = $"503 Service Unavailable: this request was processed, but the session store ({Store.BackendName}) did not confirm its changes to the session in time: they may or may not have been saved. Check before retrying.\n";
                 break;
             default:
                 response.Headers.RetryAfter = "5";

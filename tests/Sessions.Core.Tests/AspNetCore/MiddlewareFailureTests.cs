@@ -124,6 +124,30 @@ public sealed class MiddlewareFailureTests
         AssertOneMiddlewareEntry(app, 1013);
     }
 
+    [Test]
+    public async Task A_save_that_timed_out_says_its_changes_are_unconfirmed_not_lost()
+    {
+        // A frozen store that applies the write after the engine stopped waiting (the real clock: OperationTimeout).
+        await using var app = await TestApp.StartAsync(o => o.OperationTimeout = TimeSpan.FromMilliseconds(200));
+        var cookie = await app.NewSessionAsync();
+        app.Backend.SetDelay = TimeSpan.FromSeconds(1);
+
+        using var hit = await app.SendAsync("/hit", cookie);
+        var body = await hit.Content.ReadAsStringAsync();
+        app.Backend.SetDelay = TimeSpan.Zero;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(hit.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body);
+            Assert.That(body, Does.StartWith("503").And.Contain("may or may not have been saved").And.Not.Contain("were not saved"));
+        }
+
+        // The abandoned write landed after all: the next read sees it (which is why the reply could not say "not saved").
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        using var read = await app.SendAsync("/read", cookie);
+        Assert.That(await read.Content.ReadAsStringAsync(), Is.EqualTo("2"));
+    }
+
     private static void AssertOneMiddlewareEntry(TestApp app, int eventId)
     {
         var entries = app.Logs.Entries.Where(e => e.Category == MiddlewareCategory || e.Category.StartsWith("Sessions.AspNetCore", StringComparison.Ordinal)).ToList();

@@ -28,11 +28,25 @@ public sealed class CountingBackend(ISessionBackend inner) : ISessionBackend
         return inner.GetAsync(key, cancellationToken);
     }
 
+    /// <summary>When set, a write waits this long (ignoring cancellation, like a frozen store) and is then applied.</summary>
+    public TimeSpan SetDelay { get; set; }
+
     public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
     {
         Sets++;
         Throw();
+        if (SetDelay > TimeSpan.Zero)
+        {
+            return DelayedSetAsync(key, record, condition, SetDelay);
+        }
+
         return AlwaysConflict && condition.Kind == SetConditionKind.IfVersion ? new(false) : inner.SetAsync(key, record, condition, cancellationToken);
+    }
+
+    private async ValueTask<bool> DelayedSetAsync(string key, SessionRecord record, SetCondition condition, TimeSpan delay)
+    {
+        await Task.Delay(delay, CancellationToken.None);
+        return await inner.SetAsync(key, record, condition, CancellationToken.None);
     }
 
     public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
