@@ -77,6 +77,28 @@ public abstract class MigrationScenarioTests
     }
 
     [Test]
+    public async Task A_copy_left_in_the_old_store_by_a_cut_short_move_is_dropped_by_the_next_save()
+    {
+        // A move cut short (the new store frozen past the timeout, then applying the write) leaves the session in both
+        // stores. Were the old copy kept, it would be read again once the new record is gone: a sign-in's "moved"
+        // tombstone expiring would bring the pre-sign-in session back.
+        var from = await OwnAsync(CreateFromAsync());
+        var to = await OwnAsync(CreateToAsync());
+        var migrating = await MigratingAsync();
+        var key = NewKey();
+        Assert.That(await from.SetAsync(key, Record(1, 7), SetCondition.IfAbsent, default), Is.True);
+        Assert.That(await to.SetAsync(key, Record(2, 8), SetCondition.IfAbsent, default), Is.True);
+
+        var read = await migrating.GetAsync(key, default);
+        Assert.That(read?.Version, Is.EqualTo(8), "the new store's copy is the one read");
+        Assert.That(await migrating.SetAsync(key, Record(3, 9), SetCondition.IfVersion(8, read!.ConcurrencyToken), default), Is.True);
+        Assert.That(await from.GetAsync(key, default), Is.Null, "the stale copy in the old store is gone");
+
+        Assert.That(await to.RemoveAsync(key, null, default), Is.True, "the new record ends (a tombstone expiring, say)");
+        Assert.That(await migrating.GetAsync(key, default), Is.Null, "and nothing comes back from the old store");
+    }
+
+    [Test]
     public async Task New_sessions_go_only_to_the_new_store_and_create_only_sees_the_old_one()
     {
         var from = await OwnAsync(CreateFromAsync());

@@ -120,13 +120,14 @@ public sealed class MigratingSessionBackend :
                 var version = condition.ExpectedVersion;
                 if (condition.ConcurrencyToken is MigrationToken { FromOld: false } toToken)
                 {
-                    return await To.SetAsync(key, plain, SetCondition.IfVersion(version, toToken.Inner), cancellationToken).ConfigureAwait(false);
+                    return await To.SetAsync(key, plain, SetCondition.IfVersion(version, toToken.Inner), cancellationToken).ConfigureAwait(false)
+                        && await DropStaleOldCopyAsync(key, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (condition.ConcurrencyToken is not MigrationToken { FromOld: true }
                     && await To.SetAsync(key, plain, SetCondition.IfVersion(version), cancellationToken).ConfigureAwait(false))
                 {
-                    return true;
+                    return await DropStaleOldCopyAsync(key, cancellationToken).ConfigureAwait(false);
                 }
 
                 return await MoveOnWriteAsync(key, plain, version, cancellationToken).ConfigureAwait(false);
@@ -134,6 +135,27 @@ public sealed class MigratingSessionBackend :
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// After a write to <see cref="To"/> of a key it already held: deletes any copy still in <see cref="From"/>. A move cut
+    /// short (a store frozen or a process killed between its write and its delete) leaves one; were it kept, it would be
+    /// read again once the new store's record is gone, e.g. when a sign-in's short-lived "moved" tombstone expires, bringing
+    /// the pre-sign-in session back. Best effort: the write already succeeded, and a copy left by a failing old store is
+    /// deleted by the session's next save.
+    /// </summary>
+    private async ValueTask<bool> DropStaleOldCopyAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await From.RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // See above: the write to the new store stands.
+        }
+
+        return true;
     }
 
     /// <inheritdoc />
