@@ -41,6 +41,12 @@ internal sealed class PayloadCodec
     /// <summary>How long one data key is used for writes, and how long an unwrapped data key stays cached after it was cached.</summary>
     internal static readonly TimeSpan DataKeyLifetime = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// The most records one data key encrypts before the next is drawn, well under the 2^32 invocations NIST SP 800-38D
+    /// (section 8.3) allows one key with random 96-bit nonces.
+    /// </summary>
+    internal const long MaxRecordsPerDataKey = 1L << 30;
+
     /// <summary>The most unwrapped data keys kept for reading (about 200 bytes each).</summary>
     internal const int MaxCachedDataKeys = 256;
 
@@ -53,7 +59,10 @@ internal sealed class PayloadCodec
     /// <summary>AES-GCM tag size in bytes (the full 128 bits).</summary>
     internal const int TagBytes = 16;
 
-    private const int HeaderBytes = 3; // format byte + 2-byte wrapped length
+    private const int HeaderBytes = 3;
+
+    /// <summary>AesGcm instances kept per data key for reuse (more are created under contention, then disposed).</summary>
+    private static readonly int MaxPooledCiphers = Math.Max(4, Environment.ProcessorCount * 2); // format byte + 2-byte wrapped length
 
     private readonly SessionFormat _format;
     private readonly int _maxBytes;
@@ -141,9 +150,14 @@ internal sealed class PayloadCodec
         var tag = span.Slice(adBytes + NonceBytes, TagBytes);
         var ciphertext = span[(adBytes + NonceBytes + TagBytes)..];
         RandomNumberGenerator.Fill(nonce);
-        using (var gcm = new AesGcm(key.Key, TagBytes))
+        var gcm = key.Rent();
+        try
         {
             gcm.Encrypt(nonce, plain, ciphertext, tag, span[..adBytes]);
+        }
+        finally
+        {
+            key.Return(gcm);
         }
 
         CryptographicOperations.ZeroMemory(plain);
@@ -204,18 +218,26 @@ internal sealed class PayloadCodec
         var key = KeyFor(payload.Slice(HeaderBytes, wrappedLength), protector);
         var ciphertext = payload[(adBytes + NonceBytes + TagBytes)..];
         var plain = new byte[ciphertext.Length];
-        using var gcm = new AesGcm(key, TagBytes);
-        gcm.Decrypt(payload.Slice(adBytes, NonceBytes), ciphertext, payload.Slice(adBytes + NonceBytes, TagBytes), plain, payload[..adBytes]);
+        var gcm = key.Rent();
+        try
+        {
+            gcm.Decrypt(payload.Slice(adBytes, NonceBytes), ciphertext, payload.Slice(adBytes + NonceBytes, TagBytes), plain, payload[..adBytes]);
+        }
+        finally
+        {
+            key.Return(gcm);
+        }
+
         return plain;
     }
 
     /// <summary>The unwrapped data key for <paramref name="wrapped"/>: from the cache, or unwrapped with Data Protection (which checks revocation).</summary>
-    private byte[] KeyFor(ReadOnlySpan<byte> wrapped, IDataProtector protector)
+    private CachedKey KeyFor(ReadOnlySpan<byte> wrapped, IDataProtector protector)
     {
         var now = _time.GetUtcNow();
         if (_keysBySpan.TryGetValue(wrapped, out var cached) && now < cached.ExpiresAt)
         {
-            return cached.Key;
+            return cached;
         }
 
         var wrappedCopy = wrapped.ToArray();
@@ -225,8 +247,9 @@ internal sealed class PayloadCodec
             throw new CryptographicException($"the unwrapped data key is {key.Length} bytes, expected {DataKeyBytes}");
         }
 
-        Remember(new CachedKey(key, wrappedCopy, now + DataKeyLifetime), now);
-        return key;
+        cached = new CachedKey(key, wrappedCopy, now + DataKeyLifetime);
+        Remember(cached, now);
+        return cached;
     }
 
     /// <summary>The data key for writes, drawn and wrapped anew when the current one is older than <see cref="DataKeyLifetime"/>.</summary>
@@ -234,7 +257,7 @@ internal sealed class PayloadCodec
     {
         var now = _time.GetUtcNow();
         var current = _current;
-        if (current is not null && now < current.ExpiresAt)
+        if (current is not null && now < current.ExpiresAt && Interlocked.Increment(ref current.Uses) <= MaxRecordsPerDataKey)
         {
             return current;
         }
@@ -242,7 +265,7 @@ internal sealed class PayloadCodec
         lock (_gate)
         {
             current = _current;
-            if (current is not null && now < current.ExpiresAt)
+            if (current is not null && now < current.ExpiresAt && Interlocked.Increment(ref current.Uses) <= MaxRecordsPerDataKey)
             {
                 return current;
             }
@@ -254,7 +277,7 @@ internal sealed class PayloadCodec
                 throw new CryptographicException($"Data Protection wrapped the data key into {wrapped.Length} bytes, more than the format's 65535");
             }
 
-            current = new CachedKey(key, wrapped, now + DataKeyLifetime);
+            current = new CachedKey(key, wrapped, now + DataKeyLifetime) { Uses = 1 };
             Remember(current, now); // this instance reads its own records without unwrapping
             _current = current;
             return current;
@@ -287,7 +310,34 @@ internal sealed class PayloadCodec
         }
     }
 
-    private sealed record CachedKey(byte[] Key, byte[] Wrapped, DateTimeOffset ExpiresAt);
+    private sealed class CachedKey(byte[] key, byte[] wrapped, DateTimeOffset expiresAt)
+    {
+        public byte[] Key { get; } = key;
+
+        public byte[] Wrapped { get; } = wrapped;
+
+        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        /// <summary>Records encrypted under this key by this instance (write keys only).</summary>
+        public long Uses;
+
+        // AesGcm is not documented thread-safe, and creating one (a cipher context) costs microseconds: each call rents one.
+        private readonly ConcurrentQueue<AesGcm> _pool = new();
+
+        public AesGcm Rent() => _pool.TryDequeue(out var gcm) ? gcm : new AesGcm(Key, TagBytes);
+
+        public void Return(AesGcm gcm)
+        {
+            if (_pool.Count < MaxPooledCiphers)
+            {
+                _pool.Enqueue(gcm);
+            }
+            else
+            {
+                gcm.Dispose();
+            }
+        }
+    }
 
     /// <summary>Exact byte equality of wrapped keys (public bytes, stored in records), with lookups by span.</summary>
     private sealed class WrappedKeyComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
