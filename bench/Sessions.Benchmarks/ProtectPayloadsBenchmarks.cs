@@ -20,7 +20,8 @@ namespace Sessions.Benchmarks;
 /// <c>/hit</c>, where the cost is most visible), and a whole <c>GET /hit</c> through an in-process TestServer (the
 /// QuickStart endpoint: load, increment a counter, save). Data Protection is configured as <c>AddDataProtection()</c>
 /// configures it (AES-256-CBC + HMACSHA256, keys in a temporary directory); the "on, AES-256-GCM" rows show an app that
-/// chose GCM with <c>UseCryptographicAlgorithms</c>.
+/// chose GCM with <c>UseCryptographicAlgorithms</c>. With the option on, Data Protection only wraps the codec's data key (once per
+/// lifetime) and unwraps it once per reader; each record is AES-256-GCM (format 0xD2).
 /// </summary>
 /// <remarks>dotnet run -c Release --project bench/Sessions.Benchmarks -- --filter '*ProtectPayloads*' --job short</remarks>
 [MemoryDiagnoser]
@@ -172,11 +173,11 @@ public class ProtectPayloadsBenchmarks
             throw new InvalidOperationException("GET /hit did not count on the session the setup created; the benchmark would measure something else.");
         }
 
-        // The option reached the engine: the stored record is protected (first byte 0xD1) exactly when it is on.
+        // The option reached the engine: the stored record is encrypted (first byte 0xD2) exactly when it is on.
         var store = app.Services.GetRequiredService<SessionStore>();
         var id = Uri.UnescapeDataString(cookie.Split('=', 2)[1]);
         var record = store.Backend.GetAsync(store.Keys.ForSession(id)!, CancellationToken.None).AsTask().GetAwaiter().GetResult()!;
-        if ((record.Payload.Span[0] == Sessions.Envelope.PayloadCodec.ProtectedFormatByte) != protect)
+        if ((record.Payload.Span[0] == Sessions.Envelope.PayloadCodec.EnvelopeEncryptedFormatByte) != protect)
         {
             throw new InvalidOperationException($"The stored record starts with 0x{record.Payload.Span[0]:X2} with ProtectPayloads {protect}.");
         }

@@ -92,7 +92,7 @@ public sealed partial class SessionStore
         _index = new UserSessionIndex(this);
         _backendMaxPayloadBytes = (backend as ISessionBackendLimits)?.MaxPayloadBytes;
         _guard = new BackendGuard(options, backendName, _logger);
-        _codec = new PayloadCodec(options, _backendMaxPayloadBytes, backendName, dataProtectionProvider, _logger);
+        _codec = new PayloadCodec(options, _backendMaxPayloadBytes, backendName, dataProtectionProvider, _logger, _time);
     }
 
     /// <summary>The backend's name, as registered.</summary>

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging;
@@ -6,22 +8,61 @@ using Sessions.Diagnostics;
 namespace Sessions.Envelope;
 
 /// <summary>
-/// The engine's codec: encodes envelopes in the configured format, protected with Data Protection when
-/// <see cref="SessionOptions.ProtectPayloads"/> is on, and decodes any stored form, told apart by the first byte:
+/// The engine's codec: encodes envelopes in the configured format, encrypted when <see cref="SessionOptions.ProtectPayloads"/>
+/// is on, and decodes any stored form, told apart by the first byte:
 /// <code>
 /// 0x01                        binary envelope (BinaryEnvelopeFormat)
 /// '{' (0x7B)                  JSON envelope (JsonEnvelopeFormat)
-/// 0xD1 + protected bytes      protected envelope, version 1: the rest is IDataProtector.Protect(binary or JSON envelope)
+/// 0xD1 + protected bytes      protected envelope, version 1 (read only): the rest is IDataProtector.Protect(plain envelope)
+/// 0xD2 + ...                  envelope-encrypted, version 2 (written when on):
+///   [0xD2][wrapped length: 2 bytes, big-endian][wrapped: IDataProtector.Protect(32-byte data key)]
+///   [nonce: 12 random bytes][tag: 16 bytes][AES-256-GCM ciphertext of the plain envelope]
+///   associated data = [0xD2][wrapped length][wrapped]
 /// </code>
-/// The protected bytes are Data Protection's own authenticated payload (magic header, key ID, ciphertext and MAC), so the
-/// key that wrote a record is found in it and key rotation is Data Protection's: a record under an older key in the ring
-/// still reads, and the next save writes it with the current default key. A record that fails to unprotect (key destroyed
-/// or revoked, another app's key ring or purpose, tampered bytes) is reported as undecodable, never thrown.
+/// Version 2 is envelope encryption: each codec draws a 256-bit data key (<see cref="RandomNumberGenerator"/>), wraps it
+/// once with Data Protection (the purpose as in version 1) and uses it for every write for <see cref="DataKeyLifetime"/>,
+/// then draws the next. Readers unwrap a record's data key with Data Protection once and keep it in a bounded cache
+/// (<see cref="MaxCachedDataKeys"/> keys, each at most <see cref="DataKeyLifetime"/> after it was cached), so a load or save
+/// costs one AES-GCM operation instead of a Data Protection call (whose key derivation per call is 15 to 100 µs).
+/// Data Protection still owns key rotation and revocation: the wrapped key carries its Data Protection key ID, a record
+/// under an older key still reads, and the next save writes it under the current data key (wrapped with the current
+/// default key). A revoked or destroyed Data Protection key stops decrypting in a running instance only once the cached
+/// data keys it wrapped expire (at most <see cref="DataKeyLifetime"/>); a new instance refuses it at once. Anything that
+/// fails (bad lengths, unwrap failure, tag mismatch) is reported as undecodable, never thrown.
 /// </summary>
 internal sealed class PayloadCodec
 {
-    /// <summary>The first byte of a protected record (version 1). Neither plain format starts with it.</summary>
+    /// <summary>The first byte of a Data Protection-protected record (version 1, read only). Neither plain format starts with it.</summary>
     public const byte ProtectedFormatByte = 0xD1;
+
+    /// <summary>The first byte of an envelope-encrypted record (version 2, written when protection is on).</summary>
+    public const byte EnvelopeEncryptedFormatByte = 0xD2;
+
+    /// <summary>How long one data key is used for writes, and how long an unwrapped data key stays cached after it was cached.</summary>
+    internal static readonly TimeSpan DataKeyLifetime = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// The most records one data key encrypts before the next is drawn, well under the 2^32 invocations NIST SP 800-38D
+    /// (section 8.3) allows one key with random 96-bit nonces.
+    /// </summary>
+    internal const long MaxRecordsPerDataKey = 1L << 30;
+
+    /// <summary>The most unwrapped data keys kept for reading (about 200 bytes each).</summary>
+    internal const int MaxCachedDataKeys = 256;
+
+    /// <summary>Data key size in bytes (AES-256).</summary>
+    internal const int DataKeyBytes = 32;
+
+    /// <summary>AES-GCM nonce size in bytes (the standard 96 bits).</summary>
+    internal const int NonceBytes = 12;
+
+    /// <summary>AES-GCM tag size in bytes (the full 128 bits).</summary>
+    internal const int TagBytes = 16;
+
+    private const int HeaderBytes = 3;
+
+    /// <summary>AesGcm instances kept per data key for reuse (more are created under contention, then disposed).</summary>
+    private static readonly int MaxPooledCiphers = Math.Max(4, Environment.ProcessorCount * 2); // format byte + 2-byte wrapped length
 
     private readonly SessionFormat _format;
     private readonly int _maxBytes;
@@ -31,7 +72,12 @@ internal sealed class PayloadCodec
     private readonly IDataProtectionProvider? _provider;
     private readonly string _purpose;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly object _gate = new();
+    private readonly ConcurrentDictionary<byte[], CachedKey> _keys = new(WrappedKeyComparer.Instance);
+    private readonly ConcurrentDictionary<byte[], CachedKey>.AlternateLookup<ReadOnlySpan<byte>> _keysBySpan;
     private IDataProtector? _protector;
+    private volatile CachedKey? _current;
 
     /// <summary>Creates the codec.</summary>
     /// <param name="options">Validated options: format, limits, <see cref="SessionOptions.ProtectPayloads"/> and the purpose.</param>
@@ -39,8 +85,10 @@ internal sealed class PayloadCodec
     /// <param name="backendName">The backend's name, for messages.</param>
     /// <param name="provider">Data Protection; <see langword="null"/> when the app has none (then protected records read as corrupt).</param>
     /// <param name="logger">Receives why a protected record could not be read.</param>
+    /// <param name="timeProvider">The clock for data key lifetimes; <see langword="null"/> for the system clock.</param>
     /// <exception cref="ArgumentException"><see cref="SessionOptions.ProtectPayloads"/> is on and <paramref name="provider"/> is <see langword="null"/>.</exception>
-    public PayloadCodec(SessionOptions options, int? backendMaxBytes, string backendName, IDataProtectionProvider? provider, ILogger logger)
+    /// <exception cref="PlatformNotSupportedException"><see cref="SessionOptions.ProtectPayloads"/> is on and the platform has no AES-GCM (<see cref="AesGcm.IsSupported"/>).</exception>
+    public PayloadCodec(SessionOptions options, int? backendMaxBytes, string backendName, IDataProtectionProvider? provider, ILogger logger, TimeProvider? timeProvider = null)
     {
         if (options.ProtectPayloads && provider is null)
         {
@@ -48,6 +96,11 @@ internal sealed class PayloadCodec
                 "Sessions:ProtectPayloads is on but no IDataProtectionProvider was given. Register Data Protection (services.AddDataProtection()) "
                 + "or pass one to the SessionStore constructor.",
                 nameof(provider));
+        }
+
+        if (options.ProtectPayloads && !AesGcm.IsSupported)
+        {
+            throw new PlatformNotSupportedException("Sessions:ProtectPayloads needs AES-GCM, which this platform's cryptography library does not provide.");
         }
 
         _format = options.Format;
@@ -58,17 +111,22 @@ internal sealed class PayloadCodec
         _provider = provider;
         _purpose = options.ProtectionPurpose;
         _logger = logger;
+        _time = timeProvider ?? TimeProvider.System;
+        _keysBySpan = _keys.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
 
     /// <summary>Whether records are written protected.</summary>
     public bool Protects => _protect;
 
+    /// <summary>How many unwrapped data keys are cached now (for tests).</summary>
+    internal int CachedDataKeyCount => _keys.Count;
+
     // Created on first use, so an app that never meets a protected record never loads its key ring.
     private IDataProtector? Protector => _provider is null ? null : _protector ??= _provider.CreateProtector(_purpose);
 
-    /// <summary>Encodes (and protects, when on) <paramref name="envelope"/>.</summary>
-    /// <exception cref="SessionPayloadTooLargeException">The stored form would exceed the payload limit (protection's overhead counts).</exception>
-    /// <exception cref="CryptographicException">Data Protection could not protect (for example, no usable key and key creation disabled).</exception>
+    /// <summary>Encodes (and encrypts, when on) <paramref name="envelope"/>.</summary>
+    /// <exception cref="SessionPayloadTooLargeException">The stored form would exceed the payload limit (the encryption's overhead counts).</exception>
+    /// <exception cref="CryptographicException">Data Protection could not wrap a new data key (for example, no usable key and key creation disabled).</exception>
     public byte[] Encode(SessionEnvelope envelope)
     {
         var plain = EnvelopeCodec.Encode(envelope, _format, _maxBytes, _backendMaxBytes, _backendName);
@@ -77,18 +135,39 @@ internal sealed class PayloadCodec
             return plain;
         }
 
-        var protectedBytes = Protector!.Protect(plain);
-        EnvelopeCodec.ThrowIfTooLarge(1 + protectedBytes.Length, _maxBytes, _backendMaxBytes, _backendName);
-        var payload = new byte[1 + protectedBytes.Length];
-        payload[0] = ProtectedFormatByte;
-        protectedBytes.CopyTo(payload, 1);
+        var key = CurrentKey();
+        var wrapped = key.Wrapped;
+        var adBytes = HeaderBytes + wrapped.Length;
+        var total = adBytes + NonceBytes + TagBytes + plain.Length;
+        EnvelopeCodec.ThrowIfTooLarge(total, _maxBytes, _backendMaxBytes, _backendName);
+
+        var payload = new byte[total];
+        var span = payload.AsSpan();
+        span[0] = EnvelopeEncryptedFormatByte;
+        BinaryPrimitives.WriteUInt16BigEndian(span.Slice(1, 2), (ushort)wrapped.Length);
+        wrapped.CopyTo(span[HeaderBytes..]);
+        var nonce = span.Slice(adBytes, NonceBytes);
+        var tag = span.Slice(adBytes + NonceBytes, TagBytes);
+        var ciphertext = span[(adBytes + NonceBytes + TagBytes)..];
+        RandomNumberGenerator.Fill(nonce);
+        var gcm = key.Rent();
+        try
+        {
+            gcm.Encrypt(nonce, plain, ciphertext, tag, span[..adBytes]);
+        }
+        finally
+        {
+            key.Return(gcm);
+        }
+
+        CryptographicOperations.ZeroMemory(plain);
         return payload;
     }
 
     /// <summary>Decodes a stored payload of any form. Never throws: anything unreadable returns <see langword="false"/>.</summary>
     public bool TryDecode(ReadOnlySpan<byte> payload, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SessionEnvelope? envelope)
     {
-        if (payload.IsEmpty || payload[0] != ProtectedFormatByte)
+        if (payload.IsEmpty || (payload[0] != ProtectedFormatByte && payload[0] != EnvelopeEncryptedFormatByte))
         {
             return EnvelopeCodec.TryDecode(payload, out envelope);
         }
@@ -104,7 +183,9 @@ internal sealed class PayloadCodec
         byte[] plain;
         try
         {
-            plain = protector.Unprotect(payload[1..].ToArray());
+            plain = payload[0] == ProtectedFormatByte
+                ? protector.Unprotect(payload[1..].ToArray())
+                : DecryptEnvelope(payload, protector);
         }
         catch (CryptographicException ex)
         {
@@ -112,7 +193,170 @@ internal sealed class PayloadCodec
             return false;
         }
 
-        // The protected bytes hold a plain envelope; a nested protected one is not something this codec writes.
-        return plain.Length > 0 && plain[0] != ProtectedFormatByte && EnvelopeCodec.TryDecode(plain, out envelope);
+        // The plaintext is a plain envelope; a nested protected one is not something this codec writes.
+        var ok = plain.Length > 0 && plain[0] != ProtectedFormatByte && plain[0] != EnvelopeEncryptedFormatByte
+            && EnvelopeCodec.TryDecode(plain, out envelope);
+        CryptographicOperations.ZeroMemory(plain);
+        return ok;
+    }
+
+    /// <exception cref="CryptographicException">Bad lengths, a data key that cannot be unwrapped, or a tag mismatch.</exception>
+    private byte[] DecryptEnvelope(ReadOnlySpan<byte> payload, IDataProtector protector)
+    {
+        if (payload.Length < HeaderBytes)
+        {
+            throw new CryptographicException($"the record is {payload.Length} bytes, too short for a 0xD2 header");
+        }
+
+        var wrappedLength = BinaryPrimitives.ReadUInt16BigEndian(payload.Slice(1, 2));
+        var adBytes = HeaderBytes + wrappedLength;
+        if (wrappedLength == 0 || payload.Length < adBytes + NonceBytes + TagBytes)
+        {
+            throw new CryptographicException($"the record is {payload.Length} bytes, too short for its wrapped key ({wrappedLength} bytes), nonce and tag");
+        }
+
+        var key = KeyFor(payload.Slice(HeaderBytes, wrappedLength), protector);
+        var ciphertext = payload[(adBytes + NonceBytes + TagBytes)..];
+        var plain = new byte[ciphertext.Length];
+        var gcm = key.Rent();
+        try
+        {
+            gcm.Decrypt(payload.Slice(adBytes, NonceBytes), ciphertext, payload.Slice(adBytes + NonceBytes, TagBytes), plain, payload[..adBytes]);
+        }
+        finally
+        {
+            key.Return(gcm);
+        }
+
+        return plain;
+    }
+
+    /// <summary>The unwrapped data key for <paramref name="wrapped"/>: from the cache, or unwrapped with Data Protection (which checks revocation).</summary>
+    private CachedKey KeyFor(ReadOnlySpan<byte> wrapped, IDataProtector protector)
+    {
+        var now = _time.GetUtcNow();
+        if (_keysBySpan.TryGetValue(wrapped, out var cached) && now < cached.ExpiresAt)
+        {
+            return cached;
+        }
+
+        var wrappedCopy = wrapped.ToArray();
+        var key = protector.Unprotect(wrappedCopy);
+        if (key.Length != DataKeyBytes)
+        {
+            throw new CryptographicException($"the unwrapped data key is {key.Length} bytes, expected {DataKeyBytes}");
+        }
+
+        cached = new CachedKey(key, wrappedCopy, now + DataKeyLifetime);
+        Remember(cached, now);
+        return cached;
+    }
+
+    /// <summary>The data key for writes, drawn and wrapped anew when the current one is older than <see cref="DataKeyLifetime"/>.</summary>
+    private CachedKey CurrentKey()
+    {
+        var now = _time.GetUtcNow();
+        var current = _current;
+        if (current is not null && now < current.ExpiresAt && Interlocked.Increment(ref current.Uses) <= MaxRecordsPerDataKey)
+        {
+            return current;
+        }
+
+        lock (_gate)
+        {
+            current = _current;
+            if (current is not null && now < current.ExpiresAt && Interlocked.Increment(ref current.Uses) <= MaxRecordsPerDataKey)
+            {
+                return current;
+            }
+
+            var key = RandomNumberGenerator.GetBytes(DataKeyBytes);
+            var wrapped = Protector!.Protect(key);
+            if (wrapped.Length > ushort.MaxValue)
+            {
+                throw new CryptographicException($"Data Protection wrapped the data key into {wrapped.Length} bytes, more than the format's 65535");
+            }
+
+            current = new CachedKey(key, wrapped, now + DataKeyLifetime) { Uses = 1 };
+            Remember(current, now); // this instance reads its own records without unwrapping
+            _current = current;
+            return current;
+        }
+    }
+
+    /// <summary>Caches an unwrapped key, first dropping expired ones and, when still full, the one closest to expiry.</summary>
+    private void Remember(CachedKey entry, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (!_keys.ContainsKey(entry.Wrapped) && _keys.Count >= MaxCachedDataKeys)
+            {
+                foreach (var pair in _keys)
+                {
+                    if (pair.Value.ExpiresAt <= now)
+                    {
+                        _keys.TryRemove(pair.Key, out _);
+                    }
+                }
+
+                while (_keys.Count >= MaxCachedDataKeys)
+                {
+                    var oldest = _keys.MinBy(p => p.Value.ExpiresAt);
+                    _keys.TryRemove(oldest.Key, out _);
+                }
+            }
+
+            _keys[entry.Wrapped] = entry;
+        }
+    }
+
+    private sealed class CachedKey(byte[] key, byte[] wrapped, DateTimeOffset expiresAt)
+    {
+        public byte[] Key { get; } = key;
+
+        public byte[] Wrapped { get; } = wrapped;
+
+        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        /// <summary>Records encrypted under this key by this instance (write keys only).</summary>
+        public long Uses;
+
+        // AesGcm is not documented thread-safe, and creating one (a cipher context) costs microseconds: each call rents one.
+        private readonly ConcurrentQueue<AesGcm> _pool = new();
+
+        public AesGcm Rent() => _pool.TryDequeue(out var gcm) ? gcm : new AesGcm(Key, TagBytes);
+
+        public void Return(AesGcm gcm)
+        {
+            if (_pool.Count < MaxPooledCiphers)
+            {
+                _pool.Enqueue(gcm);
+            }
+            else
+            {
+                gcm.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Exact byte equality of wrapped keys (public bytes, stored in records), with lookups by span.</summary>
+    private sealed class WrappedKeyComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static readonly WrappedKeyComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x is null ? y is null : y is not null && x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => GetHashCode((ReadOnlySpan<byte>)obj);
+
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<byte> alternate)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(alternate);
+            return hash.ToHashCode();
+        }
+
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
     }
 }

@@ -46,7 +46,7 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(stored[0], Is.EqualTo(PayloadCodec.ProtectedFormatByte), "a protected record starts with its own format byte");
+            Assert.That(stored[0], Is.EqualTo(PayloadCodec.EnvelopeEncryptedFormatByte), "a protected record starts with its own format byte");
             Assert.That(Contains(stored, Bytes(Secret)), Is.False, "the value is not in the stored bytes");
             Assert.That(Contains(stored, Bytes(User)), Is.False, "the user ID is not in the stored bytes");
             Assert.That(Contains(stored, Bytes("name")), Is.False, "the entry's key is not in the stored bytes");
@@ -68,7 +68,7 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
         session.Set("name", Bytes(Secret));
         await store.CommitAsync(session, CancellationToken.None);
 
-        Assert.That(StoredPayload(store, id), Is.Not.EqualTo(first), "Data Protection draws a fresh IV and key modifier per write");
+        Assert.That(StoredPayload(store, id), Is.Not.EqualTo(first), "each write draws a fresh random nonce");
     }
 
     [Test]
@@ -81,7 +81,7 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
         // Turned on: the plain record still loads, and the next save protects it.
         var on = Protected(_ring.Provider);
         await IncrementAsync(on, id, expected: 2);
-        Assert.That(StoredPayload(on, id)[0], Is.EqualTo(PayloadCodec.ProtectedFormatByte));
+        Assert.That(StoredPayload(on, id)[0], Is.EqualTo(PayloadCodec.EnvelopeEncryptedFormatByte));
 
         // Turned off again (Data Protection still registered): the protected record loads, the next save is plain.
         var off = new SessionStore(Backend, new SessionOptions(), "memory", null, Clock, Logger, _ring.Provider);
@@ -261,7 +261,7 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
     private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
 
     /// <summary>Counts sessions.corrupt_records measurements tagged with the backend name "memory" on this test's thread's async flow.</summary>
-    private sealed class CorruptCounter : IDisposable
+    internal sealed class CorruptCounter : IDisposable
     {
         private readonly MeterListener _listener = new();
         private readonly AsyncLocal<bool> _mine = new() { Value = true };

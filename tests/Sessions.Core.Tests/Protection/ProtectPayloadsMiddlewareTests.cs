@@ -51,7 +51,7 @@ public sealed class ProtectPayloadsMiddlewareTests
         var store = app.Services.GetRequiredService<SessionStore>();
         var id = Uri.UnescapeDataString(cookie.Split('=', 2)[1]);
         var record = await backend.GetAsync(store.Keys.ForSession(id)!, CancellationToken.None);
-        Assert.That(record!.Payload.Span[0], Is.EqualTo(PayloadCodec.ProtectedFormatByte));
+        Assert.That(record!.Payload.Span[0], Is.EqualTo(PayloadCodec.EnvelopeEncryptedFormatByte));
     }
 
     [Test]

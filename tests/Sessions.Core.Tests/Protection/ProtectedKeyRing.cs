@@ -43,8 +43,11 @@ public sealed class ProtectedKeyRing : IDisposable
         File.Delete(files[0]);
     }
 
-    /// <summary>The Data Protection key ID in a stored protected record: format byte 0xD1, 4-byte magic header, then the 16-byte key ID.</summary>
-    public static Guid KeyIdOf(ReadOnlySpan<byte> payload) => new(payload.Slice(1 + 4, 16));
+    /// <summary>
+    /// The Data Protection key ID that wrapped a stored record's data key: format byte 0xD2, 2-byte wrapped length, then the
+    /// wrapped key, which is Data Protection's payload (4-byte magic header, then the 16-byte key ID).
+    /// </summary>
+    public static Guid KeyIdOf(ReadOnlySpan<byte> payload) => new(payload.Slice(3 + 4, 16));
 
     public void Dispose() => _services.Dispose();
 }
