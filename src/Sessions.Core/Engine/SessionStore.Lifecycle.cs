@@ -76,9 +76,15 @@ public sealed partial class SessionStore
         var revoked = new List<string>();
         var ownCut = await Cap.EnforceAsync(userId, key, ReplacedKey(session), revoked, cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
-        foreach (var other in revoked)
+        var handle = UserSessionIndex.HandleFor(key);
+        if (ownCut && _options.SessionLimitMode == SessionLimitMode.Refuse)
         {
-            Pending(session, new SessionDestroyedEvent(UserSessionIndex.HandleFor(other), userId, SessionDestroyReason.Cap, now));
+            revoked.Remove(key);
+        }
+
+        foreach (var cut in revoked)
+        {
+            Pending(session, new SessionDestroyedEvent(UserSessionIndex.HandleFor(cut), userId, SessionDestroyReason.Cap, now));
         }
 
         if (!ownCut)
@@ -86,7 +92,6 @@ public sealed partial class SessionStore
             return;
         }
 
-        var handle = UserSessionIndex.HandleFor(key);
         if (_options.SessionLimitMode == SessionLimitMode.Refuse)
         {
             // Lost a race with another sign-in of the user: as if refused up front, the session was never created.
@@ -95,7 +100,7 @@ public sealed partial class SessionStore
             throw Cap.Exceeded(userId, cap);
         }
 
-        Pending(session, new SessionDestroyedEvent(handle, userId, SessionDestroyReason.Cap, now));
+        // Revoke mode: this racer's own session was cut; its Destroyed(Cap) event is raised by whichever racer deleted it.
     }
 
     // A request presented a session the store still holds but that has expired: remove it, and report it if this request did.

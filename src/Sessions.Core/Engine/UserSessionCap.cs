@@ -91,9 +91,11 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             {
                 ownCut = true;
             }
-            else if (removed)
+
+            if (removed)
             {
-                // Only the racer whose delete succeeded reports it: one event per revoked session.
+                // Only the racer whose delete succeeded reports it (its own session included: another racer may have
+                // deleted that one first, and then reported it): one event per revoked session.
                 revoked.Add(session.Key);
             }
         }
