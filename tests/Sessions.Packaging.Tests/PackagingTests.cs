@@ -133,38 +133,44 @@ public sealed class PackagingTests
     [Test]
     public void Symbols_carry_source_link_and_no_build_paths()
     {
+        // Every PDB of every symbols package is ours (a .NET tool's also holds those of the Sessions assemblies it bundles).
+        var pdbs = 0;
         foreach (var symbols in Directory.GetFiles(_feed, "*.snupkg"))
         {
             using var zip = ZipFile.OpenRead(symbols);
-            // The package's own PDB (a .NET tool's symbols package also holds those of the assemblies it bundles).
-            var id = Path.GetFileNameWithoutExtension(symbols)[..^(_version.Length + 1)];
-            var pdbEntry = zip.Entries.Single(e => e.Name == id + ".pdb");
-            using var pdbStream = new MemoryStream();
-            using (var entry = pdbEntry.Open())
+            foreach (var pdbEntry in zip.Entries.Where(e => e.Name.EndsWith(".pdb", StringComparison.Ordinal)))
             {
-                entry.CopyTo(pdbStream);
+                pdbs++;
+                var where = $"{Path.GetFileName(symbols)}/{pdbEntry.FullName}";
+                using var pdbStream = new MemoryStream();
+                using (var entry = pdbEntry.Open())
+                {
+                    entry.CopyTo(pdbStream);
+                }
+
+                pdbStream.Position = 0;
+                using var provider = MetadataReaderProvider.FromPortablePdbStream(pdbStream);
+                var pdb = provider.GetMetadataReader();
+                var sourceLinkKind = new Guid("CC110556-A091-4D38-9FEC-25AB9A351A6A");
+                var sourceLink = pdb.CustomDebugInformation
+                    .Select(pdb.GetCustomDebugInformation)
+                    .Where(info => pdb.GetGuid(info.Kind) == sourceLinkKind)
+                    .Select(info => System.Text.Encoding.UTF8.GetString(pdb.GetBlobBytes(info.Value)))
+                    .SingleOrDefault();
+                var documents = pdb.Documents.Select(d => pdb.GetString(pdb.GetDocument(d).Name)).ToList();
+
+                Assert.Multiple(() =>
+                {
+                    Assert.That(sourceLink, Does.Contain($"https://raw.githubusercontent.com/sessions-example/sessions/{_commit}/"),
+                        $"{where}: Source Link maps the sources to the commit");
+                    Assert.That(documents, Is.Not.Empty, where);
+                    Assert.That(documents.Where(d => !d.StartsWith("/_/", StringComparison.Ordinal)), Is.Empty,
+                        $"{where}: every source path is mapped to /_/ (no clone path)");
+                });
             }
-
-            pdbStream.Position = 0;
-            using var provider = MetadataReaderProvider.FromPortablePdbStream(pdbStream);
-            var pdb = provider.GetMetadataReader();
-            var sourceLinkKind = new Guid("CC110556-A091-4D38-9FEC-25AB9A351A6A");
-            var sourceLink = pdb.CustomDebugInformation
-                .Select(pdb.GetCustomDebugInformation)
-                .Where(info => pdb.GetGuid(info.Kind) == sourceLinkKind)
-                .Select(info => System.Text.Encoding.UTF8.GetString(pdb.GetBlobBytes(info.Value)))
-                .SingleOrDefault();
-            var documents = pdb.Documents.Select(d => pdb.GetString(pdb.GetDocument(d).Name)).ToList();
-
-            Assert.Multiple(() =>
-            {
-                Assert.That(sourceLink, Does.Contain($"https://raw.githubusercontent.com/sessions-example/sessions/{_commit}/"),
-                    $"{Path.GetFileName(symbols)}: Source Link maps the sources to the commit");
-                Assert.That(documents, Is.Not.Empty);
-                Assert.That(documents.Where(d => !d.StartsWith("/_/", StringComparison.Ordinal)), Is.Empty,
-                    $"{Path.GetFileName(symbols)}: every source path is mapped to /_/ (no clone path)");
-            });
         }
+
+        Assert.That(pdbs, Is.GreaterThanOrEqualTo(Directory.GetFiles(_feed, "*.snupkg").Length), "each symbols package holds its PDB");
 
         foreach (var (name, bytes) in PackedDlls(_feed))
         {
