@@ -21,7 +21,7 @@ namespace Sessions.Benchmarks;
 /// QuickStart endpoint: load, increment a counter, save). Data Protection is configured as <c>AddDataProtection()</c>
 /// configures it (AES-256-CBC + HMACSHA256, keys in a temporary directory); the "on, AES-256-GCM" rows show an app that
 /// chose GCM with <c>UseCryptographicAlgorithms</c>. With the option on, Data Protection only wraps the codec's data key (once per
-/// lifetime) and unwraps it once per reader; each record is AES-256-GCM (format 0xD2).
+/// lifetime) and unwraps it once per reader; each record is AES-256-GCM (format 0xD3).
 /// </summary>
 /// <remarks>dotnet run -c Release --project bench/Sessions.Benchmarks -- --filter '*ProtectPayloads*' --job short</remarks>
 [MemoryDiagnoser]
@@ -173,7 +173,7 @@ public class ProtectPayloadsBenchmarks
             throw new InvalidOperationException("GET /hit did not count on the session the setup created; the benchmark would measure something else.");
         }
 
-        // The option reached the engine: the stored record is encrypted (first byte 0xD2) exactly when it is on.
+        // The option reached the engine: the stored record is encrypted (first byte 0xD3) exactly when it is on.
         var store = app.Services.GetRequiredService<SessionStore>();
         var id = Uri.UnescapeDataString(cookie.Split('=', 2)[1]);
         var record = store.Backend.GetAsync(store.Keys.ForSession(id)!, CancellationToken.None).AsTask().GetAwaiter().GetResult()!;

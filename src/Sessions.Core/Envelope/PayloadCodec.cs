@@ -14,14 +14,19 @@ namespace Sessions.Envelope;
 /// 0x01                        binary envelope (BinaryEnvelopeFormat)
 /// '{' (0x7B)                  JSON envelope (JsonEnvelopeFormat)
 /// 0xD1 + protected bytes      protected envelope, version 1 (read only): the rest is IDataProtector.Protect(plain envelope)
-/// 0xD2 + ...                  envelope-encrypted, version 2 (written when on):
-///   [0xD2][wrapped length: 2 bytes, big-endian][wrapped: IDataProtector.Protect(32-byte data key)]
-///   [nonce: 12 random bytes][tag: 16 bytes][AES-256-GCM ciphertext of the plain envelope]
-///   associated data = [0xD2][wrapped length][wrapped]
+/// 0xD2 + ...                  envelope-encrypted, version 2 (read only): the layout of version 3, with associated
+///                             data = [0xD2][wrapped length][wrapped] and a random nonce
+/// 0xD3 + ...                  envelope-encrypted, version 3 (written when on):
+///   [0xD3][wrapped length: 2 bytes, big-endian][wrapped: IDataProtector.Protect(32-byte data key)]
+///   [nonce: 12 bytes][tag: 16 bytes][AES-256-GCM ciphertext of the plain envelope], no associated data
 /// </code>
 /// Version 2 is envelope encryption: each codec draws a 256-bit data key (<see cref="RandomNumberGenerator"/>), wraps it
 /// once with Data Protection (the purpose as in version 1) and uses it for every write for <see cref="DataKeyLifetime"/>,
-/// then draws the next. Readers unwrap a record's data key with Data Protection once and keep it in a bounded cache
+/// then draws the next. Nonces are deterministic (NIST SP 800-38D, section 8.2.1): a 4-byte field drawn with the data key,
+/// then a 64-bit big-endian count of the records this codec has encrypted under that key, so no nonce repeats under one key
+/// (the key never leaves this codec for writing, and <see cref="MaxRecordsPerDataKey"/> bounds the count). Version 3 needs
+/// no associated data: the wrapped key selects the data key, so a record whose wrapped key was swapped fails its tag.
+/// Readers unwrap a record's data key with Data Protection once and keep it in a bounded cache
 /// (<see cref="MaxCachedDataKeys"/> keys, each at most <see cref="DataKeyLifetime"/> after it was cached), so a load or save
 /// costs one AES-GCM operation instead of a Data Protection call (whose key derivation per call is 15 to 100 µs).
 /// Data Protection still owns key rotation and revocation: the wrapped key carries its Data Protection key ID, a record
@@ -35,8 +40,11 @@ internal sealed class PayloadCodec
     /// <summary>The first byte of a Data Protection-protected record (version 1, read only). Neither plain format starts with it.</summary>
     public const byte ProtectedFormatByte = 0xD1;
 
-    /// <summary>The first byte of an envelope-encrypted record (version 2, written when protection is on).</summary>
-    public const byte EnvelopeEncryptedFormatByte = 0xD2;
+    /// <summary>The first byte of an envelope-encrypted record, version 2 (read only: a random nonce, the header as associated data).</summary>
+    public const byte EnvelopeEncryptedV2FormatByte = 0xD2;
+
+    /// <summary>The first byte of an envelope-encrypted record, version 3 (written when protection is on).</summary>
+    public const byte EnvelopeEncryptedFormatByte = 0xD3;
 
     /// <summary>How long one data key is used for writes, and how long an unwrapped data key stays cached after it was cached.</summary>
     internal static readonly TimeSpan DataKeyLifetime = TimeSpan.FromMinutes(15);
@@ -53,16 +61,18 @@ internal sealed class PayloadCodec
     /// <summary>Data key size in bytes (AES-256).</summary>
     internal const int DataKeyBytes = 32;
 
-    /// <summary>AES-GCM nonce size in bytes (the standard 96 bits).</summary>
+    /// <summary>AES-GCM nonce size in bytes (the standard 96 bits): a 4-byte fixed field, then an 8-byte counter.</summary>
     internal const int NonceBytes = 12;
+
+    private const int NonceFixedBytes = 4;
 
     /// <summary>AES-GCM tag size in bytes (the full 128 bits).</summary>
     internal const int TagBytes = 16;
 
-    private const int HeaderBytes = 3;
+    private const int HeaderBytes = 3; // format byte + 2-byte wrapped length
 
     /// <summary>AesGcm instances kept per data key for reuse (more are created under contention, then disposed).</summary>
-    private static readonly int MaxPooledCiphers = Math.Max(4, Environment.ProcessorCount * 2); // format byte + 2-byte wrapped length
+    private static readonly int MaxPooledCiphers = Math.Max(4, Environment.ProcessorCount * 2);
 
     private readonly SessionFormat _format;
     private readonly int _maxBytes;
@@ -135,7 +145,7 @@ internal sealed class PayloadCodec
             return plain;
         }
 
-        var key = CurrentKey();
+        var (key, count) = CurrentKey();
         var wrapped = key.Wrapped;
         var adBytes = HeaderBytes + wrapped.Length;
         var total = adBytes + NonceBytes + TagBytes + plain.Length;
@@ -149,11 +159,12 @@ internal sealed class PayloadCodec
         var nonce = span.Slice(adBytes, NonceBytes);
         var tag = span.Slice(adBytes + NonceBytes, TagBytes);
         var ciphertext = span[(adBytes + NonceBytes + TagBytes)..];
-        RandomNumberGenerator.Fill(nonce);
+        key.NonceFixed.CopyTo(nonce);
+        BinaryPrimitives.WriteInt64BigEndian(nonce[NonceFixedBytes..], count);
         var gcm = key.Rent();
         try
         {
-            gcm.Encrypt(nonce, plain, ciphertext, tag, span[..adBytes]);
+            gcm.Encrypt(nonce, plain, ciphertext, tag);
         }
         finally
         {
@@ -167,7 +178,7 @@ internal sealed class PayloadCodec
     /// <summary>Decodes a stored payload of any form. Never throws: anything unreadable returns <see langword="false"/>.</summary>
     public bool TryDecode(ReadOnlySpan<byte> payload, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SessionEnvelope? envelope)
     {
-        if (payload.IsEmpty || (payload[0] != ProtectedFormatByte && payload[0] != EnvelopeEncryptedFormatByte))
+        if (payload.IsEmpty || !IsProtectedFormat(payload[0]))
         {
             return EnvelopeCodec.TryDecode(payload, out envelope);
         }
@@ -194,18 +205,20 @@ internal sealed class PayloadCodec
         }
 
         // The plaintext is a plain envelope; a nested protected one is not something this codec writes.
-        var ok = plain.Length > 0 && plain[0] != ProtectedFormatByte && plain[0] != EnvelopeEncryptedFormatByte
-            && EnvelopeCodec.TryDecode(plain, out envelope);
+        var ok = plain.Length > 0 && !IsProtectedFormat(plain[0]) && EnvelopeCodec.TryDecode(plain, out envelope);
         CryptographicOperations.ZeroMemory(plain);
         return ok;
     }
+
+    private static bool IsProtectedFormat(byte first) =>
+        first is ProtectedFormatByte or EnvelopeEncryptedV2FormatByte or EnvelopeEncryptedFormatByte;
 
     /// <exception cref="CryptographicException">Bad lengths, a data key that cannot be unwrapped, or a tag mismatch.</exception>
     private byte[] DecryptEnvelope(ReadOnlySpan<byte> payload, IDataProtector protector)
     {
         if (payload.Length < HeaderBytes)
         {
-            throw new CryptographicException($"the record is {payload.Length} bytes, too short for a 0xD2 header");
+            throw new CryptographicException($"the record is {payload.Length} bytes, too short for a 0x{payload[0]:X2} header");
         }
 
         var wrappedLength = BinaryPrimitives.ReadUInt16BigEndian(payload.Slice(1, 2));
@@ -221,7 +234,8 @@ internal sealed class PayloadCodec
         var gcm = key.Rent();
         try
         {
-            gcm.Decrypt(payload.Slice(adBytes, NonceBytes), ciphertext, payload.Slice(adBytes + NonceBytes, TagBytes), plain, payload[..adBytes]);
+            var associatedData = payload[0] == EnvelopeEncryptedV2FormatByte ? payload[..adBytes] : [];
+            gcm.Decrypt(payload.Slice(adBytes, NonceBytes), ciphertext, payload.Slice(adBytes + NonceBytes, TagBytes), plain, associatedData);
         }
         finally
         {
@@ -252,22 +266,27 @@ internal sealed class PayloadCodec
         return cached;
     }
 
-    /// <summary>The data key for writes, drawn and wrapped anew when the current one is older than <see cref="DataKeyLifetime"/>.</summary>
-    private CachedKey CurrentKey()
+    /// <summary>
+    /// The data key for writes, drawn and wrapped anew when the current one is older than <see cref="DataKeyLifetime"/> or
+    /// has encrypted <see cref="MaxRecordsPerDataKey"/> records, with this record's number under it (1 for the first): the
+    /// nonce's counter, unique per key.
+    /// </summary>
+    private (CachedKey Key, long Count) CurrentKey()
     {
         var now = _time.GetUtcNow();
         var current = _current;
-        if (current is not null && now < current.ExpiresAt && Interlocked.Increment(ref current.Uses) <= MaxRecordsPerDataKey)
+        long count;
+        if (current is not null && now < current.ExpiresAt && (count = Interlocked.Increment(ref current.Uses)) <= MaxRecordsPerDataKey)
         {
-            return current;
+            return (current, count);
         }
 
         lock (_gate)
         {
             current = _current;
-            if (current is not null && now < current.ExpiresAt && Interlocked.Increment(ref current.Uses) <= MaxRecordsPerDataKey)
+            if (current is not null && now < current.ExpiresAt && (count = Interlocked.Increment(ref current.Uses)) <= MaxRecordsPerDataKey)
             {
-                return current;
+                return (current, count);
             }
 
             var key = RandomNumberGenerator.GetBytes(DataKeyBytes);
@@ -278,9 +297,10 @@ internal sealed class PayloadCodec
             }
 
             current = new CachedKey(key, wrapped, now + DataKeyLifetime) { Uses = 1 };
+            RandomNumberGenerator.Fill(current.NonceFixed);
             Remember(current, now); // this instance reads its own records without unwrapping
             _current = current;
-            return current;
+            return (current, 1);
         }
     }
 
@@ -320,6 +340,9 @@ internal sealed class PayloadCodec
 
         /// <summary>Records encrypted under this key by this instance (write keys only).</summary>
         public long Uses;
+
+        /// <summary>The nonces' fixed field, drawn with a write key.</summary>
+        public byte[] NonceFixed { get; } = new byte[NonceFixedBytes];
 
         // AesGcm is not documented thread-safe, and creating one (a cipher context) costs microseconds: each call rents one.
         private readonly ConcurrentQueue<AesGcm> _pool = new();

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
@@ -10,8 +11,9 @@ using Sessions.Envelope;
 namespace Sessions.Core.Tests.Protection;
 
 /// <summary>
-/// The 0xD2 record format of <see cref="SessionOptions.ProtectPayloads"/>: a data key wrapped once per lifetime by Data
-/// Protection, AES-256-GCM per record, tampering caught by the tag, 0xD1 records still read, and the bounded key cache.
+/// The 0xD3 record format of <see cref="SessionOptions.ProtectPayloads"/>: a data key wrapped once per lifetime by Data
+/// Protection, AES-256-GCM per record with counter nonces, tampering caught by the tag, 0xD1 and 0xD2 records still read,
+/// and the bounded key cache.
 /// A real Data Protection key ring in a temporary directory; the provider is wrapped only to count its calls.
 /// </summary>
 public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
@@ -37,21 +39,26 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
     }
 
     [Test]
-    public async Task A_0xD2_record_has_the_documented_layout_and_round_trips()
+    public async Task A_0xD3_record_has_the_documented_layout_and_round_trips()
     {
         var store = Protected(_counting);
-        var id = await CreateSessionAsync(store, ("name", Bytes("value-0xd2")));
+        var id = await CreateSessionAsync(store, ("name", Bytes("value-0xd3")));
+        var next = await CreateSessionAsync(store, ("name", Bytes("next")));
         var stored = StoredPayload(id);
         var wrappedLength = BinaryPrimitives.ReadUInt16BigEndian(stored.AsSpan(1, 2));
+        var nonce = stored.AsSpan(3 + wrappedLength, 12);
+        var nextNonce = StoredPayload(next).AsSpan(3 + wrappedLength, 12);
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(stored[0], Is.EqualTo((byte)0xD2));
+            Assert.That(stored[0], Is.EqualTo((byte)0xD3));
+            Assert.That(nonce[..4].SequenceEqual(nextNonce[..4]), Is.True, "one fixed field per data key");
+            Assert.That(BinaryPrimitives.ReadInt64BigEndian(nextNonce[4..]), Is.EqualTo(BinaryPrimitives.ReadInt64BigEndian(nonce[4..]) + 1), "then a count of the records under the key");
             Assert.That(wrappedLength, Is.InRange(50, 400), "Data Protection's payload for a 32-byte key");
             Assert.That(ProtectedKeyRing.KeyIdOf(stored), Is.EqualTo(_ring.Keys.GetAllKeys().Single().KeyId), "the wrapped key names its Data Protection key");
             Assert.That(stored.Length, Is.GreaterThan(3 + wrappedLength + 12 + 16), "nonce, tag, then ciphertext");
-            Assert.That(Text(await LoadRequiredAsync(store, id), "name"), Is.EqualTo("value-0xd2"));
-            Assert.That(Text(await LoadRequiredAsync(Protected(_ring.Provider), id), "name"), Is.EqualTo("value-0xd2"), "another instance unwraps the key");
+            Assert.That(Text(await LoadRequiredAsync(store, id), "name"), Is.EqualTo("value-0xd3"));
+            Assert.That(Text(await LoadRequiredAsync(Protected(_ring.Provider), id), "name"), Is.EqualTo("value-0xd3"), "another instance unwraps the key");
         }
     }
 
@@ -61,7 +68,7 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
     [TestCase("tag")]
     [TestCase("ciphertext")]
     [TestCase("truncated")]
-    public async Task A_tampered_0xD2_record_reads_as_corrupt(string part)
+    public async Task A_tampered_0xD3_record_reads_as_corrupt(string part)
     {
         var store = Protected(_ring.Provider);
         var id = await CreateSessionAsync(store, ("n", [1]));
@@ -91,7 +98,49 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
     }
 
     [Test]
-    public async Task A_0xD1_record_still_loads_and_is_rewritten_as_0xD2()
+    public async Task A_0xD2_record_still_loads_and_is_rewritten_as_0xD3()
+    {
+        // A record as the previous version wrote it: 0xD2, the wrapped data key, a random nonce, the tag, the ciphertext,
+        // with the header (format byte, length, wrapped key) as associated data.
+        var plainStore = CreateStore();
+        var id = await CreateSessionAsync(plainStore, ("n", [5]));
+        var plain = StoredPayload(id);
+        var dataKey = RandomNumberGenerator.GetBytes(32);
+        var wrapped = _ring.Provider.CreateProtector(new SessionOptions().ProtectionPurpose).Protect(dataKey);
+        var record = new byte[3 + wrapped.Length + 12 + 16 + plain.Length];
+        record[0] = 0xD2;
+        BinaryPrimitives.WriteUInt16BigEndian(record.AsSpan(1, 2), (ushort)wrapped.Length);
+        wrapped.CopyTo(record.AsSpan(3));
+        var at = 3 + wrapped.Length;
+        RandomNumberGenerator.Fill(record.AsSpan(at, 12));
+        using (var gcm = new AesGcm(dataKey, 16))
+        {
+            gcm.Encrypt(record.AsSpan(at, 12), plain, record.AsSpan(at + 28), record.AsSpan(at + 12, 16), record.AsSpan(0, at));
+        }
+
+        await PlantAsync(plainStore, id, record);
+        var store = Protected(_ring.Provider);
+        var session = await LoadRequiredAsync(store, id);
+        Assert.That(session.TryGetValue("n", out var n) ? n[0] : 0, Is.EqualTo(5), "the 0xD2 record reads");
+
+        record[at + 12 + 15] ^= 0x01;
+        await PlantAsync(plainStore, id, record);
+        Assert.That(await Protected(_ring.Provider).LoadAsync(id, CancellationToken.None), Is.Null, "its tag is still checked");
+        record[at + 12 + 15] ^= 0x01;
+        await PlantAsync(plainStore, id, record);
+
+        session = await LoadRequiredAsync(store, id);
+        session.Set("n", [6]);
+        await store.CommitAsync(session, CancellationToken.None);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(StoredPayload(id)[0], Is.EqualTo(PayloadCodec.EnvelopeEncryptedFormatByte), "rewritten in the current format");
+            Assert.That((await LoadRequiredAsync(Protected(_ring.Provider), id)).TryGetValue("n", out n) ? n[0] : 0, Is.EqualTo(6));
+        }
+    }
+
+    [Test]
+    public async Task A_0xD1_record_still_loads_and_is_rewritten_as_0xD3()
     {
         // A record as the previous version wrote it: 0xD1 + IDataProtector.Protect(plain envelope), same purpose.
         var plainStore = CreateStore();

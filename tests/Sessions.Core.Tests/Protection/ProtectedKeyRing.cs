@@ -44,7 +44,7 @@ public sealed class ProtectedKeyRing : IDisposable
     }
 
     /// <summary>
-    /// The Data Protection key ID that wrapped a stored record's data key: format byte 0xD2, 2-byte wrapped length, then the
+    /// The Data Protection key ID that wrapped a stored record's data key: format byte 0xD3 (or 0xD2), 2-byte wrapped length, then the
     /// wrapped key, which is Data Protection's payload (4-byte magic header, then the 16-byte key ID).
     /// </summary>
     public static Guid KeyIdOf(ReadOnlySpan<byte> payload) => new(payload.Slice(3 + 4, 16));
