@@ -80,6 +80,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1045, Level = LogLevel.Information, Message = "The endpoint ran, but its session was not bound to the user: the user already has Sessions:MaxSessionsPerUser = {Cap} sessions and Sessions:SessionLimitMode is Refuse; answering 409.")]
     public static partial void CapRefusedResponse(ILogger logger, Exception? exception, int cap);
 
+    [LoggerMessage(EventId = 1046, Level = LogLevel.Warning, Message = "A sign-in under Sessions:SessionLimitMode = Refuse took {ElapsedMs} ms from its user index entry to its cap check, more than half the 2-minute window in which other sign-ins wait for it; it is refused so that the cap holds (a very slow store, or app instances whose clocks differ by a minute or more).")]
+    public static partial void CapLateBinding(ILogger logger, long elapsedMs);
+
     // Payload protection (Sessions:ProtectPayloads), 1060-1069. Followed by event 1001 for the same stored session,
     // which names its key; this one says why.
     [LoggerMessage(EventId = 1060, Level = LogLevel.Warning, Message = "Could not unprotect a protected session stored in backend '{Backend}' ({Reason}); it is treated as a corrupt record. A destroyed or revoked Data Protection key, another app's key ring, or a changed Sessions:ProtectionPurpose causes this.")]

@@ -65,42 +65,35 @@ public sealed partial class SessionStore
     // A regenerated session's old ID: still stored while the new one is written, deleted by the same commit, so not counted.
     private string? ReplacedKey(SessionData session) => session.RegeneratedFrom is { } id ? _keys.ForSession(id) : null;
 
-    // After a session was bound to a user and written, before it is marked stored: cut the user's sessions beyond the cap.
-    private async ValueTask AfterBindAsync(SessionData session, string userId, string key, CancellationToken cancellationToken)
+    // After a session was bound to a user and written, before it is marked stored: cut the user's sessions beyond the cap
+    // (RevokeLeastRecentlyUsed), or decide whether this binding is refused (Refuse). Returns true when refused: the caller
+    // undoes the binding and throws.
+    private async ValueTask<bool> AfterBindAsync(SessionData session, string userId, string key, DateTimeOffset boundAt, CancellationToken cancellationToken)
     {
-        if (_options.MaxSessionsPerUser is not { } cap)
+        if (_options.MaxSessionsPerUser is null)
         {
-            return;
+            return false;
         }
 
         var revoked = new List<string>();
-        var ownCut = await Cap.EnforceAsync(userId, key, ReplacedKey(session), revoked, cancellationToken).ConfigureAwait(false);
+        var ownCut = await Cap.EnforceAsync(userId, key, ReplacedKey(session), boundAt, revoked, cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
-        var handle = UserSessionIndex.HandleFor(key);
-        if (ownCut && _options.SessionLimitMode == SessionLimitMode.Refuse)
-        {
-            revoked.Remove(key);
-        }
-
         foreach (var cut in revoked)
         {
             Pending(session, new SessionDestroyedEvent(UserSessionIndex.HandleFor(cut), userId, SessionDestroyReason.Cap, now));
         }
 
-        if (!ownCut)
+        if (!ownCut || _options.SessionLimitMode != SessionLimitMode.Refuse)
         {
-            return;
+            // Revoke mode: a racer whose own session was cut goes on; its Destroyed(Cap) event is raised by whichever racer deleted it.
+            return false;
         }
 
-        if (_options.SessionLimitMode == SessionLimitMode.Refuse)
-        {
-            // Lost a race with another sign-in of the user: as if refused up front, the session was never created.
-            // The session's state stays as before the commit: the app may catch the exception, unbind the user and go on.
-            session.PendingEvents?.RemoveAll(e => (e is SessionCreatedEvent c && c.Handle == handle) || (e is SessionRegeneratedEvent r && r.NewHandle == handle));
-            throw Cap.Exceeded(userId, cap);
-        }
-
-        // Revoke mode: this racer's own session was cut; its Destroyed(Cap) event is raised by whichever racer deleted it.
+        // Refused: as if refused up front, the session was never created. The session's state stays as before the commit:
+        // the app may catch the exception, unbind the user and go on.
+        var handle = UserSessionIndex.HandleFor(key);
+        session.PendingEvents?.RemoveAll(e => (e is SessionCreatedEvent c && c.Handle == handle) || (e is SessionRegeneratedEvent r && r.NewHandle == handle));
+        return true;
     }
 
     // A request presented a session the store still holds but that has expired: remove it, and report it if this request did.

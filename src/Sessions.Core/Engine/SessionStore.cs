@@ -295,7 +295,7 @@ public sealed partial class SessionStore
                 return new(deleted ? SessionCommitOutcome.Deleted : SessionCommitOutcome.Unchanged, null);
             }
 
-            return await CreateAsync(session, cancellationToken).ConfigureAwait(false);
+            return await CreateAsync(session, null, cancellationToken).ConfigureAwait(false);
         }
 
         return await UpdateAsync(session, cancellationToken).ConfigureAwait(false);
@@ -389,7 +389,13 @@ public sealed partial class SessionStore
         return new(SessionCommitOutcome.Gone, null);
     }
 
-    private async ValueTask<SessionCommitResult> CreateAsync(SessionData session, CancellationToken cancellationToken)
+    /// <param name="session">The session to create under its (new) ID.</param>
+    /// <param name="replaced">
+    /// For a regenerate with <see cref="SessionLimitMode.Refuse"/>: the record the regenerate's tombstone replaced, put back if
+    /// the cap refuses the new binding.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the backend calls.</param>
+    private async ValueTask<SessionCommitResult> CreateAsync(SessionData session, SessionRecord? replaced, CancellationToken cancellationToken)
     {
         const int Attempts = 3;
         for (var attempt = 1; ; attempt++)
@@ -401,18 +407,26 @@ public sealed partial class SessionStore
             var key = KeyFor(session.Id);
 
             // Index first: the index may list a session that failed to save (pruned when read), never miss one that exists.
+            // A regenerated session of the same user takes its old ID's place in the index, so it keeps its rank.
+            var boundAt = now;
             if (session.UserId is { } user)
             {
                 await BeforeBindAsync(session, user, key, cancellationToken).ConfigureAwait(false);
-                await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription), cancellationToken).ConfigureAwait(false);
+                boundAt = _time.GetUtcNow();
+                var replacing = string.Equals(session.StoredUserId, user, StringComparison.Ordinal) ? ReplacedKey(session) : null;
+                await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription, boundAt), cancellationToken, replacing).ConfigureAwait(false);
             }
 
             if (await SetAsync(key, record, SetCondition.IfAbsent, cancellationToken).ConfigureAwait(false))
             {
                 OnStored(session, key);
-                if (session.UserId is { } bound)
+                if (session.UserId is { } bound && await AfterBindAsync(session, bound, key, boundAt, cancellationToken).ConfigureAwait(false))
                 {
-                    await AfterBindAsync(session, bound, key, cancellationToken).ConfigureAwait(false);
+                    // Refused by the cap (Refuse mode): as if refused up front. The new record and its index entry go, and a
+                    // regenerate's old record comes back in place of its tombstone.
+                    await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
+                    await UndoRegenerateAsync(session, bound, key, replaced, cancellationToken).ConfigureAwait(false);
+                    throw Cap.Exceeded(bound, _options.MaxSessionsPerUser!.Value);
                 }
 
                 session.MarkStored(1, expiresAt, key);
@@ -462,17 +476,29 @@ public sealed partial class SessionStore
                 var record = new SessionRecord(payload, expiresAt, version + 1);
                 var user = session.UserId;
                 var userChanged = !string.Equals(user, storedUser, StringComparison.Ordinal);
+                var boundAt = now;
+                SessionRecord? before = null;
                 if (user is not null && userChanged)
                 {
                     await BeforeBindAsync(session, user, key, cancellationToken).ConfigureAwait(false);
-                    await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription), cancellationToken).ConfigureAwait(false);
+                    if (RefusesBeyondCap)
+                    {
+                        // Kept to put back if the cap refuses this binding after the write.
+                        before = await GetAsync(key, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    boundAt = _time.GetUtcNow();
+                    await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription, boundAt), cancellationToken).ConfigureAwait(false);
                 }
 
                 if (await SetAsync(key, record, SetCondition.IfVersion(version, session.StoredToken), cancellationToken).ConfigureAwait(false))
                 {
-                    if (user is not null && userChanged)
+                    if (user is not null && userChanged && await AfterBindAsync(session, user, key, boundAt, cancellationToken).ConfigureAwait(false))
                     {
-                        await AfterBindAsync(session, user, key, cancellationToken).ConfigureAwait(false);
+                        // Refused by the cap (Refuse mode): the record goes back to what it was before this binding.
+                        await UndoBindingAsync(session, key, before, version + 1, deleteIfNotRestored: true, cancellationToken).ConfigureAwait(false);
+                        await _index.RemoveAsync(user, key, cancellationToken).ConfigureAwait(false);
+                        throw Cap.Exceeded(user, _options.MaxSessionsPerUser!.Value);
                     }
 
                     session.MarkStored(version + 1, expiresAt, key);
@@ -512,9 +538,16 @@ public sealed partial class SessionStore
             await BeforeBindAsync(session, binding, KeyFor(session.Id), cancellationToken).ConfigureAwait(false);
         }
 
+        SessionRecord? replaced = null;
         for (var attempt = 0; ; attempt++)
         {
             var version = session.StoredVersion!.Value;
+            if (RefusesBeyondCap && session.UserId is not null)
+            {
+                // Kept to put back if the cap refuses the new binding after the tombstone is written.
+                replaced = await GetAsync(oldKey, cancellationToken).ConfigureAwait(false);
+            }
+
             var tombstone = new SessionRecord(EnvelopeCodec.TombstonePayload.ToArray(), _time.GetUtcNow() + MovedIdLifetime, version + 1);
             if (await SetAsync(oldKey, tombstone, SetCondition.IfVersion(version, session.StoredToken), cancellationToken).ConfigureAwait(false))
             {
@@ -530,8 +563,9 @@ public sealed partial class SessionStore
             }
         }
 
+        // The old ID leaves the user's index, except when the same user stays bound: then the new ID takes its place there.
         var oldUser = session.StoredUserId;
-        if (oldUser is not null)
+        if (oldUser is not null && (session.IsEmpty || !string.Equals(oldUser, session.UserId, StringComparison.Ordinal)))
         {
             await _index.RemoveAsync(oldUser, oldKey, cancellationToken).ConfigureAwait(false);
         }
@@ -542,7 +576,63 @@ public sealed partial class SessionStore
             return new(SessionCommitOutcome.Deleted, null);
         }
 
-        return await CreateAsync(session, cancellationToken).ConfigureAwait(false);
+        return await CreateAsync(session, replaced, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Whether a binding can be refused after its write: a cap in Refuse mode.
+    private bool RefusesBeyondCap => _options.MaxSessionsPerUser is not null && _options.SessionLimitMode == SessionLimitMode.Refuse;
+
+    /// <summary>
+    /// After the cap refused the binding of a regenerated session (its new record and index entry already removed): puts
+    /// the old record back in place of its tombstone, and the old ID back in its user's index, so the session is as it was
+    /// before the commit. Nothing to do for a session that was not regenerated.
+    /// </summary>
+    private async ValueTask UndoRegenerateAsync(SessionData session, string user, string newKey, SessionRecord? replaced, CancellationToken cancellationToken)
+    {
+        if (session.RegeneratedFrom is null || session.StoredVersion is not { } version)
+        {
+            await _index.RemoveAsync(user, newKey, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var oldKey = KeyFor(session.RegeneratedFrom);
+        await UndoBindingAsync(session, oldKey, replaced, version + 1, deleteIfNotRestored: false, cancellationToken).ConfigureAwait(false);
+        if (session.StoredUserId is { } oldUser)
+        {
+            // The same user: the old ID takes back the place its new ID took; another user: it is added again.
+            var member = new UserIndexMember(oldKey, session.CreatedAt, session.ClientDescription, _time.GetUtcNow());
+            await _index.AddAsync(oldUser, member, cancellationToken, replacing: string.Equals(oldUser, user, StringComparison.Ordinal) ? newKey : null).ConfigureAwait(false);
+        }
+
+        if (!string.Equals(session.StoredUserId, user, StringComparison.Ordinal))
+        {
+            await _index.RemoveAsync(user, newKey, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Puts <paramref name="before"/> back under <paramref name="key"/> over the record this commit wrote at version
+    /// <paramref name="written"/>, and aims the session's next save at it. When <paramref name="before"/> is not the version
+    /// the commit replaced (or is missing), the written record is deleted instead when <paramref name="deleteIfNotRestored"/>
+    /// (a refused binding never stays); a regenerate's tombstone is left as it is.
+    /// </summary>
+    private async ValueTask UndoBindingAsync(SessionData session, string key, SessionRecord? before, long written, bool deleteIfNotRestored, CancellationToken cancellationToken)
+    {
+        if (before is not null && before.Version == written - 1)
+        {
+            var restored = new SessionRecord(before.Payload, before.ExpiresAt, written + 1);
+            if (await SetAsync(key, restored, SetCondition.IfVersion(written), cancellationToken).ConfigureAwait(false))
+            {
+                session.TakeVersion(written + 1, before.ExpiresAt, session.StoredUserId);
+                session.StoredToken = null;
+                return;
+            }
+        }
+
+        if (deleteIfNotRestored)
+        {
+            await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     // Whether the record under the key is deleted, expired or moved to a new ID.

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Sessions.Backends;
 using Sessions.Diagnostics;
 using Sessions.Envelope;
 
@@ -9,17 +10,37 @@ namespace Sessions.Engine;
 /// across app instances.
 /// </summary>
 /// <remarks>
-/// Why racing sign-ins cannot exceed the cap: each binding adds its session to the index and writes the session first,
-/// and only then reads the index and cuts every live session beyond the cap, ranked by one order that every reader
-/// agrees on. The last of the racers to read sees every racer's session (each wrote before it read) and cuts all but
-/// the first <c>cap</c>; the others cut only sessions outside the first <c>cap</c> of what they saw, which are outside
-/// the first <c>cap</c> of everything too. So all racers converge on the same survivors, exactly <c>cap</c> of them.
-/// The order: for <see cref="SessionLimitMode.RevokeLeastRecentlyUsed"/>, most recently used first (the latest expiry,
-/// which moves with use), ties broken by the later place in the index; for <see cref="SessionLimitMode.Refuse"/>, the
-/// earlier place in the index first, so existing sessions win over new ones.
+/// <para>
+/// <see cref="SessionLimitMode.RevokeLeastRecentlyUsed"/>: why racing sign-ins cannot exceed the cap. Each binding adds its
+/// session to the index and writes the session first, and only then reads the index and cuts every live session beyond
+/// the cap, ranked most recently used first (the latest expiry, which moves with use; ties broken by the later place in
+/// the index). The last of the racers to read sees every racer's session (each wrote before it read) and cuts all but the
+/// first <c>cap</c>; the others cut only sessions outside the first <c>cap</c> of what they saw, which are outside the
+/// first <c>cap</c> of everything too. So all racers converge on the same survivors, exactly <c>cap</c> of them.
+/// </para>
+/// <para>
+/// <see cref="SessionLimitMode.Refuse"/>: a racer never cuts another session, so a sign-in that was answered stays signed
+/// in. After writing, a racer counts the sessions ahead of its own in the index (the index keeps the order in which
+/// members were added, and every change to it is conditional, so every reader agrees on that order): live sessions of
+/// the user, and members added within <see cref="PendingBindingWindow"/> whose session is not written yet (a binding
+/// in flight, which may yet become live). With <c>cap</c> or more ahead, it refuses itself: its own binding is undone
+/// and the caller throws. A racer ahead of the one counting was added before it, so the set ahead of an accepted session
+/// never grows, and the accepted sessions, taken in index order, each had fewer than <c>cap</c> accepted ones ahead:
+/// at most <c>cap</c> are accepted. A member older than the window with no session is counted as dead; so that such a
+/// late binding cannot come alive behind the backs of those that skipped it, a racer whose own binding took longer than
+/// half the window from its index entry to its check refuses itself (this tolerates clock differences between app
+/// instances of up to half the window).
+/// </para>
 /// </remarks>
 internal sealed class UserSessionCap(SessionStore store, ILogger logger)
 {
+    /// <summary>
+    /// With <see cref="SessionLimitMode.Refuse"/>: how long after its index entry was added a binding whose session is not
+    /// (yet) written still holds a place (2 minutes). A failed sign-in of a user one short of the cap delays the next one
+    /// by at most this long.
+    /// </summary>
+    internal static readonly TimeSpan PendingBindingWindow = TimeSpan.FromMinutes(2);
+
     /// <summary>
     /// With <see cref="SessionLimitMode.Refuse"/>: fails a binding before anything is written when the user already has
     /// the cap of live sessions besides <paramref name="ownKey"/> and <paramref name="replacedKey"/> (the ID a regenerated
@@ -48,16 +69,29 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
     }
 
     /// <summary>
-    /// After a session was bound to <paramref name="userId"/> and written: cuts the user's live sessions beyond the cap.
-    /// The sessions cut other than <paramref name="ownKey"/> are added to <paramref name="revoked"/>; <paramref name="replacedKey"/>
-    /// (the ID a regenerated session leaves, deleted by the same commit) does not count.
+    /// After a session was bound to <paramref name="userId"/> and written. With <see cref="SessionLimitMode.RevokeLeastRecentlyUsed"/>:
+    /// cuts the user's live sessions beyond the cap; the sessions cut are added to <paramref name="revoked"/> (by the racer
+    /// whose delete succeeded). With <see cref="SessionLimitMode.Refuse"/>: only decides whether this binding is beyond the
+    /// cap, and changes nothing (the caller undoes its binding). <paramref name="replacedKey"/> (the ID a regenerated
+    /// session leaves, deleted by the same commit) does not count.
     /// </summary>
-    /// <returns>Whether the session under <paramref name="ownKey"/> was cut too (a lost race; with Refuse, the caller throws).</returns>
-    public async ValueTask<bool> EnforceAsync(string userId, string ownKey, string? replacedKey, List<string> revoked, CancellationToken cancellationToken)
+    /// <param name="userId">The user the session was bound to.</param>
+    /// <param name="ownKey">The storage key of the session just bound.</param>
+    /// <param name="replacedKey">The ID a regenerated session leaves, or <see langword="null"/>.</param>
+    /// <param name="boundAt">When this binding's index entry was added (the store's clock), for the late-binding check.</param>
+    /// <param name="revoked">Receives the sessions this call revoked (Revoke mode).</param>
+    /// <param name="cancellationToken">Cancels the backend calls.</param>
+    /// <returns>Whether the session under <paramref name="ownKey"/> was cut (Revoke: a lost race) or is refused (Refuse).</returns>
+    public async ValueTask<bool> EnforceAsync(string userId, string ownKey, string? replacedKey, DateTimeOffset boundAt, List<string> revoked, CancellationToken cancellationToken)
     {
         if (store.Options.MaxSessionsPerUser is not { } cap)
         {
             return false;
+        }
+
+        if (store.Options.SessionLimitMode == SessionLimitMode.Refuse)
+        {
+            return await IsRefusedAsync(userId, ownKey, replacedKey, boundAt, cap, cancellationToken).ConfigureAwait(false);
         }
 
         var members = await store.Index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
@@ -72,14 +106,7 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             return false;
         }
 
-        if (store.Options.SessionLimitMode == SessionLimitMode.Refuse)
-        {
-            live.Sort(static (a, b) => a.Position.CompareTo(b.Position));
-        }
-        else
-        {
-            live.Sort(static (a, b) => b.ExpiresAt != a.ExpiresAt ? b.ExpiresAt.CompareTo(a.ExpiresAt) : b.Position.CompareTo(a.Position));
-        }
+        live.Sort(static (a, b) => b.ExpiresAt != a.ExpiresAt ? b.ExpiresAt.CompareTo(a.ExpiresAt) : b.Position.CompareTo(a.Position));
 
         var ownCut = false;
         var cut = new List<string>(live.Count - cap);
@@ -116,6 +143,46 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
         return ownCut;
     }
 
+    // Refuse mode: whether this binding is beyond the cap (see the remarks). Reads the records of the members ahead of it only.
+    private async ValueTask<bool> IsRefusedAsync(string userId, string ownKey, string? replacedKey, DateTimeOffset boundAt, int cap, CancellationToken cancellationToken)
+    {
+        var now = store.UtcNow();
+        if (now - boundAt > PendingBindingWindow / 2)
+        {
+            Log.CapLateBinding(logger, (long)(now - boundAt).TotalMilliseconds);
+            return true;
+        }
+
+        var members = await store.Index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
+        var own = members.FindIndex(m => m.Key == ownKey);
+        if (own < cap)
+        {
+            // Fewer than the cap ahead (or no entry at all: a revocation of the user's sessions removed it meanwhile).
+            return false;
+        }
+
+        var ahead = 0;
+        for (var i = 0; i < own; i++)
+        {
+            var member = members[i];
+            if (member.Key == replacedKey)
+            {
+                continue;
+            }
+
+            var record = await store.GetRawAsync(member.Key, cancellationToken).ConfigureAwait(false);
+            var holdsPlace = IsLive(record, member.Key, userId, now)
+                || ((record is null || (record.ExpiresAt > now && !EnvelopeCodec.IsTombstone(record.Payload.Span)))
+                    && now - (member.AddedAt ?? member.CreatedAt) < PendingBindingWindow);
+            if (holdsPlace && ++ahead >= cap)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public SessionLimitExceededException Exceeded(string userId, int cap) =>
         new($"The user already has {cap} sessions, the most Sessions:MaxSessionsPerUser allows, and Sessions:SessionLimitMode is Refuse: the session was not bound to the user. Sign out elsewhere (or revoke a session) and sign in again.")
         {
@@ -137,9 +204,7 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             }
 
             var record = await store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
-            if (record is not null && record.ExpiresAt > now && !EnvelopeCodec.IsTombstone(record.Payload.Span) && store.TryDecode(record, key, out var envelope)
-                && string.Equals(envelope.UserId, userId, StringComparison.Ordinal)
-                && (envelope.AbsoluteDeadline is not { } deadline || deadline > now))
+            if (IsLive(record, key, userId, now))
             {
                 live.Add(new LiveSession(key, i, record.ExpiresAt));
             }
@@ -147,6 +212,12 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
 
         return live;
     }
+
+    // Whether a record is a session that exists, has not expired, and is bound to the user.
+    private bool IsLive([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] SessionRecord? record, string key, string userId, DateTimeOffset now) =>
+        record is not null && record.ExpiresAt > now && !EnvelopeCodec.IsTombstone(record.Payload.Span) && store.TryDecode(record, key, out var envelope)
+        && string.Equals(envelope.UserId, userId, StringComparison.Ordinal)
+        && (envelope.AbsoluteDeadline is not { } deadline || deadline > now);
 
     private readonly record struct LiveSession(string Key, int Position, DateTimeOffset ExpiresAt);
 }

@@ -6,13 +6,18 @@ using Sessions.Backends;
 
 namespace Sessions.Engine;
 
-/// <summary>One session in a user's index: its storage key, when it was created, and a description of the client.</summary>
-internal sealed record UserIndexMember(string Key, DateTimeOffset CreatedAt, string? ClientDescription);
+/// <summary>
+/// One session in a user's index: its storage key, when it was created, a description of the client, and when it was added
+/// to the index (by the binding's clock; <see langword="null"/> in entries written before that was recorded).
+/// </summary>
+internal sealed record UserIndexMember(string Key, DateTimeOffset CreatedAt, string? ClientDescription, DateTimeOffset? AddedAt = null);
 
 /// <summary>
 /// The generic per-user index that lets every backend list and revoke a user's sessions: one record per user under
 /// <c>{prefix}u:{hash(user)}</c>, holding the storage keys (never the session IDs) of the user's sessions, updated with
-/// conditional writes and pruned of members whose session no longer exists when it is read.
+/// conditional writes and pruned of members whose session no longer exists when it is read. Members keep the order in
+/// which they were added (a removal never reorders the rest; a session bound again moves to the end), and every change is a
+/// conditional write, so all readers agree on who was added before whom.
 /// </summary>
 internal sealed class UserSessionIndex
 {
@@ -32,11 +37,24 @@ internal sealed class UserSessionIndex
         return Base64Url.EncodeToString(hash[..12]);
     }
 
-    public ValueTask AddAsync(string userId, UserIndexMember member, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Adds <paramref name="member"/> at the end of the user's index, or in the place of <paramref name="replacing"/> when
+    /// the index holds that key (a regenerated session keeps its rank).
+    /// </summary>
+    public ValueTask AddAsync(string userId, UserIndexMember member, CancellationToken cancellationToken, string? replacing = null) =>
         UpdateAsync(userId, members =>
         {
+            var entry = member.AddedAt is null ? member with { AddedAt = _store.UtcNow() } : member;
+            var place = replacing is null ? -1 : members.FindIndex(m => m.Key == replacing);
+            if (place >= 0)
+            {
+                members[place] = entry;
+                members.RemoveAll(m => m.Key == member.Key && !ReferenceEquals(m, entry));
+                return true;
+            }
+
             members.RemoveAll(m => m.Key == member.Key);
-            members.Add(member);
+            members.Add(entry);
             if (members.Count > MaxMembers)
             {
                 members.Sort((a, b) => a.CreatedAt.CompareTo(b.CreatedAt));
@@ -119,6 +137,11 @@ internal sealed class UserSessionIndex
                 writer.WriteStartObject();
                 writer.WriteString("k", member.Key);
                 writer.WriteNumber("c", member.CreatedAt.ToUnixTimeMilliseconds());
+                if (member.AddedAt is { } added)
+                {
+                    writer.WriteNumber("a", added.ToUnixTimeMilliseconds());
+                }
+
                 if (member.ClientDescription is { } description)
                 {
                     writer.WriteString("d", description.Length > 256 ? description[..256] : description);
@@ -152,7 +175,8 @@ internal sealed class UserSessionIndex
                     && item.TryGetProperty("c", out var c) && c.TryGetInt64(out var created))
                 {
                     var description = item.TryGetProperty("d", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
-                    members.Add(new UserIndexMember(key, DateTimeOffset.FromUnixTimeMilliseconds(created), description));
+                    DateTimeOffset? added = item.TryGetProperty("a", out var a) && a.TryGetInt64(out var addedMs) ? DateTimeOffset.FromUnixTimeMilliseconds(addedMs) : null;
+                    members.Add(new UserIndexMember(key, DateTimeOffset.FromUnixTimeMilliseconds(created), description, added));
                 }
             }
         }

@@ -31,16 +31,30 @@ public sealed class CountingBackend(ISessionBackend inner) : ISessionBackend
     /// <summary>When set, a write waits this long (ignoring cancellation, like a frozen store) and is then applied.</summary>
     public TimeSpan SetDelay { get; set; }
 
+    /// <summary>When set, a write first awaits what this returns for it (a test holds one write back while others go on).</summary>
+    public Func<string, SetCondition, Task>? SetGate { get; set; }
+
     public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
     {
         Sets++;
         Throw();
+        if (SetGate is { } gate)
+        {
+            return GatedSetAsync(gate(key, condition), key, record, condition);
+        }
+
         if (SetDelay > TimeSpan.Zero)
         {
             return DelayedSetAsync(key, record, condition, SetDelay);
         }
 
         return AlwaysConflict && condition.Kind == SetConditionKind.IfVersion ? new(false) : inner.SetAsync(key, record, condition, cancellationToken);
+    }
+
+    private async ValueTask<bool> GatedSetAsync(Task gate, string key, SessionRecord record, SetCondition condition)
+    {
+        await gate;
+        return await inner.SetAsync(key, record, condition, CancellationToken.None);
     }
 
     private async ValueTask<bool> DelayedSetAsync(string key, SessionRecord record, SetCondition condition, TimeSpan delay)

@@ -1,0 +1,225 @@
+using NUnit.Framework;
+using Sessions.Backends;
+using Sessions.Engine;
+
+namespace Sessions.Core.Tests.Engine;
+
+/// <summary>
+/// <see cref="SessionLimitMode.Refuse"/> under races, made deterministic by holding one sign-in's session write back while
+/// another runs: a sign-in that is answered is never cut afterwards, a binding in flight holds its place, a very late
+/// one refuses itself, and a refused sign-in leaves the session it came from as it was.
+/// </summary>
+public sealed class SessionLimitRefuseTests : SessionStoreTestBase
+{
+    private const string Ana = "ana@example.com";
+
+    [Test]
+    public async Task A_sign_in_whose_write_is_in_flight_holds_its_place_and_a_later_one_is_refused()
+    {
+        var store = Capped(1);
+        var (held, release) = HoldNextSessionWrite();
+        var first = store.CreateNew();
+        first.UserId = Ana;
+        var firstCommit = store.CommitAsync(first, CancellationToken.None).AsTask();
+        await held;
+
+        var second = store.CreateNew();
+        second.UserId = Ana;
+        Assert.ThrowsAsync<SessionLimitExceededException>(async () => await store.CommitAsync(second, CancellationToken.None),
+            "the first sign-in was added to the index earlier and its write is in flight: it holds the only place");
+
+        release();
+        Assert.That((await firstCommit).Outcome, Is.EqualTo(SessionCommitOutcome.Created), "the sign-in ahead goes through");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((await LoadRequiredAsync(store, first.Id)).UserId, Is.EqualTo(Ana));
+            Assert.That(await store.LoadAsync(second.Id, CancellationToken.None), Is.Null, "the refused sign-in left no session");
+            Assert.That(UserIndex(store), Is.EqualTo(new[] { store.Keys.ForSession(first.Id) }), "nor an index entry");
+        }
+    }
+
+    [Test]
+    public async Task A_sign_in_behind_one_in_flight_is_refused_rather_than_answered_and_cut_later()
+    {
+        // Before the fix, the second sign-in below was answered (the first was not live yet) and then cut by the first
+        // when its write landed: a sign-in answered 200 that did not stay signed in.
+        var store = Capped(2);
+        await SignInAsync(store);
+        var (held, release) = HoldNextSessionWrite();
+        var first = store.CreateNew();
+        first.UserId = Ana;
+        var firstCommit = store.CommitAsync(first, CancellationToken.None).AsTask();
+        await held;
+
+        var second = store.CreateNew();
+        second.UserId = Ana;
+        Assert.ThrowsAsync<SessionLimitExceededException>(async () => await store.CommitAsync(second, CancellationToken.None));
+        release();
+        await firstCommit;
+
+        Assert.That(LiveSessionsOf(store), Has.Count.EqualTo(2));
+        Assert.That((await LoadRequiredAsync(store, first.Id)).UserId, Is.EqualTo(Ana), "the answered sign-in stays signed in");
+    }
+
+    [Test]
+    public async Task A_binding_stuck_longer_than_the_window_is_passed_over_and_then_refuses_itself()
+    {
+        var store = Capped(1);
+        var (held, release) = HoldNextSessionWrite();
+        var stuck = store.CreateNew();
+        stuck.UserId = Ana;
+        var stuckCommit = store.CommitAsync(stuck, CancellationToken.None).AsTask();
+        await held;
+
+        Clock.Advance(UserSessionCap.PendingBindingWindow + TimeSpan.FromSeconds(1));
+        var later = await SignInAsync(store);
+        Assert.That((await LoadRequiredAsync(store, later)).UserId, Is.EqualTo(Ana), "a binding older than the window with no session holds no place");
+
+        release();
+        Assert.ThrowsAsync<SessionLimitExceededException>(async () => await stuckCommit, "the stuck binding may have been passed over: it refuses itself");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(await store.LoadAsync(stuck.Id, CancellationToken.None), Is.Null);
+            Assert.That(LiveSessionsOf(store), Has.Count.EqualTo(1));
+            Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1046), Is.EqualTo(1), "the late binding is logged");
+        }
+    }
+
+    [Test]
+    public async Task A_sign_in_refused_after_its_regenerate_puts_the_anonymous_session_back()
+    {
+        var store = Capped(1);
+        var anonymous = await CreateSessionAsync(store, ("cart", Bytes("3 books")));
+        var (held, release) = HoldNextSessionWrite();
+        var other = store.CreateNew();
+        other.UserId = Ana;
+        var otherCommit = store.CommitAsync(other, CancellationToken.None).AsTask();
+        await held;
+
+        var session = await LoadRequiredAsync(store, anonymous);
+        session.UserId = Ana;
+        session.Regenerate();
+        Assert.ThrowsAsync<SessionLimitExceededException>(async () => await store.CommitAsync(session, CancellationToken.None),
+            "the up-front check passes (the other sign-in is not live yet); the check after the write refuses");
+        Assert.That(Text(await LoadRequiredAsync(store, anonymous), "cart"), Is.EqualTo("3 books"), "the old ID is the anonymous session again, not a tombstone");
+
+        // What the README tells an app to do with the refusal: unbind and go on.
+        session.UserId = null;
+        Assert.That((await store.CommitAsync(session, CancellationToken.None)).Outcome, Is.EqualTo(SessionCommitOutcome.Created));
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Text(await LoadRequiredAsync(store, session.Id), "cart"), Is.EqualTo("3 books"), "the cart moved to the new ID");
+            Assert.That((await LoadRequiredAsync(store, session.Id)).UserId, Is.Null);
+        }
+
+        release();
+        Assert.That((await otherCommit).Outcome, Is.EqualTo(SessionCommitOutcome.Created));
+    }
+
+    [Test]
+    public async Task A_binding_without_regenerate_that_is_refused_leaves_the_session_unbound_and_intact()
+    {
+        var store = Capped(1);
+        var anonymous = await CreateSessionAsync(store, ("cart", Bytes("2 pens")));
+        var (held, release) = HoldNextSessionWrite();
+        var other = store.CreateNew();
+        other.UserId = Ana;
+        var otherCommit = store.CommitAsync(other, CancellationToken.None).AsTask();
+        await held;
+
+        var session = await LoadRequiredAsync(store, anonymous);
+        session.UserId = Ana;
+        Assert.ThrowsAsync<SessionLimitExceededException>(async () => await store.CommitAsync(session, CancellationToken.None));
+        var stored = await LoadRequiredAsync(store, anonymous);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(stored.UserId, Is.Null, "not bound");
+            Assert.That(Text(stored, "cart"), Is.EqualTo("2 pens"));
+        }
+
+        session.UserId = null;
+        session.Set("cart", Bytes("3 pens"));
+        Assert.That((await store.CommitAsync(session, CancellationToken.None)).Outcome, Is.EqualTo(SessionCommitOutcome.Saved), "the next save goes through");
+        Assert.That(Text(await LoadRequiredAsync(store, anonymous), "cart"), Is.EqualTo("3 pens"));
+
+        release();
+        await otherCommit;
+        Assert.That(LiveSessionsOf(store), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_regenerated_session_keeps_its_place_ahead_of_sign_ins_in_flight()
+    {
+        var store = Capped(2);
+        var first = await SignInAsync(store);
+        var (held1, release1) = HoldNextSessionWrite();
+        var racer1 = store.CreateNew();
+        racer1.UserId = Ana;
+        var racer1Commit = store.CommitAsync(racer1, CancellationToken.None).AsTask();
+        await held1;
+        var (held2, release2) = HoldNextSessionWrite();
+        var racer2 = store.CreateNew();
+        racer2.UserId = Ana;
+        var racer2Commit = store.CommitAsync(racer2, CancellationToken.None).AsTask();
+        await held2;
+        Backend.SetGate = null;
+
+        var session = await LoadRequiredAsync(store, first);
+        session.Regenerate();
+        Assert.That((await store.CommitAsync(session, CancellationToken.None)).Outcome, Is.EqualTo(SessionCommitOutcome.Created),
+            "a new ID for a signed-in session is not a new sign-in: it keeps the old ID's place, ahead of the two in flight");
+        Assert.That(UserIndex(store)[0], Is.EqualTo(store.Keys.ForSession(session.Id)), "in the old ID's place");
+
+        release1();
+        Assert.That((await racer1Commit).Outcome, Is.EqualTo(SessionCommitOutcome.Created), "one place was left");
+        release2();
+        Assert.ThrowsAsync<SessionLimitExceededException>(async () => await racer2Commit, "the second racer finds two sessions ahead of it");
+        Assert.That(LiveSessionsOf(store), Has.Count.EqualTo(2));
+    }
+
+    private SessionStore Capped(int cap) => CreateStore(o =>
+    {
+        o.MaxSessionsPerUser = cap;
+        o.SessionLimitMode = SessionLimitMode.Refuse;
+        o.OperationTimeout = TimeSpan.FromMinutes(10); // the manual clock moves past the window while a write is held
+    });
+
+    private static async Task<string> SignInAsync(SessionStore store)
+    {
+        var session = store.CreateNew();
+        session.UserId = Ana;
+        await store.CommitAsync(session, CancellationToken.None);
+        return session.Id;
+    }
+
+    // Holds back the next write of a new session record (not of a user index); the first task completes when it is held.
+    private (Task Held, Action Release) HoldNextSessionWrite()
+    {
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var taken = 0;
+        Backend.SetGate = (key, condition) =>
+        {
+            if (condition.Kind == SetConditionKind.IfAbsent && !key.Contains("u:", StringComparison.Ordinal) && Interlocked.Exchange(ref taken, 1) == 0)
+            {
+                held.SetResult();
+                return release.Task;
+            }
+
+            return Task.CompletedTask;
+        };
+        return (held.Task.WaitAsync(TimeSpan.FromSeconds(30)), () => release.SetResult());
+    }
+
+    private string?[] UserIndex(SessionStore store)
+    {
+        var record = Memory.GetAsync(store.Keys.ForUser(Ana), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return record is null ? [] : [.. UserSessionIndex.Decode(record.Payload.Span).Select(m => m.Key)];
+    }
+
+    // The sessions in the user's index whose record exists and is bound to the user.
+    private List<string> LiveSessionsOf(SessionStore store) =>
+        [.. UserIndex(store).OfType<string>().Where(key =>
+            Memory.GetAsync(key, CancellationToken.None).AsTask().GetAwaiter().GetResult() is { } record
+            && store.TryDecode(record, key, out var envelope) && envelope.UserId == Ana)];
+}
