@@ -5,30 +5,27 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Sessions.Redis.Tests.Support;
 
 namespace Sessions.Tool.Tests.Support;
 
 /// <summary>
-/// A real redis-server started for the fixture, a fresh directory and key prefix per test, an appsettings.json that
+/// A real redis-server shared by the run (<see cref="ToolTestServers"/>, stopped when the run ends), a fresh directory and key prefix per test, an appsettings.json that
 /// names both stores (the way an app's does), an app on TestServer that creates sessions through the middleware, and
 /// the tool run in-process on that settings file.
 /// </summary>
 public abstract class ToolTestBase
 {
-    private static RedisServerProcess? s_redis;
-
     /// <summary>The test's scratch directory (holds appsettings.json and the file-system store).</summary>
     protected string WorkDirectory { get; private set; } = string.Empty;
 
     /// <summary>The test's appsettings.json.</summary>
     protected string ConfigPath => Path.Combine(WorkDirectory, "appsettings.json");
 
-    /// <summary>The Redis endpoint of the fixture's server.</summary>
-    protected static string RedisEndpoint => s_redis!.Endpoint;
+    /// <summary>The Redis endpoint of the run's server.</summary>
+    protected string RedisEndpoint { get; private set; } = string.Empty;
 
     [OneTimeSetUp]
-    public async Task StartRedisAsync() => s_redis ??= await RedisServerProcess.StartRedisAsync();
+    public async Task StartRedisAsync() => RedisEndpoint = (await ToolTestServers.RedisAsync()).Endpoint;
 
     [SetUp]
     public void CreateSettings()
