@@ -141,6 +141,7 @@ internal static class Operations
         ISessionBackend source,
         string sourceName,
         ISessionBackend target,
+        string targetName,
         string prefix,
         TimeProvider time,
         long? limit,
@@ -149,8 +150,14 @@ internal static class Operations
         CancellationToken cancellationToken)
     {
         var counts = new CopyCounts();
-        var mover = move ? new MigratingSessionBackend(source, target, sourceName, "target") : null;
-        await foreach (var key in EnumerateKeysAsync(source, sourceName, prefix, cancellationToken).ConfigureAwait(false))
+
+        // The listing needs the source's own type (memcached's keys come from its servers); record calls go through
+        // NamedBackend, so that a failure says which of the two stores failed.
+        var keys = StoreFailedException.Attribute(EnumerateKeysAsync(source, sourceName, prefix, cancellationToken), sourceName, cancellationToken);
+        source = new NamedBackend(source, sourceName);
+        target = new NamedBackend(target, targetName);
+        var mover = move ? new MigratingSessionBackend(source, target, sourceName, targetName) : null;
+        await foreach (var key in keys.ConfigureAwait(false))
         {
             if (limit is { } max && counts.Seen >= max)
             {

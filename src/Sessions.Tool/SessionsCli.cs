@@ -1,7 +1,9 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Sessions.Backends;
 using Spectre.Console;
@@ -61,19 +63,42 @@ internal static class SessionsCli
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default, Action<CopyCounts>? copyProgress = null)
     {
         var root = BuildCommand(output, error, copyProgress);
-        var parsed = root.Parse(args);
+
+        // No POSIX bundling: session IDs and handles are base64url and may start with '-', and "-cX..." would otherwise be
+        // read as "-c X..." (--config), so "sessions show -cX..." would fail. Options still take "-c path" and "--config=path".
+        var parsed = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });
         if (parsed.Errors.Count > 0)
         {
-            foreach (var parseError in parsed.Errors)
-            {
-                await error.WriteLineAsync($"error: {parseError.Message}").ConfigureAwait(false);
-            }
-
-            await error.WriteLineAsync("Run 'sessions --help' for the commands and options.").ConfigureAwait(false);
+            await error.WriteLineAsync($"error: {UsageError(root, parsed)}").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
 
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One message for a command line that does not parse. System.CommandLine reports a mistyped command twice ("Required
+    /// command was not provided" and "Unrecognized command or argument"); said once here, with the commands to choose from.
+    /// </summary>
+    private static string UsageError(RootCommand root, ParseResult parsed)
+    {
+        var command = parsed.CommandResult.Command;
+        if (command != root)
+        {
+            return $"{string.Join(" ", parsed.Errors.Select(e => e.Message).Distinct())} Run 'sessions {command.Name} --help' for its arguments and options.";
+        }
+
+        var commands = $"The commands are {string.Join(", ", root.Subcommands.Select(c => c.Name))}; 'sessions --help' describes them.";
+        if (parsed.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-')) is { } unknown)
+        {
+            return $"'{unknown}' is not a sessions command. {commands}";
+        }
+
+        // No command at all: what else went wrong (an unknown option, an option without its value), then what to type.
+        var problems = parsed.Errors.Where(e => e.SymbolResult is not CommandResult).Select(e => e.Message)
+            .Concat(parsed.UnmatchedTokens.Select(t => $"'{t}' is not an option."))
+            .Distinct();
+        return string.Join(" ", [.. problems, "No command given.", commands]);
     }
 
     private static RootCommand BuildCommand(TextWriter output, TextWriter error, Action<CopyCounts>? copyProgress)
@@ -146,11 +171,11 @@ internal static class SessionsCli
             ColorSystem = ReferenceEquals(output, Console.Out) ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = ReferenceEquals(output, Console.Out) ? InteractionSupport.Detect : InteractionSupport.No,
         });
-        string? backendName = null;
+        IConfiguration? configuration = null;
         try
         {
             await using var host = ToolHost.Create(settings);
-            backendName = settings.Backend ?? host.Configuration[$"{settings.SectionName}:Backend"];
+            configuration = host.Configuration;
             return await command(host, console, json, cancellationToken).ConfigureAwait(false);
         }
         catch (ToolException ex)
@@ -165,12 +190,38 @@ internal static class SessionsCli
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            var section = settings.SectionName;
-            await error.WriteLineAsync(
-                $"error: the store failed ({ex.GetType().Name}: {ex.Message}). Check that it runs and that {section}:Backend ({backendName ?? "not set"}) " +
-                $"and its settings under {section}:<Backend> point at it.").ConfigureAwait(false);
+            await error.WriteLineAsync($"error: {StoreFailure(ex, settings, configuration)}").ConfigureAwait(false);
             return ExitCodes.Store;
         }
+    }
+
+    /// <summary>
+    /// What to say when a store failed: which store, and the setting that points at it. A failure that the command
+    /// attributed (<c>copy</c> talks to two stores) names that store; otherwise it is the store in force, that is
+    /// <c>Sessions:Backend</c>, or both stores of a <c>Sessions:Migration</c>.
+    /// </summary>
+    private static string StoreFailure(Exception ex, HostSettings settings, IConfiguration? configuration)
+    {
+        var section = settings.SectionName;
+        string Locator(string name) => StoreSettings.LocatorOf(name, section, configuration);
+        var cause = ex is StoreFailedException { InnerException: { } inner } ? inner : ex;
+        var what = $"({cause.GetType().Name}: {cause.Message})";
+        if (ex is StoreFailedException attributed)
+        {
+            return $"the '{attributed.BackendName}' store failed {what}. Check that it runs and that {Locator(attributed.BackendName)} points at it.";
+        }
+
+        var from = configuration?[$"{section}:Migration:From"];
+        var to = configuration?[$"{section}:Migration:To"];
+        if (!string.IsNullOrEmpty(from) && !string.IsNullOrEmpty(to))
+        {
+            return $"the store failed {what}. {section}:Migration is in force: check that '{from}' and '{to}' run and that {Locator(from)} and {Locator(to)} point at them.";
+        }
+
+        var backend = settings.Backend ?? configuration?[$"{section}:Backend"];
+        return backend is { Length: > 0 }
+            ? $"the '{backend}' store failed {what}. Check that it runs and that {Locator(backend)} points at it ({section}:Backend is '{backend}')."
+            : $"the store failed {what}. Check that it runs and that {section}:Backend and its settings under {section}:<Backend> point at it.";
     }
 
     private static async Task<int> ListAsync(ToolHost host, IAnsiConsole console, bool json, int page, int pageSize, CancellationToken cancellationToken)
@@ -505,7 +556,7 @@ internal static class SessionsCli
         CopyCounts counts;
         if (json)
         {
-            counts = await Operations.CopyAsync(source, from, target, prefix, time, limit, move, progress, cancellationToken).ConfigureAwait(false);
+            counts = await Operations.CopyAsync(source, from, target, to, prefix, time, limit, move, progress, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -515,7 +566,7 @@ internal static class SessionsCli
                 {
                     var verb = move ? "Moving" : "Copying";
                     var task = ctx.AddTask($"{verb} '{from}' to '{to}'").IsIndeterminate();
-                    counts = await Operations.CopyAsync(source, from, target, prefix, time, limit, move, c =>
+                    counts = await Operations.CopyAsync(source, from, target, to, prefix, time, limit, move, c =>
                     {
                         task.Description = $"{verb} '{from}' to '{to}': {c.Seen} record(s)";
                         progress?.Invoke(c);

@@ -36,7 +36,41 @@ public sealed class ErrorTests : ToolTestBase
         Assert.Multiple(() =>
         {
             Assert.That(run.Code, Is.EqualTo(3));
-            Assert.That(run.Error, Does.Contain("Sessions:Backend (redis)"));
+            Assert.That(run.Error, Does.Contain("Sessions:Redis:Configuration").And.Contain("Sessions:Backend is 'redis'"));
+        });
+    }
+
+    [Test]
+    public async Task Copy_from_a_memcached_that_is_down_names_the_memcached_setting()
+    {
+        // The backend in force is the file system; the store that fails is the copy's source.
+        var down = $"127.0.0.1:{Conformance.ServerProcess.FreeLoopbackPort()}";
+        WriteSettings("filesystem", memcachedServers: down);
+        var run = await RunToolAsync("copy", "--from", "memcached", "--to", "redis");
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.Code, Is.EqualTo(3));
+            Assert.That(run.Error, Does.Contain("'memcached' store failed").And.Contain($"Sessions:Memcached:Servers (now {down})"));
+            Assert.That(run.Error, Does.Not.Contain("filesystem").And.Not.Contain("Sessions:Backend"));
+        });
+    }
+
+    [Test]
+    public async Task Copy_to_a_memcached_that_is_down_names_the_memcached_setting()
+    {
+        var down = $"127.0.0.1:{Conformance.ServerProcess.FreeLoopbackPort()}";
+        WriteSettings("filesystem", memcachedServers: down);
+        await using (var app = await StartAppAsync())
+        {
+            await app.NewClient().GetAsync("/hit");
+        }
+
+        var run = await RunToolAsync("copy", "--from", "filesystem", "--to", "memcached");
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.Code, Is.EqualTo(3));
+            Assert.That(run.Error, Does.Contain("'memcached' store failed").And.Contain($"Sessions:Memcached:Servers (now {down})"));
+            Assert.That(run.Error, Does.Not.Contain("Sessions:FileSystem").And.Not.Contain("Sessions:Backend"));
         });
     }
 
@@ -67,6 +101,32 @@ public sealed class ErrorTests : ToolTestBase
         Assert.That(copy.GetProperty("copied").GetInt32(), Is.EqualTo(6));
         await using var onRedis = await StartAppAsync("redis");
         Assert.That(await onRedis.Attach(clients[5]).GetAsync("/read"), Is.EqualTo("1"));
+    }
+
+    [Test]
+    public async Task An_unknown_command_is_one_message_with_the_commands_and_exit_code_1()
+    {
+        var run = await RunToolAsync("bogus");
+        var lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.Code, Is.EqualTo(1));
+            Assert.That(lines, Has.Length.EqualTo(1), run.Error);
+            Assert.That(lines[0], Does.Contain("'bogus' is not a sessions command").And.Contain("list, show, revoke, purge, stats, copy"));
+            Assert.That(run.Output, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_handle_that_starts_like_a_short_option_is_still_a_handle()
+    {
+        // Handles and IDs are base64url: "-c..." must not be read as "-c ..." (--config), which left show without its argument.
+        var run = await RunToolAsync("show", "-cAAAAAAAAAAAAAAAAAAAAA");
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.Code, Is.EqualTo(4), run.Error);
+            Assert.That(run.Error, Does.Contain("'-cAAAAAAAAAAAAAAAAAAAAA'"));
+        });
     }
 
     [Test]
