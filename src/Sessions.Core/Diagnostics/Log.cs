@@ -87,4 +87,8 @@ internal static partial class Log
     // which names its key; this one says why.
     [LoggerMessage(EventId = 1060, Level = LogLevel.Warning, Message = "Could not unprotect a protected session stored in backend '{Backend}' ({Reason}); it is treated as a corrupt record. A destroyed or revoked Data Protection key, another app's key ring, or a changed Sessions:ProtectionPurpose causes this.")]
     public static partial void UnprotectFailed(ILogger logger, string backend, string reason);
+
+    // Logged once per revoked key and codec (one per app); otherwise every load of a session under that key would log it.
+    [LoggerMessage(EventId = 1061, Level = LogLevel.Warning, Message = "A protected session stored in backend '{Backend}' was read although its Data Protection key {KeyId} is revoked, because Sessions:ProtectionIgnoreRevocationErrors is on; its next save rewrites it under the current key. To log out every session under a revoked key instead, set Sessions:ProtectionIgnoreRevocationErrors to false. Logged once per key.")]
+    public static partial void ReadUnderRevokedKey(ILogger logger, string backend, Guid keyId);
 }

@@ -31,9 +31,12 @@ namespace Sessions.Envelope;
 /// costs one AES-GCM operation instead of a Data Protection call (whose key derivation per call is 15 to 100 µs).
 /// Data Protection still owns key rotation and revocation: the wrapped key carries its Data Protection key ID, a record
 /// under an older key still reads, and the next save writes it under the current data key (wrapped with the current
-/// default key). A revoked or destroyed Data Protection key stops decrypting in a running instance only once the cached
-/// data keys it wrapped expire (at most <see cref="DataKeyLifetime"/>); a new instance refuses it at once. Anything that
-/// fails (bad lengths, unwrap failure, tag mismatch) is reported as undecodable, never thrown.
+/// default key). A record under a revoked key still reads while <see cref="SessionOptions.ProtectionIgnoreRevocationErrors"/>
+/// is on (the default; <see cref="IPersistedDataProtector.DangerousUnprotect"/>, warning 1061 once per key) and is
+/// rewritten under the current key by its next save; with the option off, a revoked key stops decrypting in a running
+/// instance once the cached data keys it wrapped expire (at most <see cref="DataKeyLifetime"/>), and a new instance
+/// refuses it at once. A destroyed key (gone from the ring) never decrypts. Anything that fails (bad lengths, unwrap
+/// failure, tag mismatch) is reported as undecodable, never thrown.
 /// </summary>
 internal sealed class PayloadCodec
 {
@@ -86,6 +89,8 @@ internal sealed class PayloadCodec
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<byte[], CachedKey> _keys = new(WrappedKeyComparer.Instance);
     private readonly ConcurrentDictionary<byte[], CachedKey>.AlternateLookup<ReadOnlySpan<byte>> _keysBySpan;
+    private readonly bool _ignoreRevocation;
+    private readonly ConcurrentDictionary<Guid, byte> _revokedKeysSeen = new();
     private IDataProtector? _protector;
     private volatile CachedKey? _current;
 
@@ -120,6 +125,7 @@ internal sealed class PayloadCodec
         _protect = options.ProtectPayloads;
         _provider = provider;
         _purpose = options.ProtectionPurpose;
+        _ignoreRevocation = options.ProtectionIgnoreRevocationErrors;
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
         _keysBySpan = _keys.GetAlternateLookup<ReadOnlySpan<byte>>();
@@ -195,7 +201,7 @@ internal sealed class PayloadCodec
         try
         {
             plain = payload[0] == ProtectedFormatByte
-                ? protector.Unprotect(payload[1..].ToArray())
+                ? Unprotect(protector, payload[1..].ToArray())
                 : DecryptEnvelope(payload, protector);
         }
         catch (CryptographicException ex)
@@ -255,7 +261,7 @@ internal sealed class PayloadCodec
         }
 
         var wrappedCopy = wrapped.ToArray();
-        var key = protector.Unprotect(wrappedCopy);
+        var key = Unprotect(protector, wrappedCopy);
         if (key.Length != DataKeyBytes)
         {
             throw new CryptographicException($"the unwrapped data key is {key.Length} bytes, expected {DataKeyBytes}");
@@ -264,6 +270,45 @@ internal sealed class PayloadCodec
         cached = new CachedKey(key, wrappedCopy, now + DataKeyLifetime);
         Remember(cached, now);
         return cached;
+    }
+
+    /// <summary>
+    /// Data Protection's <see cref="IDataProtector.Unprotect"/>; when that fails and
+    /// <see cref="SessionOptions.ProtectionIgnoreRevocationErrors"/> is on, <see cref="IPersistedDataProtector.DangerousUnprotect"/>
+    /// ignoring revocation, so a record under a revoked key still reads (warning 1061, once per Data Protection key). A key
+    /// gone from the ring, another ring or purpose, or tampered bytes fail both ways.
+    /// </summary>
+    /// <exception cref="CryptographicException">Data Protection could not unprotect <paramref name="protectedData"/>.</exception>
+    private byte[] Unprotect(IDataProtector protector, byte[] protectedData)
+    {
+        try
+        {
+            return protector.Unprotect(protectedData);
+        }
+        catch (CryptographicException) when (_ignoreRevocation && protector is IPersistedDataProtector persisted)
+        {
+            // Throws again for anything but a revoked key; requiresMigration is not needed: every save writes under the
+            // current data key, wrapped with the current default key.
+            var plain = persisted.DangerousUnprotect(protectedData, ignoreRevocationErrors: true, out _, out var wasRevoked);
+            if (wasRevoked)
+            {
+                WarnRevokedOnce(protectedData);
+            }
+
+            return plain;
+        }
+    }
+
+    /// <summary>Logs 1061 the first time this codec reads under a revoked Data Protection key (named by the payload's header).</summary>
+    private void WarnRevokedOnce(ReadOnlySpan<byte> protectedData)
+    {
+        // Data Protection's payload starts with a 4-byte magic header, then the 16-byte ID of the key that protected it.
+        // Keyed by that ID, the set holds at most one entry per revoked key of the ring that a record really used.
+        var keyId = protectedData.Length >= 20 ? new Guid(protectedData.Slice(4, 16)) : Guid.Empty;
+        if (_revokedKeysSeen.TryAdd(keyId, 0))
+        {
+            Log.ReadUnderRevokedKey(_logger, _backendName, keyId);
+        }
     }
 
     /// <summary>

@@ -57,8 +57,9 @@ public sealed class SessionOptions
     /// Protection (the app's <c>IDataProtectionProvider</c>, purpose <see cref="ProtectionPurpose"/>), so a leaked store or
     /// backup reveals no session data. Default <see langword="false"/>. Needs Data Protection registered
     /// (<c>services.AddDataProtection()</c>; checked at start-up). Records are read whichever way they were written, so
-    /// turning this on or off logs nobody out; a record that fails to decrypt (destroyed or revoked key, other app) is
-    /// treated as a corrupt record: a new session, logged (event 1001) and counted (<c>sessions.corrupt_records</c>).
+    /// turning this on or off logs nobody out; a record that fails to decrypt (destroyed key, other app, tampered bytes,
+    /// or a revoked key when <see cref="ProtectionIgnoreRevocationErrors"/> is off) is treated as a corrupt record: a new
+    /// session, logged (event 1001) and counted (<c>sessions.corrupt_records</c>).
     /// Costs one Data Protection protect per save and one unprotect per load (see bench/RESULTS.md), plus about 100 bytes
     /// per record, counted against <see cref="MaxPayloadBytes"/>.
     /// </summary>
@@ -71,6 +72,23 @@ public sealed class SessionOptions
     /// Data Protection's application name, not here.
     /// </summary>
     public string ProtectionPurpose { get; set; } = DefaultProtectionPurpose;
+
+    /// <summary>
+    /// Whether a protected record whose Data Protection key has been revoked still reads (named after the
+    /// <c>ignoreRevocationErrors</c> parameter of Data Protection's <c>IPersistedDataProtector.DangerousUnprotect</c>, which
+    /// does it). Default <see langword="true"/>.
+    /// <para>Revoking a key tells Data Protection not to trust new protections with it; it does not delete anything. With this
+    /// on, sessions written under a revoked (and, as revocation does, rotated) key keep working: the record is decrypted
+    /// with the revoked key, warning 1061 is logged once per key, and the session's next save rewrites it under the current
+    /// key (a touch, which only extends the expiry, does not). With it off, such records read as corrupt (events 1060 and
+    /// 1001, <c>sessions.corrupt_records</c>): each of their users gets a new, empty session.</para>
+    /// <para>Set it to <see langword="false"/> when the key was revoked because it leaked and everyone signed in under it
+    /// must sign in again, as ASP.NET Core's authentication cookies behave. Either way a key destroyed (removed from the
+    /// ring) cannot be read, and a record in the store is trusted only as far as the store is: anyone who can write to it
+    /// can plant a plain record anyway (see <see cref="ProtectPayloads"/>). A running instance may still read a revoked key's
+    /// records for up to 15 minutes after it learns of the revocation even with this off (its cached data keys).</para>
+    /// </summary>
+    public bool ProtectionIgnoreRevocationErrors { get; set; } = true;
 
     /// <summary>The largest encoded session, in bytes; saving a larger one throws <see cref="SessionPayloadTooLargeException"/>. Default 1 MiB.</summary>
     public int MaxPayloadBytes { get; set; } = 1024 * 1024;

@@ -59,6 +59,7 @@ public sealed class SessionsServiceCollectionExtensionsTests
                 ["FailureMode"] = "Continue",
                 ["PersistentByDefault"] = "true",
                 ["SigningKeys:0"] = s_signingKey,
+                ["ProtectionIgnoreRevocationErrors"] = "false",
             })
             .Build();
 
@@ -78,6 +79,7 @@ public sealed class SessionsServiceCollectionExtensionsTests
         Assert.That(options.FailureMode, Is.EqualTo(FailureMode.Continue));
         Assert.That(options.PersistentByDefault, Is.True);
         Assert.That(options.SigningKeys, Is.EqualTo(new[] { s_signingKey }));
+        Assert.That(options.ProtectionIgnoreRevocationErrors, Is.False);
     }
 
     [Test]

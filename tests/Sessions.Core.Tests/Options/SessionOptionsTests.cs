@@ -20,6 +20,8 @@ public sealed class SessionOptionsTests
         Assert.That(options.FailureMode, Is.EqualTo(FailureMode.Throw));
         Assert.That(options.PersistentByDefault, Is.False);
         Assert.That(options.SigningKeys, Is.Empty);
+        Assert.That(options.ProtectPayloads, Is.False);
+        Assert.That(options.ProtectionIgnoreRevocationErrors, Is.True, "issue 16: records under a revoked key still read");
     }
 
     [TestCase(20, 60, 60)]

@@ -239,10 +239,65 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
     }
 
     [Test]
-    public async Task A_revoked_key_stops_decrypting_in_a_running_instance_once_its_cached_data_key_expires()
+    public async Task A_0xD1_record_under_a_revoked_then_rotated_key_still_reads_and_is_rewritten_under_the_new_key()
+    {
+        var oldKey = _ring.CreateKey();
+        var plainStore = CreateStore();
+        var id = await CreateSessionAsync(plainStore, ("n", [7]));
+        var protector = _ring.Provider.CreateProtector(new SessionOptions().ProtectionPurpose);
+        await PlantAsync(plainStore, id, [PayloadCodec.ProtectedFormatByte, .. protector.Protect(StoredPayload(id))]);
+
+        _ring.Keys.RevokeKey(oldKey.KeyId, "test: key retired");
+        var newKey = _ring.CreateKey();
+        using var refreshed = new ProtectedKeyRing(_keyDirectory);
+        Assert.That(await Protected(refreshed.Provider, ignoreRevocation: false).LoadAsync(id, CancellationToken.None), Is.Null, "with the option off: corrupt");
+        Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1060), Is.EqualTo(1));
+
+        var store = Protected(refreshed.Provider);
+        var session = await LoadRequiredAsync(store, id);
+        Assert.That(session.TryGetValue("n", out var n) ? n[0] : 0, Is.EqualTo(7), "the 0xD1 record under the revoked key reads");
+        session.Set("n", [8]);
+        await store.CommitAsync(session, CancellationToken.None);
+
+        var stored = StoredPayload(id);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(stored[0], Is.EqualTo(PayloadCodec.EnvelopeEncryptedFormatByte), "rewritten in the current format");
+            Assert.That(ProtectedKeyRing.KeyIdOf(stored), Is.EqualTo(newKey.KeyId), "under the current, unrevoked key");
+            Assert.That((await LoadRequiredAsync(Protected(refreshed.Provider, ignoreRevocation: false), id)).TryGetValue("n", out n) ? n[0] : 0, Is.EqualTo(8));
+            Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1061), Is.EqualTo(1), "warned once");
+            Assert.That(Logger.Entries.Count(e => e.EventId.Id is 1001 or 1060), Is.EqualTo(2), "only the strict reader's load was corrupt (1060 and 1001 once each)");
+        }
+    }
+
+    [Test]
+    public async Task A_record_under_a_revoked_key_reads_and_is_warned_once_even_after_its_cached_data_key_expires()
     {
         var key = _ring.CreateKey();
-        var store = Protected(_counting);
+        var store = Protected(_ring.Provider);
+        var id = await CreateSessionAsync(store, ("n", [1]));
+
+        _ring.Keys.RevokeKey(key.KeyId, "test: key retired");
+        _ring.CreateKey();
+        using var refreshed = new ProtectedKeyRing(_keyDirectory);
+        var reader = Protected(refreshed.Provider);
+        Assert.That(await reader.LoadAsync(id, CancellationToken.None), Is.Not.Null);
+        Clock.Advance(PayloadCodec.DataKeyLifetime + TimeSpan.FromSeconds(1));
+        Assert.That(await reader.LoadAsync(id, CancellationToken.None), Is.Not.Null, "unwrapped again, ignoring the revocation again");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1061), Is.EqualTo(1));
+            Assert.That(Logger.Entries.Where(e => e.EventId.Id is 1001 or 1060), Is.Empty);
+        }
+    }
+
+    [Test]
+    public async Task A_revoked_key_stops_decrypting_in_a_running_instance_once_its_cached_data_key_expires()
+    {
+        // With ProtectionIgnoreRevocationErrors off; with it on (the default) the record keeps reading (tests above).
+        var key = _ring.CreateKey();
+        var store = Protected(_counting, ignoreRevocation: false);
         var id = await CreateSessionAsync(store, ("n", [1]));
         var other = await CreateSessionAsync(store, ("n", [2]));
 
@@ -250,15 +305,15 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
         using var refreshed = new ProtectedKeyRing(_keyDirectory);
         _counting.Inner = refreshed.Provider; // the running instance's key ring after Data Protection's refresh
         Assert.That(await store.LoadAsync(id, CancellationToken.None), Is.Not.Null, "within the data key's lifetime the cached key still decrypts (documented)");
-        Assert.That(await Protected(refreshed.Provider).LoadAsync(id, CancellationToken.None), Is.Null, "a new instance refuses the revoked key at once");
+        Assert.That(await Protected(refreshed.Provider, ignoreRevocation: false).LoadAsync(id, CancellationToken.None), Is.Null, "a new instance refuses the revoked key at once");
 
         Clock.Advance(PayloadCodec.DataKeyLifetime + TimeSpan.FromSeconds(1));
         Assert.That(await store.LoadAsync(other, CancellationToken.None), Is.Null, "after the lifetime the key is unwrapped again, and Data Protection refuses the revoked key");
         Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1060), Is.EqualTo(2));
     }
 
-    private SessionStore Protected(IDataProtectionProvider provider) =>
-        new(Backend, new SessionOptions { ProtectPayloads = true }, "memory", null, Clock, Logger, provider);
+    private SessionStore Protected(IDataProtectionProvider provider, bool ignoreRevocation = true) =>
+        new(Backend, new SessionOptions { ProtectPayloads = true, ProtectionIgnoreRevocationErrors = ignoreRevocation }, "memory", null, Clock, Logger, provider);
 
     private byte[] StoredPayload(string id) =>
         Memory.GetAsync(CreateStore().Keys.ForSession(id)!, CancellationToken.None).AsTask().GetAwaiter().GetResult()!.Payload.ToArray();

@@ -114,7 +114,39 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
     }
 
     [Test]
-    public async Task A_record_under_a_revoked_key_reads_as_corrupt_as_Data_Protection_revocation_intends()
+    public async Task A_record_under_a_revoked_then_rotated_key_still_reads_and_the_next_save_rewrites_it_under_the_new_key()
+    {
+        var oldKey = _ring.CreateKey();
+        var id = await CreateSessionAsync(Protected(_ring.Provider), ("n", [1]));
+        Assert.That(ProtectedKeyRing.KeyIdOf(StoredPayload(Protected(_ring.Provider), id)), Is.EqualTo(oldKey.KeyId));
+
+        // Revoked, then rotated: a new default key; every instance sees both once its key ring refreshes.
+        _ring.Keys.RevokeKey(oldKey.KeyId, "test: key retired");
+        var newKey = _ring.CreateKey();
+        using var refreshed = new ProtectedKeyRing(_keyDirectory);
+        var store = Protected(refreshed.Provider); // ProtectionIgnoreRevocationErrors: the default, on
+        using var corrupt = new CorruptCounter();
+
+        await IncrementAsync(store, id, expected: 2);
+
+        var rewritten = ProtectedKeyRing.KeyIdOf(StoredPayload(store, id));
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(rewritten, Is.EqualTo(newKey.KeyId), "the save wrote it under the current key");
+            Assert.That(refreshed.Keys.GetAllKeys().Single(k => k.KeyId == rewritten).IsRevoked, Is.False);
+            Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1061), Is.EqualTo(1), "read under a revoked key: warned");
+            Assert.That(Logger.Entries.Single(e => e.EventId.Id == 1061).Message, Does.Contain(oldKey.KeyId.ToString()));
+            Assert.That(Logger.Entries.Where(e => e.EventId.Id is 1001 or 1060), Is.Empty, "not a corrupt record");
+            Assert.That(corrupt.Count, Is.Zero);
+        }
+
+        // Rewritten under a key that is not revoked, it now reads even where revoked keys are refused.
+        var strict = Protected(refreshed.Provider, o => o.ProtectionIgnoreRevocationErrors = false);
+        Assert.That(Text(await LoadRequiredAsync(strict, id), "n"), Is.EqualTo("\u0002"));
+    }
+
+    [Test]
+    public async Task With_revocation_errors_not_ignored_a_record_under_a_revoked_key_reads_as_corrupt()
     {
         var oldKey = _ring.CreateKey();
         var store = Protected(_ring.Provider);
@@ -122,11 +154,46 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
 
         _ring.Keys.RevokeKey(oldKey.KeyId, "test: key compromised");
         using var refreshed = new ProtectedKeyRing(_keyDirectory); // as any instance sees the ring after its refresh
-        store = Protected(refreshed.Provider);
+        store = Protected(refreshed.Provider, o => o.ProtectionIgnoreRevocationErrors = false);
         using var corrupt = new CorruptCounter();
 
         Assert.That(await store.LoadAsync(id, CancellationToken.None), Is.Null, "revoked keys are not trusted: a new session is issued");
         AssertReportedCorrupt(corrupt);
+        Assert.That(Logger.Entries.Where(e => e.EventId.Id == 1061), Is.Empty);
+    }
+
+    [Test]
+    public async Task Reading_under_a_revoked_key_is_warned_once_per_key_however_many_records_and_data_keys()
+    {
+        // Two instances, so two data keys (two wrapped keys) under the same Data Protection key, three records.
+        var oldKey = _ring.CreateKey();
+        var writerA = Protected(_ring.Provider);
+        var writerB = Protected(_ring.Provider);
+        string[] ids = [await CreateSessionAsync(writerA, ("n", [1])), await CreateSessionAsync(writerA, ("n", [2])), await CreateSessionAsync(writerB, ("n", [3]))];
+        Assert.That(StoredPayload(writerA, ids[0]).AsSpan(0, 60).SequenceEqual(StoredPayload(writerB, ids[2]).AsSpan(0, 60)), Is.False, "two data keys");
+
+        _ring.Keys.RevokeKey(oldKey.KeyId, "test: key retired");
+        _ring.CreateKey();
+        using var refreshed = new ProtectedKeyRing(_keyDirectory);
+        var reader = Protected(refreshed.Provider);
+        foreach (var id in ids.Concat(ids))
+        {
+            await LoadRequiredAsync(reader, id);
+        }
+
+        // Past the cache lifetime the data keys are unwrapped again: still no second warning.
+        Clock.Advance(PayloadCodec.DataKeyLifetime + TimeSpan.FromSeconds(1));
+        foreach (var id in ids)
+        {
+            await LoadRequiredAsync(reader, id);
+        }
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1061), Is.EqualTo(1));
+            Assert.That(Logger.Entries.Single(e => e.EventId.Id == 1061).Level, Is.EqualTo(Microsoft.Extensions.Logging.LogLevel.Warning));
+            Assert.That(Logger.Entries.Where(e => e.EventId.Id is 1001 or 1060), Is.Empty);
+        }
     }
 
     [Test]
@@ -141,8 +208,9 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
         var store = Protected(reopened.Provider);
         using var corrupt = new CorruptCounter();
 
-        Assert.That(await store.LoadAsync(id, CancellationToken.None), Is.Null);
+        Assert.That(await store.LoadAsync(id, CancellationToken.None), Is.Null, "ignoring revocation (the default) does not bring back a destroyed key");
         AssertReportedCorrupt(corrupt);
+        Assert.That(Logger.Entries.Where(e => e.EventId.Id == 1061), Is.Empty);
         var fresh = await CreateSessionAsync(store, ("n", [1]));
         Assert.That(Text(await LoadRequiredAsync(store, fresh), "n"), Is.EqualTo("\u0001"));
     }
