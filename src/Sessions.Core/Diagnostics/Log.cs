@@ -85,7 +85,7 @@ internal static partial class Log
 
     // Payload protection (Sessions:ProtectPayloads), 1060-1069. Followed by event 1001 for the same stored session,
     // which names its key; this one says why.
-    [LoggerMessage(EventId = 1060, Level = LogLevel.Warning, Message = "Could not unprotect a protected session stored in backend '{Backend}' ({Reason}); it is treated as a corrupt record. A destroyed or revoked Data Protection key, another app's key ring, or a changed Sessions:ProtectionPurpose causes this.")]
+    [LoggerMessage(EventId = 1060, Level = LogLevel.Warning, Message = "Could not unprotect a protected session stored in backend '{Backend}' ({Reason}); it is treated as a corrupt record. A destroyed Data Protection key, a revoked one (with Sessions:ProtectionIgnoreRevocationErrors off), another app's key ring, or a changed Sessions:ProtectionPurpose causes this.")]
     public static partial void UnprotectFailed(ILogger logger, string backend, string reason);
 
     // Logged once per revoked key and codec (one per app); otherwise every load of a session under that key would log it.
