@@ -51,7 +51,9 @@ internal static class Operations
 {
     /// <summary>Keys of the live records under the app's prefix: sessions and user indexes.</summary>
     public static IAsyncEnumerable<string> EnumerateKeysAsync(ISessionBackend backend, string backendName, string prefix, CancellationToken cancellationToken) =>
-        backend is ISessionKeyEnumerator enumerator
+        backend is MigratingSessionBackend migration
+            ? EnumerateMigrationKeysAsync(migration, prefix, cancellationToken)
+            : backend is ISessionKeyEnumerator enumerator
             ? enumerator.EnumerateKeysAsync(prefix, cancellationToken)
             : backend is Sessions.Memcached.MemcachedSessionBackend memcached
             ? MemcachedKeyLister.EnumerateKeysAsync(memcached, prefix, cancellationToken)
@@ -59,6 +61,28 @@ internal static class Operations
                 ExitCodes.Unsupported,
                 $"The '{backendName}' backend cannot list its keys (it does not implement ISessionKeyEnumerator), so this command cannot run on it. " +
                 "show <id>, revoke --user and revoke --user U <handle> still work; to move sessions off it, use the migrating backend (see \"Changing stores\" in the README).");
+
+    // A migration's keys: each store listed the way the tool lists it alone (so a memcached store works too), the new
+    // store first, each key once.
+    private static async IAsyncEnumerable<string> EnumerateMigrationKeysAsync(MigratingSessionBackend migration, string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var key in EnumerateKeysAsync(migration.To, migration.ToName, prefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (seen.Add(key))
+            {
+                yield return key;
+            }
+        }
+
+        await foreach (var key in EnumerateKeysAsync(migration.From, migration.FromName, prefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (seen.Add(key))
+            {
+                yield return key;
+            }
+        }
+    }
 
     /// <summary>The sorted keys of the sessions (user index records left out).</summary>
     public static async Task<List<string>> SessionKeysAsync(ISessionBackend backend, string backendName, string prefix, CancellationToken cancellationToken)

@@ -188,6 +188,12 @@ internal static class SessionsCli
             await error.WriteLineAsync("Interrupted. What was done stays done; run the command again to continue.").ConfigureAwait(false);
             return ExitCodes.Interrupted;
         }
+        catch (NotSupportedException ex)
+        {
+            // A backend that cannot do what the command needs (a migration whose old or new store cannot list its keys).
+            await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Unsupported;
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             await error.WriteLineAsync($"error: {StoreFailure(ex, settings, configuration)}").ConfigureAwait(false);

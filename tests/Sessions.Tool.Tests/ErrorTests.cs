@@ -97,6 +97,14 @@ public sealed class ErrorTests : ToolTestBase
         }
 
         Assert.That(Json(await RunToolAsync("list", "--json")).GetProperty("count").GetInt32(), Is.EqualTo(6));
+
+        // During a migration off memcached, list covers both stores, memcached listed the same way.
+        File.WriteAllText(ConfigPath, File.ReadAllText(ConfigPath).Replace("\"Backend\":\"memcached\"", "\"Backend\":\"memcached\",\"Migration\":{\"From\":\"memcached\",\"To\":\"redis\"}", StringComparison.Ordinal));
+        var migrating = await RunToolAsync("list", "--json");
+        Assert.That(migrating.Code, Is.Zero, migrating.Error);
+        Assert.That(Json(migrating).GetProperty("count").GetInt32(), Is.EqualTo(6), "the migration's two stores, listed");
+        WriteSettings("memcached", memcachedServers: $"127.0.0.1:{port}");
+
         var copy = Json(await RunToolAsync("copy", "--from", "memcached", "--to", "redis", "--json"));
         Assert.That(copy.GetProperty("copied").GetInt32(), Is.EqualTo(6));
         await using var onRedis = await StartAppAsync("redis");
