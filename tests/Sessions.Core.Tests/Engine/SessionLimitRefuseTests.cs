@@ -17,11 +17,7 @@ public sealed class SessionLimitRefuseTests : SessionStoreTestBase
     public async Task A_sign_in_whose_write_is_in_flight_holds_its_place_and_a_later_one_is_refused()
     {
         var store = Capped(1);
-        var (held, release) = HoldNextSessionWrite();
-        var first = store.CreateNew();
-        first.UserId = Ana;
-        var firstCommit = store.CommitAsync(first, CancellationToken.None).AsTask();
-        await held;
+        var (first, firstCommit, release) = await StartHeldSignInAsync(store);
 
         var second = store.CreateNew();
         second.UserId = Ana;
@@ -45,11 +41,7 @@ public sealed class SessionLimitRefuseTests : SessionStoreTestBase
         // when its write landed: a sign-in answered 200 that did not stay signed in.
         var store = Capped(2);
         await SignInAsync(store);
-        var (held, release) = HoldNextSessionWrite();
-        var first = store.CreateNew();
-        first.UserId = Ana;
-        var firstCommit = store.CommitAsync(first, CancellationToken.None).AsTask();
-        await held;
+        var (first, firstCommit, release) = await StartHeldSignInAsync(store);
 
         var second = store.CreateNew();
         second.UserId = Ana;
@@ -65,11 +57,7 @@ public sealed class SessionLimitRefuseTests : SessionStoreTestBase
     public async Task A_binding_stuck_longer_than_the_window_is_passed_over_and_then_refuses_itself()
     {
         var store = Capped(1);
-        var (held, release) = HoldNextSessionWrite();
-        var stuck = store.CreateNew();
-        stuck.UserId = Ana;
-        var stuckCommit = store.CommitAsync(stuck, CancellationToken.None).AsTask();
-        await held;
+        var (stuck, stuckCommit, release) = await StartHeldSignInAsync(store);
 
         Clock.Advance(UserSessionCap.PendingBindingWindow + TimeSpan.FromSeconds(1));
         var later = await SignInAsync(store);
@@ -90,11 +78,7 @@ public sealed class SessionLimitRefuseTests : SessionStoreTestBase
     {
         var store = Capped(1);
         var anonymous = await CreateSessionAsync(store, ("cart", Bytes("3 books")));
-        var (held, release) = HoldNextSessionWrite();
-        var other = store.CreateNew();
-        other.UserId = Ana;
-        var otherCommit = store.CommitAsync(other, CancellationToken.None).AsTask();
-        await held;
+        var (_, otherCommit, release) = await StartHeldSignInAsync(store);
 
         var session = await LoadRequiredAsync(store, anonymous);
         session.UserId = Ana;
@@ -121,11 +105,7 @@ public sealed class SessionLimitRefuseTests : SessionStoreTestBase
     {
         var store = Capped(1);
         var anonymous = await CreateSessionAsync(store, ("cart", Bytes("2 pens")));
-        var (held, release) = HoldNextSessionWrite();
-        var other = store.CreateNew();
-        other.UserId = Ana;
-        var otherCommit = store.CommitAsync(other, CancellationToken.None).AsTask();
-        await held;
+        var (_, otherCommit, release) = await StartHeldSignInAsync(store);
 
         var session = await LoadRequiredAsync(store, anonymous);
         session.UserId = Ana;
@@ -152,16 +132,8 @@ public sealed class SessionLimitRefuseTests : SessionStoreTestBase
     {
         var store = Capped(2);
         var first = await SignInAsync(store);
-        var (held1, release1) = HoldNextSessionWrite();
-        var racer1 = store.CreateNew();
-        racer1.UserId = Ana;
-        var racer1Commit = store.CommitAsync(racer1, CancellationToken.None).AsTask();
-        await held1;
-        var (held2, release2) = HoldNextSessionWrite();
-        var racer2 = store.CreateNew();
-        racer2.UserId = Ana;
-        var racer2Commit = store.CommitAsync(racer2, CancellationToken.None).AsTask();
-        await held2;
+        var (_, racer1Commit, release1) = await StartHeldSignInAsync(store);
+        var (_, racer2Commit, release2) = await StartHeldSignInAsync(store);
         Backend.SetGate = null;
 
         var session = await LoadRequiredAsync(store, first);
@@ -183,6 +155,17 @@ public sealed class SessionLimitRefuseTests : SessionStoreTestBase
         o.SessionLimitMode = SessionLimitMode.Refuse;
         o.OperationTimeout = TimeSpan.FromMinutes(10); // the manual clock moves past the window while a write is held
     });
+
+    // A sign-in of Ana whose session write is held back (after its index entry was added) until the action is called.
+    private async Task<(SessionData Session, Task<SessionCommitResult> Commit, Action Release)> StartHeldSignInAsync(SessionStore store)
+    {
+        var (held, release) = HoldNextSessionWrite();
+        var session = store.CreateNew();
+        session.UserId = Ana;
+        var commit = store.CommitAsync(session, CancellationToken.None).AsTask();
+        await held;
+        return (session, commit, release);
+    }
 
     private static async Task<string> SignInAsync(SessionStore store)
     {
