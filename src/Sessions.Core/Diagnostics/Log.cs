@@ -83,6 +83,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1046, Level = LogLevel.Warning, Message = "A sign-in under Sessions:SessionLimitMode = Refuse took {ElapsedMs} ms from its user index entry to its cap check, more than half the 2-minute window in which other sign-ins wait for it; it is refused so that the cap holds (a very slow store, or app instances whose clocks differ by a minute or more).")]
     public static partial void CapLateBinding(ILogger logger, long elapsedMs);
 
+    [LoggerMessage(EventId = 1047, Level = LogLevel.Warning, Message = "A commit failed after it began writing, and undoing its writes failed too ({Reason}): a record no client holds may stay until it expires, and a regenerate's old ID may stay moved (its client gets a new session).")]
+    public static partial void UndoFailed(ILogger logger, string reason);
+
     // Payload protection (Sessions:ProtectPayloads), 1060-1069. Followed by event 1001 for the same stored session,
     // which names its key; this one says why.
     [LoggerMessage(EventId = 1060, Level = LogLevel.Warning, Message = "Could not unprotect a protected session stored in backend '{Backend}' ({Reason}); it is treated as a corrupt record. A destroyed Data Protection key, a revoked one (with Sessions:ProtectionIgnoreRevocationErrors off), another app's key ring, or a changed Sessions:ProtectionPurpose causes this.")]

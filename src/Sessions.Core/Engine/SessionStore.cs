@@ -295,7 +295,7 @@ public sealed partial class SessionStore
                 return new(deleted ? SessionCommitOutcome.Deleted : SessionCommitOutcome.Unchanged, null);
             }
 
-            return await CreateAsync(session, null, cancellationToken).ConfigureAwait(false);
+            return await CreateAsync(session, cancellationToken).ConfigureAwait(false);
         }
 
         return await UpdateAsync(session, cancellationToken).ConfigureAwait(false);
@@ -389,13 +389,12 @@ public sealed partial class SessionStore
         return new(SessionCommitOutcome.Gone, null);
     }
 
-    /// <param name="session">The session to create under its (new) ID.</param>
-    /// <param name="replaced">
-    /// For a regenerate with <see cref="SessionLimitMode.Refuse"/>: the record the regenerate's tombstone replaced, put back if
-    /// the cap refuses the new binding.
-    /// </param>
-    /// <param name="cancellationToken">Cancels the backend calls.</param>
-    private async ValueTask<SessionCommitResult> CreateAsync(SessionData session, SessionRecord? replaced, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores a new session (or a regenerated one under its new ID). When the commit of a signed-in or regenerated session
+    /// fails after it began writing (the store failed or timed out, or the cap refused the binding), it undoes what it may
+    /// have written, best effort: the new ID's record (no client holds that ID yet) and its index entry.
+    /// </summary>
+    private async ValueTask<SessionCommitResult> CreateAsync(SessionData session, CancellationToken cancellationToken)
     {
         const int Attempts = 3;
         for (var attempt = 1; ; attempt++)
@@ -409,28 +408,40 @@ public sealed partial class SessionStore
             // Index first: the index may list a session that failed to save (pruned when read), never miss one that exists.
             // A regenerated session of the same user takes its old ID's place in the index, so it keeps its rank.
             var boundAt = now;
-            if (session.UserId is { } user)
+            var user = session.UserId;
+            var replacing = user is not null && string.Equals(session.StoredUserId, user, StringComparison.Ordinal) ? ReplacedKey(session) : null;
+            if (user is not null)
             {
                 await BeforeBindAsync(session, user, key, cancellationToken).ConfigureAwait(false);
-                boundAt = _time.GetUtcNow();
-                var replacing = string.Equals(session.StoredUserId, user, StringComparison.Ordinal) ? ReplacedKey(session) : null;
-                await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription, boundAt), cancellationToken, replacing).ConfigureAwait(false);
             }
 
-            if (await SetAsync(key, record, SetCondition.IfAbsent, cancellationToken).ConfigureAwait(false))
+            try
             {
-                OnStored(session, key);
-                if (session.UserId is { } bound && await AfterBindAsync(session, bound, key, boundAt, cancellationToken).ConfigureAwait(false))
+                if (user is not null)
                 {
-                    // Refused by the cap (Refuse mode): as if refused up front. The new record and its index entry go, and a
-                    // regenerate's old record comes back in place of its tombstone.
-                    await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
-                    await UndoRegenerateAsync(session, bound, key, replaced, cancellationToken).ConfigureAwait(false);
-                    throw Cap.Exceeded(bound, _options.MaxSessionsPerUser!.Value);
+                    boundAt = _time.GetUtcNow();
+                    await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription, boundAt), cancellationToken, replacing).ConfigureAwait(false);
                 }
 
-                session.MarkStored(1, expiresAt, key);
-                return new(SessionCommitOutcome.Created, expiresAt);
+                if (await SetAsync(key, record, SetCondition.IfAbsent, cancellationToken).ConfigureAwait(false))
+                {
+                    OnStored(session, key);
+                    if (user is not null && await AfterBindAsync(session, user, key, boundAt, cancellationToken).ConfigureAwait(false))
+                    {
+                        // Refused by the cap (Refuse mode): as if refused up front (the catch below undoes the writes).
+                        throw Cap.Exceeded(user, _options.MaxSessionsPerUser!.Value);
+                    }
+
+                    session.MarkStored(1, expiresAt, key);
+                    return new(SessionCommitOutcome.Created, expiresAt);
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException && (user is not null || session.RegeneratedFrom is not null))
+            {
+                // An anonymous new session that failed is left alone: no client holds its ID and nothing counts it, so a
+                // record that landed anyway only waits for its expiry, and a failing store is not asked again.
+                await UndoCreateAsync(session, user, key, replacing).ConfigureAwait(false);
+                throw;
             }
 
             Log.IdCollision(_logger);
@@ -440,6 +451,39 @@ public sealed partial class SessionStore
             }
 
             session.ReplaceNewId();
+        }
+    }
+
+    /// <summary>
+    /// After a failed create: removes the new ID's record (a write that timed out may still have landed) and its index
+    /// entry (a same-user regenerate's old ID gets its place back), and forgets the events of the create. Best effort:
+    /// a store that still fails leaves a record no client holds (it expires) and an index entry (pruned when read).
+    /// </summary>
+    private async ValueTask UndoCreateAsync(SessionData session, string? user, string key, string? replacing)
+    {
+        var handle = UserSessionIndex.HandleFor(key);
+        session.PendingEvents?.RemoveAll(e => (e is SessionCreatedEvent c && c.Handle == handle) || (e is SessionRegeneratedEvent r && r.NewHandle == handle));
+        try
+        {
+            // Not the request's token: an aborted request still cleans up, and each call is bounded by OperationTimeout.
+            await RemoveAsync(key, null, CancellationToken.None).ConfigureAwait(false);
+            if (user is null)
+            {
+                return;
+            }
+
+            if (replacing is not null)
+            {
+                await _index.ReplaceAsync(user, key, new UserIndexMember(replacing, session.CreatedAt, session.ClientDescription, _time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await _index.RemoveAsync(user, key, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is SessionBackendException or SessionConflictException)
+        {
+            Log.UndoFailed(_logger, ex.Message);
         }
     }
 
@@ -542,9 +586,10 @@ public sealed partial class SessionStore
         for (var attempt = 0; ; attempt++)
         {
             var version = session.StoredVersion!.Value;
-            if (RefusesBeyondCap && session.UserId is not null)
+            if (!session.IsEmpty)
             {
-                // Kept to put back if the cap refuses the new binding after the tombstone is written.
+                // Kept to put back if the new ID cannot be stored after the tombstone is written (the store failed, or the
+                // cap refused the binding), so a failed sign-in never loses the session it started from.
                 replaced = await GetAsync(oldKey, cancellationToken).ConfigureAwait(false);
             }
 
@@ -563,50 +608,61 @@ public sealed partial class SessionStore
             }
         }
 
-        // The old ID leaves the user's index, except when the same user stays bound: then the new ID takes its place there.
+        // The old ID leaves the user's index once the new one is stored, except when the same user stays bound: then the
+        // new ID takes its place there.
         var oldUser = session.StoredUserId;
-        if (oldUser is not null && (session.IsEmpty || !string.Equals(oldUser, session.UserId, StringComparison.Ordinal)))
-        {
-            await _index.RemoveAsync(oldUser, oldKey, cancellationToken).ConfigureAwait(false);
-        }
-
+        var leavesIndex = oldUser is not null && (session.IsEmpty || !string.Equals(oldUser, session.UserId, StringComparison.Ordinal));
         if (session.IsEmpty)
         {
+            if (leavesIndex)
+            {
+                await _index.RemoveAsync(oldUser!, oldKey, cancellationToken).ConfigureAwait(false);
+            }
+
             session.MarkDeleted();
             return new(SessionCommitOutcome.Deleted, null);
         }
 
-        return await CreateAsync(session, replaced, cancellationToken).ConfigureAwait(false);
+        SessionCommitResult created;
+        try
+        {
+            created = await CreateAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            await UndoTombstoneAsync(session, oldKey, replaced).ConfigureAwait(false);
+            throw;
+        }
+
+        if (leavesIndex)
+        {
+            await _index.RemoveAsync(oldUser!, oldKey, cancellationToken).ConfigureAwait(false);
+        }
+
+        return created;
     }
 
     // Whether a binding can be refused after its write: a cap in Refuse mode.
     private bool RefusesBeyondCap => _options.MaxSessionsPerUser is not null && _options.SessionLimitMode == SessionLimitMode.Refuse;
 
     /// <summary>
-    /// After the cap refused the binding of a regenerated session (its new record and index entry already removed): puts
-    /// the old record back in place of its tombstone, and the old ID back in its user's index, so the session is as it was
-    /// before the commit. Nothing to do for a session that was not regenerated.
+    /// After a regenerate's new ID could not be stored: puts the old record back in place of its tombstone (only if the
+    /// tombstone is still this commit's), so the client's old cookie keeps working, data included. Best effort.
     /// </summary>
-    private async ValueTask UndoRegenerateAsync(SessionData session, string user, string newKey, SessionRecord? replaced, CancellationToken cancellationToken)
+    private async ValueTask UndoTombstoneAsync(SessionData session, string oldKey, SessionRecord? replaced)
     {
-        if (session.RegeneratedFrom is null || session.StoredVersion is not { } version)
+        if (session.StoredVersion is not { } version)
         {
-            await _index.RemoveAsync(user, newKey, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        var oldKey = KeyFor(session.RegeneratedFrom);
-        await UndoBindingAsync(session, oldKey, replaced, version + 1, deleteIfNotRestored: false, cancellationToken).ConfigureAwait(false);
-        if (session.StoredUserId is { } oldUser)
+        try
         {
-            // The same user: the old ID takes back the place its new ID took; another user: it is added again.
-            var member = new UserIndexMember(oldKey, session.CreatedAt, session.ClientDescription, _time.GetUtcNow());
-            await _index.AddAsync(oldUser, member, cancellationToken, replacing: string.Equals(oldUser, user, StringComparison.Ordinal) ? newKey : null).ConfigureAwait(false);
+            await UndoBindingAsync(session, oldKey, replaced, version + 1, deleteIfNotRestored: false, CancellationToken.None).ConfigureAwait(false);
         }
-
-        if (!string.Equals(session.StoredUserId, user, StringComparison.Ordinal))
+        catch (Exception ex) when (ex is SessionBackendException or SessionConflictException)
         {
-            await _index.RemoveAsync(user, newKey, cancellationToken).ConfigureAwait(false);
+            Log.UndoFailed(_logger, ex.Message);
         }
     }
 

@@ -64,6 +64,21 @@ internal sealed class UserSessionIndex
             return true;
         }, cancellationToken);
 
+    /// <summary>Puts <paramref name="member"/> in the place of <paramref name="key"/>, if the index holds that key; else changes nothing.</summary>
+    public ValueTask ReplaceAsync(string userId, string key, UserIndexMember member, CancellationToken cancellationToken) =>
+        UpdateAsync(userId, members =>
+        {
+            var place = members.FindIndex(m => m.Key == key);
+            if (place < 0)
+            {
+                return false;
+            }
+
+            members.RemoveAll(m => m.Key == member.Key);
+            members[members.FindIndex(m => m.Key == key)] = member;
+            return true;
+        }, cancellationToken);
+
     public ValueTask RemoveAsync(string userId, string key, CancellationToken cancellationToken) =>
         UpdateAsync(userId, members => members.RemoveAll(m => m.Key == key) > 0, cancellationToken);
 

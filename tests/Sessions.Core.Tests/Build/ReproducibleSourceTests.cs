@@ -76,6 +76,7 @@ public sealed partial class ReproducibleSourceTests
         throw new InvalidOperationException($"No Sessions.slnx above {TestContext.CurrentContext.TestDirectory}.");
     }
 
-    [GeneratedRegex(@"\b(class|struct|record|interface)\s+\w+")]
+    // A type declaration: at the start of a line, after its modifiers (so "a record that..." in a message is no declaration).
+    [GeneratedRegex(@"(?m)^[ \t]*(?:(?:public|internal|private|protected|static|sealed|partial|abstract|readonly|file|ref)\s+)*(?:class|struct|record|interface)\s+\w+")]
     private static partial Regex TypeDeclaration();
 }

@@ -7,7 +7,7 @@ namespace Sessions.Core.Tests.Engine;
 /// <summary>
 /// <see cref="SessionLimitMode.Refuse"/> under races, made deterministic by holding one sign-in's session write back while
 /// another runs: a sign-in that is answered is never cut afterwards, a binding in flight holds its place, a very late
-/// one refuses itself, and a refused sign-in leaves the session it came from as it was.
+/// one refuses itself, and a sign-in that is refused or fails after it began writing leaves the session it came from as it was.
 /// </summary>
 public sealed class SessionLimitRefuseTests : SessionStoreTestBase
 {
@@ -149,6 +149,53 @@ public sealed class SessionLimitRefuseTests : SessionStoreTestBase
         Assert.That(LiveSessionsOf(store), Has.Count.EqualTo(2));
     }
 
+    [Test]
+    public async Task A_sign_in_that_reaches_a_full_user_between_its_checks_puts_the_anonymous_session_back()
+    {
+        // The up-front check passes, then the regenerate's tombstone is held while another sign-in fills the last place:
+        // the new ID's own up-front check then refuses, after the old ID was already moved.
+        var store = Capped(1);
+        var anonymous = await CreateSessionAsync(store, ("cart", Bytes("1 lamp")));
+        var oldKey = store.Keys.ForSession(anonymous)!;
+        var session = await LoadRequiredAsync(store, anonymous);
+        session.UserId = Ana;
+        session.Regenerate();
+        var (held, release) = HoldNextWrite((key, condition) => key == oldKey && condition.Kind == SetConditionKind.IfVersion);
+        var commit = store.CommitAsync(session, CancellationToken.None).AsTask();
+        await held;
+        Backend.SetGate = null;
+        await SignInAsync(store);
+        release();
+
+        Assert.ThrowsAsync<SessionLimitExceededException>(async () => await commit);
+        Assert.That(Text(await LoadRequiredAsync(store, anonymous), "cart"), Is.EqualTo("1 lamp"), "the old ID is the anonymous session again");
+        session.UserId = null;
+        Assert.That((await store.CommitAsync(session, CancellationToken.None)).Outcome, Is.EqualTo(SessionCommitOutcome.Created));
+        Assert.That(Text(await LoadRequiredAsync(store, session.Id), "cart"), Is.EqualTo("1 lamp"));
+    }
+
+    [Test]
+    public async Task A_sign_in_whose_new_record_fails_to_save_puts_the_anonymous_session_back([Values] bool capped)
+    {
+        var store = capped ? Capped(3) : CreateStore(o => o.OperationTimeout = TimeSpan.FromMinutes(10));
+        var anonymous = await CreateSessionAsync(store, ("cart", Bytes("4 cups")));
+        var session = await LoadRequiredAsync(store, anonymous);
+        session.UserId = Ana;
+        session.Regenerate();
+        Backend.SetGate = (key, condition) => condition.Kind == SetConditionKind.IfAbsent && key == store.Keys.ForSession(session.Id)
+            ? Task.FromException(new IOException("test: the store dropped the connection"))
+            : Task.CompletedTask;
+
+        Assert.ThrowsAsync<SessionBackendException>(async () => await store.CommitAsync(session, CancellationToken.None));
+        Backend.SetGate = null;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Text(await LoadRequiredAsync(store, anonymous), "cart"), Is.EqualTo("4 cups"), "the old ID is not left moved: the client's cookie still works");
+            Assert.That(await store.LoadAsync(session.Id, CancellationToken.None), Is.Null);
+            Assert.That(UserIndex(store), Is.Empty, "the failed sign-in's index entry is gone");
+        }
+    }
+
     private SessionStore Capped(int cap) => CreateStore(o =>
     {
         o.MaxSessionsPerUser = cap;
@@ -176,14 +223,18 @@ public sealed class SessionLimitRefuseTests : SessionStoreTestBase
     }
 
     // Holds back the next write of a new session record (not of a user index); the first task completes when it is held.
-    private (Task Held, Action Release) HoldNextSessionWrite()
+    private (Task Held, Action Release) HoldNextSessionWrite() =>
+        HoldNextWrite((key, condition) => condition.Kind == SetConditionKind.IfAbsent && !key.Contains("u:", StringComparison.Ordinal));
+
+    // Holds back the next write that matches; the first task completes when it is held.
+    private (Task Held, Action Release) HoldNextWrite(Func<string, SetCondition, bool> matches)
     {
         var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var taken = 0;
         Backend.SetGate = (key, condition) =>
         {
-            if (condition.Kind == SetConditionKind.IfAbsent && !key.Contains("u:", StringComparison.Ordinal) && Interlocked.Exchange(ref taken, 1) == 0)
+            if (matches(key, condition) && Interlocked.Exchange(ref taken, 1) == 0)
             {
                 held.SetResult();
                 return release.Task;
