@@ -106,18 +106,33 @@ public sealed class OutageTests
 
                     await Task.Delay(20, CancellationToken.None); // an app's requests keep coming, not in a hot loop
                 }
+                catch (Exception e)
+                {
+                    // Anything else breaks the backend's promise (every failure is a FirestoreSessionException): keep it
+                    // for the report instead of letting this caller end silently.
+                    Unexpected ??= e;
+                    return;
+                }
             }
         }
+
+        /// <summary>The first exception a call threw that was not a <see cref="FirestoreSessionException"/>.</summary>
+        public Exception? Unexpected { get; private set; }
 
         public Task WaitForSuccessesAsync(long count, string when) => WaitAsync(() => Interlocked.Read(ref _successes) >= count, $"{count} successful load-and-saves {when}");
 
         public Task WaitForFailuresAsync(long count, string when) => WaitAsync(() => Interlocked.Read(ref _failures) >= count, $"{count} failed calls {when}");
 
-        private static async Task WaitAsync(Func<bool> condition, string what)
+        private async Task WaitAsync(Func<bool> condition, string what)
         {
             var watch = Stopwatch.StartNew();
             while (!condition())
             {
+                if (Unexpected is { } unexpected)
+                {
+                    Assert.Fail($"While waiting for {what}, a call threw {unexpected.GetType().FullName} instead of a FirestoreSessionException: {unexpected}");
+                }
+
                 if (watch.Elapsed > TimeSpan.FromSeconds(90))
                 {
                     Assert.Fail($"Waited 90 s for {what}.");

@@ -21,8 +21,9 @@ namespace Sessions.Envelope;
 ///   [nonce: 12 bytes][tag: 16 bytes][AES-256-GCM ciphertext of the plain envelope], no associated data
 /// </code>
 /// Version 2 is envelope encryption: each codec draws a 256-bit data key (<see cref="RandomNumberGenerator"/>), wraps it
-/// once with Data Protection (the purpose as in version 1) and uses it for every write for <see cref="DataKeyLifetime"/>,
-/// then draws the next. Nonces are deterministic (NIST SP 800-38D, section 8.2.1): a 4-byte field drawn with the data key,
+/// once with Data Protection (the purpose as in version 1) and uses it for every write for <see cref="WriteKeyLifetime"/>,
+/// then draws the next (wrapped with Data Protection's default key of that moment, so a new or revoked Data Protection key
+/// reaches the writes within that time). Nonces are deterministic (NIST SP 800-38D, section 8.2.1): a 4-byte field drawn with the data key,
 /// then a 64-bit big-endian count of the records this codec has encrypted under that key, so no nonce repeats under one key
 /// (the key never leaves this codec for writing, and <see cref="MaxRecordsPerDataKey"/> bounds the count). Version 3 needs
 /// no associated data: the wrapped key selects the data key, so a record whose wrapped key was swapped fails its tag.
@@ -49,8 +50,14 @@ internal sealed class PayloadCodec
     /// <summary>The first byte of an envelope-encrypted record, version 3 (written when protection is on).</summary>
     public const byte EnvelopeEncryptedFormatByte = 0xD3;
 
-    /// <summary>How long one data key is used for writes, and how long an unwrapped data key stays cached after it was cached.</summary>
+    /// <summary>How long an unwrapped data key stays cached for reading after it was cached.</summary>
     internal static readonly TimeSpan DataKeyLifetime = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// How long one data key is used for writes (1 minute): one Data Protection protect per minute per instance, and each
+    /// reader's one unprotect per data key, are negligible, and a Data Protection key change reaches new records that fast.
+    /// </summary>
+    internal static readonly TimeSpan WriteKeyLifetime = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// The most records one data key encrypts before the next is drawn, well under the 2^32 invocations NIST SP 800-38D
@@ -312,7 +319,7 @@ internal sealed class PayloadCodec
     }
 
     /// <summary>
-    /// The data key for writes, drawn and wrapped anew when the current one is older than <see cref="DataKeyLifetime"/> or
+    /// The data key for writes, drawn and wrapped anew when the current one is older than <see cref="WriteKeyLifetime"/> or
     /// has encrypted <see cref="MaxRecordsPerDataKey"/> records, with this record's number under it (1 for the first): the
     /// nonce's counter, unique per key.
     /// </summary>
@@ -321,7 +328,7 @@ internal sealed class PayloadCodec
         var now = _time.GetUtcNow();
         var current = _current;
         long count;
-        if (current is not null && now < current.ExpiresAt && (count = Interlocked.Increment(ref current.Uses)) <= MaxRecordsPerDataKey)
+        if (current is not null && now < current.WriteUntil && (count = Interlocked.Increment(ref current.Uses)) <= MaxRecordsPerDataKey)
         {
             return (current, count);
         }
@@ -329,7 +336,7 @@ internal sealed class PayloadCodec
         lock (_gate)
         {
             current = _current;
-            if (current is not null && now < current.ExpiresAt && (count = Interlocked.Increment(ref current.Uses)) <= MaxRecordsPerDataKey)
+            if (current is not null && now < current.WriteUntil && (count = Interlocked.Increment(ref current.Uses)) <= MaxRecordsPerDataKey)
             {
                 return (current, count);
             }
@@ -341,7 +348,7 @@ internal sealed class PayloadCodec
                 throw new CryptographicException($"Data Protection wrapped the data key into {wrapped.Length} bytes, more than the format's 65535");
             }
 
-            current = new CachedKey(key, wrapped, now + DataKeyLifetime) { Uses = 1 };
+            current = new CachedKey(key, wrapped, now + DataKeyLifetime) { Uses = 1, WriteUntil = now + WriteKeyLifetime };
             RandomNumberGenerator.Fill(current.NonceFixed);
             Remember(current, now); // this instance reads its own records without unwrapping
             _current = current;
@@ -385,6 +392,9 @@ internal sealed class PayloadCodec
 
         /// <summary>Records encrypted under this key by this instance (write keys only).</summary>
         public long Uses;
+
+        /// <summary>Until when this instance encrypts new records under this key (write keys only).</summary>
+        public DateTimeOffset WriteUntil { get; init; }
 
         /// <summary>The nonces' fixed field, drawn with a write key.</summary>
         public byte[] NonceFixed { get; } = new byte[NonceFixedBytes];

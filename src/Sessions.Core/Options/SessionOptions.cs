@@ -61,7 +61,7 @@ public sealed class SessionOptions
     /// or a revoked key when <see cref="ProtectionIgnoreRevocationErrors"/> is off) is treated as a corrupt record: a new
     /// session, logged (event 1001) and counted (<c>sessions.corrupt_records</c>).
     /// Costs one AES-256-GCM encrypt per save and one decrypt per load (Data Protection only wraps a new data key every
-    /// 15 minutes, and each instance unwraps a data key once; see bench/RESULTS.md), plus about 165 bytes per record (the
+    /// minute, and each instance unwraps a data key once; see bench/RESULTS.md), plus about 165 bytes per record (the
     /// wrapped data key, a 12-byte nonce and a 16-byte tag), counted against <see cref="MaxPayloadBytes"/>.
     /// </summary>
     public bool ProtectPayloads { get; set; }

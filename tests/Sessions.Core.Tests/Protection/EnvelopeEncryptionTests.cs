@@ -188,19 +188,21 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
 
         Assert.That(_counting.Unprotects, Is.EqualTo(1), "another instance unwraps the shared data key once");
 
-        Clock.Advance(PayloadCodec.DataKeyLifetime - TimeSpan.FromSeconds(1));
+        Clock.Advance(PayloadCodec.WriteKeyLifetime - TimeSpan.FromSeconds(1));
         await CreateSessionAsync(writer, ("n", [9]));
-        Assert.That(_counting.Protects, Is.EqualTo(1), "still within the lifetime");
+        Assert.That(_counting.Protects, Is.EqualTo(1), "still within the write key's lifetime");
 
         Clock.Advance(TimeSpan.FromSeconds(2));
         var late = await CreateSessionAsync(writer, ("n", [9]));
         await LoadRequiredAsync(reader, ids[0]);
         await LoadRequiredAsync(reader, late);
+        Assert.That((_counting.Protects, _counting.Unprotects), Is.EqualTo((2, 2)), "a new data key for writes after a minute, unwrapped once by the reader; the first is still cached");
 
+        Clock.Advance(PayloadCodec.DataKeyLifetime);
+        await LoadRequiredAsync(reader, ids[0]);
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(_counting.Protects, Is.EqualTo(2), "a new data key after the lifetime");
-            Assert.That(_counting.Unprotects, Is.EqualTo(3), "the reader's cached key expired (unwrapped again), and the new key is unwrapped once");
+            Assert.That(_counting.Unprotects, Is.EqualTo(3), "the reader's cached key expired and is unwrapped again");
             Assert.That(BinaryPrimitives.ReadUInt16BigEndian(StoredPayload(late).AsSpan(1, 2)), Is.GreaterThan(0));
             Assert.That(StoredPayload(late).AsSpan(3, 20).SequenceEqual(StoredPayload(ids[1]).AsSpan(3, 20)), Is.True, "same Data Protection key");
             Assert.That(StoredPayload(late).AsSpan(3).SequenceEqual(StoredPayload(ids[1]).AsSpan(3)), Is.False);
@@ -310,6 +312,30 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
         Clock.Advance(PayloadCodec.DataKeyLifetime + TimeSpan.FromSeconds(1));
         Assert.That(await store.LoadAsync(other, CancellationToken.None), Is.Null, "after the lifetime the key is unwrapped again, and Data Protection refuses the revoked key");
         Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1060), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Within_a_minute_of_a_revocation_a_running_instance_writes_new_records_under_the_new_default_key()
+    {
+        var key = _ring.CreateKey();
+        var store = Protected(_counting);
+        var before = await CreateSessionAsync(store, ("n", [1]));
+        Assert.That(ProtectedKeyRing.KeyIdOf(StoredPayload(before)), Is.EqualTo(key.KeyId));
+
+        _ring.Keys.RevokeKey(key.KeyId, "test: key leaked");
+        using var refreshed = new ProtectedKeyRing(_keyDirectory);
+        _counting.Inner = refreshed.Provider; // the running instance's key ring after Data Protection's refresh
+        Clock.Advance(PayloadCodec.WriteKeyLifetime + TimeSpan.FromSeconds(1));
+        var after = await CreateSessionAsync(store, ("n", [2]));
+
+        var wrappedUnder = ProtectedKeyRing.KeyIdOf(StoredPayload(after));
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(wrappedUnder, Is.Not.EqualTo(key.KeyId), "a new data key, wrapped with the ring's new default key");
+            Assert.That(refreshed.Keys.GetAllKeys().Single(k => k.KeyId == wrappedUnder).IsRevoked, Is.False);
+            Assert.That(await Protected(refreshed.Provider, ignoreRevocation: false).LoadAsync(after, CancellationToken.None), Is.Not.Null,
+                "an instance that refuses revoked keys reads it");
+        }
     }
 
     private SessionStore Protected(IDataProtectionProvider provider, bool ignoreRevocation = true) =>
