@@ -82,7 +82,22 @@ public sealed class OutageTests
             Interlocked.Exchange(ref _failures, 0);
         }
 
+        private long _running;
+
         public async Task RunAsync(ISessionBackend backend, string key, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _running);
+            try
+            {
+                await LoopAsync(backend, key, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+        }
+
+        private async Task LoopAsync(ISessionBackend backend, string key, CancellationToken cancellationToken)
         {
             while (!cancellationToken.IsCancellationRequested)
             {
@@ -135,7 +150,7 @@ public sealed class OutageTests
 
                 if (watch.Elapsed > TimeSpan.FromSeconds(90))
                 {
-                    Assert.Fail($"Waited 90 s for {what}.");
+                    Assert.Fail($"Waited 90 s for {what}: {Successes} calls succeeded and {Interlocked.Read(ref _failures)} failed meanwhile, {Interlocked.Read(ref _running)} of {Callers} callers still running.");
                 }
 
                 await Task.Delay(20);

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Google's Cloud Firestore emulator for tests/Sessions.Firestore.Tests and bench/Sessions.Firestore.Bench. The fixtures start
-# their own emulator (gcloud emulators firestore start --host-port=127.0.0.1:PORT) on a free loopback port, so only the
-# gcloud CLI, its firestore emulator component and a Java runtime (17 works, with a deprecation warning) are needed.
+# their own emulator on a free loopback port (the emulator's JVM, started directly from the SDK's
+# platform/cloud-firestore-emulator/cloud-firestore-emulator.jar, so a test's kill reaches it), so only the gcloud CLI,
+# its firestore emulator component and a Java runtime (17 works, with a deprecation warning) are needed.
 # Sourced by tools/setup.sh.
 ensure_firestore() {
   local hint="install the Google Cloud CLI and its emulator: apt-get install google-cloud-cli google-cloud-cli-firestore-emulator (after adding Google's apt source, https://cloud.google.com/sdk/docs/install#deb), or 'gcloud components install cloud-firestore-emulator' for a non-apt gcloud"

@@ -4,7 +4,7 @@ namespace Sessions.Firestore.Tests.Support;
 
 /// <summary>
 /// The Cloud Firestore emulator shared by the whole test run (starting one takes 10 to 20 s of Java start-up): started on
-/// first use on a free loopback port with <c>gcloud emulators firestore start</c>, or the emulator that
+/// first use on a free loopback port (the SDK's emulator JVM, started directly), or the emulator that
 /// <c>SESSIONS_TEST_FIRESTORE</c> (host:port) names. Stopped by the test assembly's FirestoreEmulatorLifetime when the run ends.
 /// Tests isolate themselves with a project ID of their own: the emulator keeps each project's data apart.
 /// </summary>
@@ -79,13 +79,24 @@ internal static class FirestoreEmulator
         }
     }
 
+    // The emulator's JVM is started directly, as the SDK's cloud_firestore_emulator script would: started through
+    // `gcloud emulators firestore start`, the JVM can outlive the gcloud process (it was seen re-parented to init while
+    // gcloud had exited), and then neither a test's kill nor the run's teardown reaches it.
     private static async Task<ServerProcess> StartProcessAsync(int port)
     {
         var gcloud = ServerProcess.FindOnPath("gcloud", "install google-cloud-cli and google-cloud-cli-firestore-emulator (tools/setup.d/firestore.sh says how)");
+        var sdk = Path.GetDirectoryName(Path.GetDirectoryName(new FileInfo(gcloud).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? gcloud))!;
+        var jar = Path.Combine(sdk, "platform", "cloud-firestore-emulator", "cloud-firestore-emulator.jar");
+        if (!File.Exists(jar))
+        {
+            throw new FileNotFoundException($"The Firestore emulator is not installed ({jar} is missing): install google-cloud-cli-firestore-emulator (tools/setup.d/firestore.sh says how).", jar);
+        }
+
+        var java = ServerProcess.FindOnPath("java", "install a Java runtime (tools/setup.d/firestore.sh installs one)");
         return await ServerProcess.StartAsync(
             $"Firestore emulator on 127.0.0.1:{port}",
-            gcloud,
-            ["emulators", "firestore", "start", $"--host-port=127.0.0.1:{ServerProcess.Arg(port)}", "--quiet"],
+            java,
+            ["-Duser.language=en", "-cp", jar, "com.google.cloud.datastore.emulator.firestore.CloudFirestore", "start", "--host=127.0.0.1", $"--port={ServerProcess.Arg(port)}", "--database-mode=firestore-native"],
             async ct => (await s_http.GetAsync(new Uri($"http://127.0.0.1:{port}/"), ct)).IsSuccessStatusCode,
             readyTimeout: TimeSpan.FromSeconds(120));
     }
