@@ -594,7 +594,20 @@ public sealed partial class SessionStore
             }
 
             var tombstone = new SessionRecord(EnvelopeCodec.TombstonePayload.ToArray(), _time.GetUtcNow() + MovedIdLifetime, version + 1);
-            if (await SetAsync(oldKey, tombstone, SetCondition.IfVersion(version, session.StoredToken), cancellationToken).ConfigureAwait(false))
+            bool moved;
+            try
+            {
+                moved = await SetAsync(oldKey, tombstone, SetCondition.IfVersion(version, session.StoredToken), cancellationToken).ConfigureAwait(false);
+            }
+            catch (SessionBackendException) when (replaced is not null)
+            {
+                // A write that timed out may still land: then the old ID would be moved to a new one that was never
+                // stored. Watch for the tombstone for a while, and put the old record back over it if it turns up.
+                RestoreIfTombstoneLands(oldKey, replaced, version + 1);
+                throw;
+            }
+
+            if (moved)
             {
                 break;
             }
@@ -664,6 +677,53 @@ public sealed partial class SessionStore
         {
             Log.UndoFailed(_logger, ex.Message);
         }
+    }
+
+    // The waits between looks for a regenerate's tombstone that may land late (0.5, 1.5, 3.5 and 7.5 s after the failure).
+    private static readonly TimeSpan[] s_tombstoneWatch = [TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
+
+    /// <summary>
+    /// After a regenerate's tombstone write failed or timed out: in the background, looks for the tombstone (version
+    /// <paramref name="tombstoneVersion"/>) a few times while it would live (0.5, 1.5, 3.5 and 7.5 s after, by the store's
+    /// clock), and puts <paramref name="replaced"/> back over it once it has landed. Stops when the record is anything
+    /// else (never landed and changed since, deleted, expired). Gives up, logging 1047, if the store keeps failing.
+    /// </summary>
+    private void RestoreIfTombstoneLands(string oldKey, SessionRecord replaced, long tombstoneVersion)
+    {
+        _ = Task.Run(async () =>
+        {
+            string? lastFailure = null;
+            foreach (var wait in s_tombstoneWatch)
+            {
+                await Task.Delay(wait, _time).ConfigureAwait(false);
+                try
+                {
+                    var current = await GetAsync(oldKey, CancellationToken.None).ConfigureAwait(false);
+                    if (current is not null && current.Version == tombstoneVersion - 1 && !EnvelopeCodec.IsTombstone(current.Payload.Span))
+                    {
+                        lastFailure = null;
+                        continue; // not landed (yet)
+                    }
+
+                    if (current is not null && current.Version == tombstoneVersion && EnvelopeCodec.IsTombstone(current.Payload.Span))
+                    {
+                        // Writes through a moved ID fail their condition, so nothing can have changed it meanwhile.
+                        await SetAsync(oldKey, new SessionRecord(replaced.Payload, replaced.ExpiresAt, tombstoneVersion + 1), SetCondition.IfVersion(tombstoneVersion), CancellationToken.None).ConfigureAwait(false);
+                    }
+
+                    return;
+                }
+                catch (SessionBackendException ex)
+                {
+                    lastFailure = ex.Message;
+                }
+            }
+
+            if (lastFailure is not null)
+            {
+                Log.UndoFailed(_logger, lastFailure);
+            }
+        });
     }
 
     /// <summary>

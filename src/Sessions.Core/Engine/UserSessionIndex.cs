@@ -134,6 +134,12 @@ internal sealed class UserSessionIndex
             {
                 return;
             }
+
+            if (attempt >= 1)
+            {
+                // Many sign-ins of one user at once: back off a random few ms (growing, at most 64) so the racers spread out.
+                await Task.Delay(Random.Shared.Next(1, 1 << Math.Min(attempt + 1, 6)), CancellationToken.None).ConfigureAwait(false);
+            }
         }
 
         throw new SessionConflictException($"The session index of a user kept changing under this request ({MaxAttempts} conflicting writes in a row).");

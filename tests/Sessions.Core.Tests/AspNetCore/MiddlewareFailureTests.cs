@@ -148,6 +148,38 @@ public sealed class MiddlewareFailureTests
         Assert.That(await read.Content.ReadAsStringAsync(), Is.EqualTo("2"));
     }
 
+    [Test]
+    public async Task A_sign_in_whose_move_timed_out_and_landed_later_gets_the_old_session_back()
+    {
+        // The regenerate's tombstone write times out (200 ms) but the frozen store applies it after 1 s: without a
+        // restore, the old ID would stay moved to a new ID that was never stored, and the session's data would be lost.
+        await using var app = await TestApp.StartAsync(o => o.OperationTimeout = TimeSpan.FromMilliseconds(200));
+        var cookie = await app.NewSessionAsync();
+        using (await app.SendAsync("/hit", cookie))
+        {
+        }
+
+        app.Backend.SetDelay = TimeSpan.FromSeconds(1);
+        using var login = await app.SendAsync("/login", cookie);
+        app.Backend.SetDelay = TimeSpan.Zero;
+        Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), await login.Content.ReadAsStringAsync());
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        string? body = null;
+        while (watch.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(250);
+            using var read = await app.SendAsync("/read", cookie);
+            body = await read.Content.ReadAsStringAsync();
+            if (read.StatusCode == HttpStatusCode.OK && body == "2" && watch.Elapsed > TimeSpan.FromSeconds(3))
+            {
+                break;
+            }
+        }
+
+        Assert.That(body, Is.EqualTo("2"), "the old cookie reads the session as it was before the failed sign-in");
+    }
+
     private static void AssertOneMiddlewareEntry(TestApp app, int eventId)
     {
         var entries = app.Logs.Entries.Where(e => e.Category == MiddlewareCategory || e.Category.StartsWith("Sessions.AspNetCore", StringComparison.Ordinal)).ToList();
@@ -198,6 +230,13 @@ public sealed class MiddlewareFailureTests
             });
             app.MapGet("/read", (HttpContext ctx) => ctx.Session.GetInt32("n") ?? 0);
             app.MapGet("/plain", () => "ok");
+            app.MapGet("/login", (HttpContext ctx) =>
+            {
+                var session = ctx.GetServerSession();
+                session.UserId = "ada";
+                session.Regenerate();
+                return "ok";
+            });
             app.MapGet("/json", (HttpContext ctx) =>
             {
                 ctx.Session.SetString("k", "v");
