@@ -717,6 +717,12 @@ public sealed partial class SessionStore
                 {
                     lastFailure = ex.Message;
                 }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // The backend was disposed (the app is stopping), or something else no retry will mend.
+                    Log.UndoFailed(_logger, ex.Message);
+                    return;
+                }
             }
 
             if (lastFailure is not null)
