@@ -679,39 +679,37 @@ public sealed partial class SessionStore
         }
     }
 
-    // The waits between looks for a regenerate's tombstone that may land late (0.5, 1.5, 3.5 and 7.5 s after the failure).
-    private static readonly TimeSpan[] s_tombstoneWatch = [TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
-
     /// <summary>
     /// After a regenerate's tombstone write failed or timed out: in the background, looks for the tombstone (version
-    /// <paramref name="tombstoneVersion"/>) a few times while it would live (0.5, 1.5, 3.5 and 7.5 s after, by the store's
-    /// clock), and puts <paramref name="replaced"/> back over it once it has landed. Stops when the record is anything
-    /// else (never landed and changed since, deleted, expired). Gives up, logging 1047, if the store keeps failing.
+    /// <paramref name="tombstoneVersion"/>) 0.5, 1.5 and 3.5 s after, then every 2 s, for twice the moved-ID lifetime plus
+    /// 5 s (25 s by default; by the store's clock), and puts <paramref name="replaced"/> back over it once it has landed.
+    /// A store frozen with the write queued can apply it on its return, long after the engine gave up. Stops when the
+    /// record is anything else (changed since, deleted, expired). Logs 1047 if the store was still failing at the end.
     /// </summary>
     private void RestoreIfTombstoneLands(string oldKey, SessionRecord replaced, long tombstoneVersion)
     {
+        var until = _time.GetUtcNow() + (2 * MovedIdLifetime) + TimeSpan.FromSeconds(5);
         _ = Task.Run(async () =>
         {
             string? lastFailure = null;
-            foreach (var wait in s_tombstoneWatch)
+            for (var look = 0; ; look++)
             {
-                await Task.Delay(wait, _time).ConfigureAwait(false);
+                await Task.Delay(look switch { 0 => TimeSpan.FromSeconds(0.5), 1 => TimeSpan.FromSeconds(1), _ => TimeSpan.FromSeconds(2) }, _time).ConfigureAwait(false);
                 try
                 {
                     var current = await GetAsync(oldKey, CancellationToken.None).ConfigureAwait(false);
-                    if (current is not null && current.Version == tombstoneVersion - 1 && !EnvelopeCodec.IsTombstone(current.Payload.Span))
-                    {
-                        lastFailure = null;
-                        continue; // not landed (yet)
-                    }
-
+                    lastFailure = null;
                     if (current is not null && current.Version == tombstoneVersion && EnvelopeCodec.IsTombstone(current.Payload.Span))
                     {
                         // Writes through a moved ID fail their condition, so nothing can have changed it meanwhile.
                         await SetAsync(oldKey, new SessionRecord(replaced.Payload, replaced.ExpiresAt, tombstoneVersion + 1), SetCondition.IfVersion(tombstoneVersion), CancellationToken.None).ConfigureAwait(false);
+                        return;
                     }
 
-                    return;
+                    if (current is null || current.Version != tombstoneVersion - 1 || EnvelopeCodec.IsTombstone(current.Payload.Span))
+                    {
+                        return; // deleted, expired or changed since: the write cannot land any more, or something else won
+                    }
                 }
                 catch (SessionBackendException ex)
                 {
@@ -722,6 +720,11 @@ public sealed partial class SessionStore
                     // The backend was disposed (the app is stopping), or something else no retry will mend.
                     Log.UndoFailed(_logger, ex.Message);
                     return;
+                }
+
+                if (_time.GetUtcNow() >= until)
+                {
+                    break;
                 }
             }
 
