@@ -702,7 +702,7 @@ public sealed partial class SessionStore
                     if (current is not null && current.Version == tombstoneVersion && EnvelopeCodec.IsTombstone(current.Payload.Span))
                     {
                         // Writes through a moved ID fail their condition, so nothing can have changed it meanwhile.
-                        await SetAsync(oldKey, new SessionRecord(replaced.Payload, replaced.ExpiresAt, tombstoneVersion + 1), SetCondition.IfVersion(tombstoneVersion), CancellationToken.None).ConfigureAwait(false);
+                        await PutBackAsync(oldKey, replaced, tombstoneVersion, CancellationToken.None).ConfigureAwait(false);
                         return;
                     }
 
@@ -745,8 +745,7 @@ public sealed partial class SessionStore
     {
         if (before is not null && before.Version == written - 1)
         {
-            var restored = new SessionRecord(before.Payload, before.ExpiresAt, written + 1);
-            if (await SetAsync(key, restored, SetCondition.IfVersion(written), cancellationToken).ConfigureAwait(false))
+            if (await PutBackAsync(key, before, written, cancellationToken).ConfigureAwait(false))
             {
                 session.TakeVersion(written + 1, before.ExpiresAt, session.StoredUserId);
                 session.StoredToken = null;
@@ -759,6 +758,11 @@ public sealed partial class SessionStore
             await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    // Writes before (the record a commit replaced) back over the record that commit wrote at version written, only if that
+    // record is still there; as version written + 1, so later conditional writes see the change.
+    private ValueTask<bool> PutBackAsync(string key, SessionRecord before, long written, CancellationToken cancellationToken) =>
+        SetAsync(key, new SessionRecord(before.Payload, before.ExpiresAt, written + 1), SetCondition.IfVersion(written), cancellationToken);
 
     // Whether the record under the key is deleted, expired or moved to a new ID.
     private async ValueTask<bool> IsGoneAsync(string key, CancellationToken cancellationToken)

@@ -45,11 +45,8 @@ internal sealed class UserSessionIndex
         UpdateAsync(userId, members =>
         {
             var entry = member.AddedAt is null ? member with { AddedAt = _store.UtcNow() } : member;
-            var place = replacing is null ? -1 : members.FindIndex(m => m.Key == replacing);
-            if (place >= 0)
+            if (replacing is not null && TryPutInPlaceOf(members, replacing, entry))
             {
-                members[place] = entry;
-                members.RemoveAll(m => m.Key == member.Key && !ReferenceEquals(m, entry));
                 return true;
             }
 
@@ -66,18 +63,7 @@ internal sealed class UserSessionIndex
 
     /// <summary>Puts <paramref name="member"/> in the place of <paramref name="key"/>, if the index holds that key; else changes nothing.</summary>
     public ValueTask ReplaceAsync(string userId, string key, UserIndexMember member, CancellationToken cancellationToken) =>
-        UpdateAsync(userId, members =>
-        {
-            var place = members.FindIndex(m => m.Key == key);
-            if (place < 0)
-            {
-                return false;
-            }
-
-            members.RemoveAll(m => m.Key == member.Key);
-            members[members.FindIndex(m => m.Key == key)] = member;
-            return true;
-        }, cancellationToken);
+        UpdateAsync(userId, members => TryPutInPlaceOf(members, key, member), cancellationToken);
 
     public ValueTask RemoveAsync(string userId, string key, CancellationToken cancellationToken) =>
         UpdateAsync(userId, members => members.RemoveAll(m => m.Key == key) > 0, cancellationToken);
@@ -143,6 +129,19 @@ internal sealed class UserSessionIndex
         }
 
         throw new SessionConflictException($"The session index of a user kept changing under this request ({MaxAttempts} conflicting writes in a row).");
+    }
+
+    // Puts entry in the place of key (dropping any other entry of entry's key), when the index holds key.
+    private static bool TryPutInPlaceOf(List<UserIndexMember> members, string key, UserIndexMember entry)
+    {
+        if (!members.Exists(m => m.Key == key))
+        {
+            return false;
+        }
+
+        members.RemoveAll(m => m.Key == entry.Key && m.Key != key);
+        members[members.FindIndex(m => m.Key == key)] = entry;
+        return true;
     }
 
     internal static byte[] Encode(List<UserIndexMember> members)
