@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -9,13 +10,25 @@ using Sessions.Ids;
 namespace Sessions.AspNetCore;
 
 /// <summary>
-/// Gives each request its server-side session: reads and verifies the client's ID, loads the session before the endpoint
-/// runs, and commits it (save, touch or delete, plus the cookie) before the response starts. Added by <c>app.UseSessions()</c>.
+/// Gives each request its server-side session: reads and verifies the client's ID, loads the session when it is first used,
+/// and commits it (save, touch or delete, plus the cookie) before the response starts; changes to an existing session made
+/// after that (MVC's TempData) are saved when the request ends. Added by <c>app.UseSessions()</c>.
 /// </summary>
+/// <remarks>
+/// A request that never uses its session costs no store call and never waits for the store, whatever the route (static
+/// files and assets included). The <see cref="ISession"/> API is synchronous, so a first use that must wait for the store
+/// blocks its thread once; the endpoint is then remembered, and its later requests load their session before it runs,
+/// asynchronously. Calling <see cref="ISession.LoadAsync"/> first avoids even that one wait.
+/// </remarks>
 public sealed class SessionMiddleware
 {
+    private static readonly object Marker = new();
     private readonly RequestDelegate _next;
     private readonly PathString[] _excluded;
+
+    // Endpoints seen to use the session: their requests load it before they run (asynchronously), instead of blocking on
+    // their first use. Weak, so endpoints that a dynamic data source drops are not kept alive.
+    private readonly ConditionalWeakTable<Endpoint, object> _usesSession = new();
 
     /// <summary>Creates the middleware.</summary>
     /// <param name="next">The rest of the pipeline.</param>
@@ -69,9 +82,20 @@ public sealed class SessionMiddleware
         }
 
         var candidates = ReadCandidates(context);
-        var request = new SessionRequestContext(this, context, candidates is not null);
+        var request = new SessionRequestContext(this, context, candidates);
         context.Features.Set<ISessionFeature>(request);
-        return candidates is null ? RunAsync(context, request) : LoadAndRunAsync(context, request, candidates);
+        return candidates is not null && context.GetEndpoint() is { } endpoint && _usesSession.TryGetValue(endpoint, out _)
+            ? LoadAndRunAsync(context, request)
+            : RunAsync(context, request);
+    }
+
+    /// <summary>Remembers the request's endpoint as one that uses the session, so that its later requests load it before it runs.</summary>
+    internal void RememberUsesSession(HttpContext context)
+    {
+        if (context.GetEndpoint() is { } endpoint && !_usesSession.TryGetValue(endpoint, out _))
+        {
+            _usesSession.AddOrUpdate(endpoint, Marker);
+        }
     }
 
     /// <summary>
@@ -121,51 +145,9 @@ public sealed class SessionMiddleware
         return false;
     }
 
-    private async Task LoadAndRunAsync(HttpContext context, SessionRequestContext request, List<string> candidates)
+    private async Task LoadAndRunAsync(HttpContext context, SessionRequestContext request)
     {
-        SessionData? data = null;
-        var moved = false;
-        try
-        {
-            // Several values (same-named cookies from other paths or a parent domain): the first that loads wins.
-            foreach (var id in candidates)
-            {
-                (data, var wasMoved) = await Store.LoadOrMovedAsync(id, context.RequestAborted).ConfigureAwait(false);
-                if (data is not null)
-                {
-                    break;
-                }
-
-                moved |= wasMoved;
-            }
-        }
-        catch (SessionBackendException ex) when (Options.FailureMode == FailureMode.Continue)
-        {
-            Log.ContinuingWithoutSession(Logger, DebugOnly(Logger, ex), Store.BackendName);
-            request.SetLoaded(null, isAvailable: false);
-            await RunAsync(context, request).ConfigureAwait(false);
-            return;
-        }
-        catch (SessionBackendException ex)
-        {
-            // Held until the endpoint first uses the session (then 503): a route that never uses it is served normally.
-            request.SetLoadFailed(ex);
-            await RunAsync(context, request).ConfigureAwait(false);
-            return;
-        }
-
-        if (data is null && moved)
-        {
-            // The request was sent with an ID that another request (a sign-in) has just moved to a new ID: it lost a race
-            // with that request. Starting a new session here would set a cookie that replaces the signed-in one, so the
-            // request answers 409 at its first use of the session (a route that never uses it is served normally), and
-            // its response neither sets nor expires the cookie.
-            request.SetMoved();
-            await RunAsync(context, request).ConfigureAwait(false);
-            return;
-        }
-
-        request.SetLoaded(data, isAvailable: true);
+        await request.LoadAsync().ConfigureAwait(false);
         await RunAsync(context, request).ConfigureAwait(false);
     }
 
@@ -174,27 +156,41 @@ public sealed class SessionMiddleware
         try
         {
             await _next(context).ConfigureAwait(false);
-            if (!context.Response.HasStarted && request.SessionIfCreated is not null)
+            if (request.SessionIfCreated is { } session)
             {
-                await request.EnsureCommittedAsync().ConfigureAwait(false);
-                request.HandOnHeldOutput();
+                if (session.Accessed)
+                {
+                    RememberUsesSession(context);
+                }
+
+                if (!context.Response.HasStarted)
+                {
+                    await request.EnsureCommittedAsync().ConfigureAwait(false);
+                    request.HandOnHeldOutput();
+                }
+                else
+                {
+                    // Changes made after the response started (MVC's TempData saves after the result wrote its body).
+                    await request.CommitLateChangesAsync().ConfigureAwait(false);
+                }
             }
         }
         catch (SessionException ex) when (ex is SessionBackendException or SessionConflictException or SessionPayloadTooLargeException or SessionLimitExceededException && !context.Response.HasStarted)
         {
             request.DetachForError();
             var endpointRan = ReferenceEquals(ex, request.CommitFailure);
-            LogFailure(ex, endpointRan, request.LostRace);
-            await WriteErrorAsync(context, ex, endpointRan, request.LostRace).ConfigureAwait(false);
+            LogFailure(ex, endpointRan, request.LostRace, request.Expired);
+            await WriteErrorAsync(context, ex, endpointRan, request.LostRace, request.Expired).ConfigureAwait(false);
         }
         finally
         {
+            request.Close();
             request.Detach();
         }
     }
 
     // One entry per failed request; the stack trace only at Debug. An outage itself is logged by the engine when it starts and ends.
-    private void LogFailure(SessionException ex, bool endpointRan, bool lostRace)
+    private void LogFailure(SessionException ex, bool endpointRan, bool lostRace, bool expired)
     {
         var exception = DebugOnly(Logger, ex);
         switch (ex)
@@ -204,6 +200,9 @@ public sealed class SessionMiddleware
                 break;
             case SessionLimitExceededException limit:
                 Log.CapRefusedResponse(Logger, exception, limit.MaxSessionsPerUser);
+                break;
+            case SessionConflictException when lostRace && expired:
+                Log.ExpiredDuringRequest(Logger, exception);
                 break;
             case SessionConflictException when lostRace:
                 Log.LostRace(Logger, exception);
@@ -233,7 +232,7 @@ public sealed class SessionMiddleware
         return false;
     }
 
-    private async Task WriteErrorAsync(HttpContext context, SessionException ex, bool endpointRan, bool lostRace)
+    private async Task WriteErrorAsync(HttpContext context, SessionException ex, bool endpointRan, bool lostRace, bool expired)
     {
         var response = context.Response;
         response.Clear();
@@ -254,6 +253,9 @@ public sealed class SessionMiddleware
                 break;
             case SessionConflictException when lostRace && !endpointRan:
                 body = "409 Conflict: this request was sent with a session ID that another request had just replaced (sign-in), so it was not processed and nothing was changed. Reload, then retry if needed.\n";
+                break;
+            case SessionConflictException when lostRace && expired:
+                body = $"409 Conflict: {Ran}: the session expired while this request ran (its idle or absolute timeout passed). Sign in or start again.\n";
                 break;
             case SessionConflictException when lostRace:
                 body = $"409 Conflict: {Ran}: another request ended this session or gave it a new ID (sign-in or sign-out) while this request ran. Reload, then retry if needed.\n";

@@ -44,6 +44,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 1015, Level = LogLevel.Error, Message = "The session could not be saved after the response had already started; the response was sent without it.")]
     public static partial void CommitAfterStartFailed(ILogger logger, Exception? exception);
 
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Error, Message = "Session changes made after the response started could not be saved when the request ended (backend '{Backend}'): {Reason} The response had already been sent; the changes are lost.")]
+    public static partial void LateCommitFailed(ILogger logger, Exception? exception, string backend, string reason);
+
+    [LoggerMessage(EventId = 1017, Level = LogLevel.Information, Message = "The endpoint ran, but its session changes were dropped: the session expired (idle or absolute timeout) while the request ran; answering 409.")]
+    public static partial void ExpiredDuringRequest(ILogger logger, Exception? exception);
+
     [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Purged {Count} expired sessions from backend '{Backend}'.")]
     public static partial void Purged(ILogger logger, long count, string backend);
 

@@ -16,7 +16,12 @@ internal static class SessionsInstrumentation
     public static readonly Counter<long> Conflicts = Meter.CreateCounter<long>("sessions.conflicts", "{conflict}", "Saves that found the session changed by another request.");
     public static readonly Counter<long> Corrupt = Meter.CreateCounter<long>("sessions.corrupt_records", "{record}", "Stored records that could not be decoded and were treated as missing.");
     public static readonly Counter<long> Errors = Meter.CreateCounter<long>("sessions.backend.errors", "{error}", "Backend calls that failed.");
+    public static readonly Counter<long> LateCommitFailures = Meter.CreateCounter<long>(
+        "sessions.late_commit_failures", "{commit}", "Saves of changes made after the response started (MVC's TempData) that failed when the request ended: logged (event 1016), not answered.");
     public static readonly Histogram<double> BackendDuration = Meter.CreateHistogram<double>(
         "sessions.backend.duration", "s", "Duration of backend calls.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+
+    /// <summary>Counts a failed commit of late changes (event 1016).</summary>
+    public static void CountLateCommitFailure(string backend) => LateCommitFailures.Add(1, new KeyValuePair<string, object?>("sessions.backend", backend));
 }

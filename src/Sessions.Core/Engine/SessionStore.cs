@@ -339,6 +339,9 @@ public sealed partial class SessionStore
 
     internal string NewId() => _ids.CreateId();
 
+    /// <summary>The non-secret handle of a session ID (what <c>ISession.Id</c> and <see cref="ISessionManager"/> show).</summary>
+    internal string HandleFor(string sessionId) => _keys.ForSession(sessionId) is { } key ? UserSessionIndex.HandleFor(key) : string.Empty;
+
     internal DateTimeOffset UtcNow() => _time.GetUtcNow();
 
     internal DateTimeOffset? DeadlineFor(DateTimeOffset createdAt) => _options.AbsoluteTimeout is { } absolute ? createdAt + absolute : null;

@@ -25,11 +25,17 @@ internal sealed class UserSessionIndex
     public const int MaxMembers = 500;
     private const int MaxAttempts = 32;
 
+    private static readonly System.Buffers.SearchValues<char> HandleChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
     private readonly SessionStore _store;
 
     public UserSessionIndex(SessionStore store) => _store = store;
 
-    /// <summary>A short, stable, non-secret handle for a storage key, shown to users in place of the key.</summary>
+    /// <summary>Whether <paramref name="value"/> has the shape of a handle (16 base64url characters; a session ID is longer).</summary>
+    public static bool IsHandle(string value) => value.Length == 16 && value.AsSpan().IndexOfAnyExcept(HandleChars) < 0;
+
+    /// <summary>A short, stable, non-secret handle for a storage key, shown to users in place of the key: 12 bytes of its SHA-256, base64url (16 characters).</summary>
     public static string HandleFor(string storageKey)
     {
         Span<byte> hash = stackalloc byte[32];

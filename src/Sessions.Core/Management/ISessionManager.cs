@@ -15,9 +15,12 @@ public interface ISessionManager
     /// <returns>Whether a live session was deleted.</returns>
     ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default);
 
-    /// <summary>The handle under which <see cref="ListUserSessionsAsync"/> shows a session, e.g. to mark the current one.</summary>
-    /// <param name="sessionId">The session ID.</param>
-    /// <returns>The handle: not secret, and useless as a session ID.</returns>
+    /// <summary>
+    /// The handle under which <see cref="ListUserSessionsAsync"/> shows a session. In a request, <c>HttpContext.Session.Id</c>
+    /// already is the current session's handle (passed here, a handle is returned unchanged).
+    /// </summary>
+    /// <param name="sessionId">The session ID (the credential the cookie carries), or a handle.</param>
+    /// <returns>The handle: not secret, and useless as a session ID; empty for a malformed ID.</returns>
     string GetHandle(string sessionId);
 
     /// <summary>Lists a user's live sessions, newest first; works on every backend through the generic user index.</summary>

@@ -34,6 +34,11 @@ public sealed class SessionManager : ISessionManager
     public string GetHandle(string sessionId)
     {
         ArgumentNullException.ThrowIfNull(sessionId);
+        if (UserSessionIndex.IsHandle(sessionId))
+        {
+            return sessionId; // already a handle: ISession.Id is one
+        }
+
         return _ids.IsWellFormed(sessionId) && _store.Keys.ForSession(sessionId) is { } key ? UserSessionIndex.HandleFor(key) : string.Empty;
     }
 
