@@ -12,9 +12,12 @@ namespace Sessions.AspNetCore;
 /// response-body wrapper that commits the session before the first byte of the response goes out, while the status and
 /// headers can still change (so a backend outage becomes a clean 503, and the cookie can still be set).
 /// </summary>
-internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBodyFeature
+internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBodyFeature, IHttpResponseFeature
 {
     private readonly SessionMiddleware _middleware;
+    private readonly IHttpResponseFeature _innerResponse;
+    private List<(Func<object, Task> Callback, object State)>? _onStarting;
+    private bool _onStartingFired;
     private IHttpResponseBodyFeature? _innerBody;
     private ServerSession? _session;
     private CommitOnFlushPipeWriter? _writer;
@@ -30,7 +33,39 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         _middleware = middleware;
         HttpContext = httpContext;
         _candidates = candidates;
+
+        // OnStarting callbacks registered downstream (MVC's TempData saves in one) run before the session is committed for
+        // the response, so that what they change is in the commit, as with ASP.NET Core's session, which commits last.
+        _innerResponse = httpContext.Features.GetRequiredFeature<IHttpResponseFeature>();
+        httpContext.Features.Set<IHttpResponseFeature>(this);
     }
+
+    int IHttpResponseFeature.StatusCode
+    {
+        get => _innerResponse.StatusCode;
+        set => _innerResponse.StatusCode = value;
+    }
+
+    string? IHttpResponseFeature.ReasonPhrase
+    {
+        get => _innerResponse.ReasonPhrase;
+        set => _innerResponse.ReasonPhrase = value;
+    }
+
+    IHeaderDictionary IHttpResponseFeature.Headers
+    {
+        get => _innerResponse.Headers;
+        set => _innerResponse.Headers = value;
+    }
+
+    [Obsolete("Use IHttpResponseBodyFeature.Stream instead.")]
+    Stream IHttpResponseFeature.Body
+    {
+        get => _innerResponse.Body;
+        set => _innerResponse.Body = value;
+    }
+
+    bool IHttpResponseFeature.HasStarted => _innerResponse.HasStarted;
 
     public HttpContext HttpContext { get; }
 
@@ -107,8 +142,9 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         try
         {
             var hadChanges = data.IsModified;
+            var lifetime = (data.ExpiresAt, data.AbsoluteDeadline);
             var result = await Store.CommitAsync(data, CancellationToken.None).ConfigureAwait(false);
-            ThrowIfLostRace(result, hadChanges, data);
+            ThrowIfLostRace(result, hadChanges, lifetime);
         }
         catch (SessionException ex)
         {
@@ -209,11 +245,12 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         }
 
         var hadChanges = data.IsModified;
+        var lifetime = (data.ExpiresAt, data.AbsoluteDeadline);
         SessionCommitResult result;
         try
         {
             result = await Store.CommitAsync(data, cancellationToken).ConfigureAwait(false);
-            ThrowIfLostRace(result, hadChanges, data);
+            ThrowIfLostRace(result, hadChanges, lifetime);
         }
         catch (SessionException ex)
         {
@@ -224,12 +261,48 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         Remember(result);
     }
 
-    /// <summary>Restores the server's own body feature when the request ends.</summary>
+    void IHttpResponseFeature.OnStarting(Func<object, Task> callback, object state)
+    {
+        if (_onStartingFired)
+        {
+            _innerResponse.OnStarting(callback, state);
+            return;
+        }
+
+        if (_onStarting is null)
+        {
+            _onStarting = [];
+
+            // Runs them when the server starts the response, if no commit has run them before.
+            _innerResponse.OnStarting(static state => ((SessionRequestContext)state).FireOnStartingAsync(), this);
+        }
+
+        _onStarting.Add((callback, state));
+    }
+
+    void IHttpResponseFeature.OnCompleted(Func<object, Task> callback, object state) => _innerResponse.OnCompleted(callback, state);
+
+    /// <summary>Restores the server's own response features when the request ends.</summary>
     public void Detach()
     {
+        HttpContext.Features.Set(_innerResponse);
         if (_innerBody is not null)
         {
             HttpContext.Features.Set(_innerBody);
+        }
+    }
+
+    // Runs the OnStarting callbacks registered downstream, last registered first, as a server does; once.
+    private async Task FireOnStartingAsync()
+    {
+        _onStartingFired = true;
+        while (_onStarting is { Count: > 0 } callbacks)
+        {
+            _onStarting = [];
+            for (var i = callbacks.Count - 1; i >= 0; i--)
+            {
+                await callbacks[i].Callback(callbacks[i].State).ConfigureAwait(false);
+            }
         }
     }
 
@@ -293,12 +366,12 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
 
     // Changes that found their session gone were dropped: another request destroyed or regenerated it meanwhile (or it
     // expired). Never report success for them, and leave the client's cookie alone: the other request may have set a new one.
-    private void ThrowIfLostRace(SessionCommitResult result, bool hadChanges, SessionData data)
+    private void ThrowIfLostRace(SessionCommitResult result, bool hadChanges, (DateTimeOffset? ExpiresAt, DateTimeOffset? Deadline) lifetime)
     {
         if (result.Outcome == SessionCommitOutcome.Gone && hadChanges)
         {
             LostRace = true;
-            if (ExpiredDuringRequest(data))
+            if (ExpiredDuringRequest(lifetime))
             {
                 Expired = true;
                 throw new SessionConflictException(
@@ -311,10 +384,10 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
     }
 
     // Whether a session found gone at commit had simply reached its expiry as this request last knew it (idle or absolute).
-    private bool ExpiredDuringRequest(SessionData data)
+    private bool ExpiredDuringRequest((DateTimeOffset? ExpiresAt, DateTimeOffset? Deadline) lifetime)
     {
         var now = Store.UtcNow();
-        return data.ExpiresAt is { } expires && expires <= now || data.AbsoluteDeadline is { } deadline && deadline <= now;
+        return lifetime.ExpiresAt is { } expires && expires <= now || lifetime.Deadline is { } deadline && deadline <= now;
     }
 
     private void Attach()
@@ -322,7 +395,7 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         var features = HttpContext.Features;
         _innerBody = features.GetRequiredFeature<IHttpResponseBodyFeature>();
         features.Set<IHttpResponseBodyFeature>(this);
-        HttpContext.Response.OnStarting(static state => ((SessionRequestContext)state).OnStartingAsync(), this);
+        _innerResponse.OnStarting(static state => ((SessionRequestContext)state).OnStartingAsync(), this);
     }
 
     // Fallback for a response started by a path the body wrapper does not see: commit while headers can still change.
@@ -348,6 +421,7 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
 
     private async Task CommitForResponseAsync()
     {
+        await FireOnStartingAsync().ConfigureAwait(false);
         var session = _session;
         if (session is null)
         {
@@ -367,7 +441,7 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         }
 
         var hadChanges = data.IsModified;
-
+        
         // Whether the client already holds this session's cookie as it should be: the request carried the ID it was loaded
         // with, no commit of this request created or re-identified it, and its persistence did not change. Then a save
         // sends no cookie (a non-persistent one), or only when its expiry moves by more than TouchAfter (a persistent one):
@@ -376,6 +450,7 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         var cookieCurrent = ClientSentId && _earlierOutcome is null && data.StoredVersion is not null
             && data.RegeneratedFrom is null && !data.PersistenceChanged;
         var expiresBefore = data.ExpiresAt;
+        var lifetime = (expiresBefore, data.AbsoluteDeadline);
         SessionCommitResult result;
         try
         {
@@ -400,7 +475,7 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         session.Seal = SessionSeal.CookieSent;
         try
         {
-            ThrowIfLostRace(result, hadChanges, data);
+            ThrowIfLostRace(result, hadChanges, lifetime);
         }
         catch (SessionConflictException ex)
         {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -16,6 +17,17 @@ namespace Sessions.Conformance;
 /// </summary>
 internal sealed class BehaviourApp : IAsyncDisposable
 {
+    /// <summary>The static file every app serves after <c>UseSessions()</c>: <c>/site.css</c>.</summary>
+    public const string StaticFile = "/site.css";
+
+    // One folder for every app of the run, holding site.css.
+    private static readonly Lazy<string> StaticRoot = new(() =>
+    {
+        var root = Directory.CreateTempSubdirectory("sessions-kit-static-").FullName;
+        File.WriteAllText(Path.Combine(root, StaticFile.TrimStart('/')), "body { color: black; }\n");
+        return root;
+    });
+
     private readonly WebApplication _app;
     private readonly HttpClient _client;
     private readonly FakeTimeProvider? _clock;
@@ -65,7 +77,8 @@ internal sealed class BehaviourApp : IAsyncDisposable
         bool controllableTime,
         Action<SessionOptions> configure,
         Action<ISessionsBuilder>? configureSessions,
-        bool https)
+        bool https,
+        bool mvc = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
@@ -93,9 +106,23 @@ internal sealed class BehaviourApp : IAsyncDisposable
         sessions.UseBackend(registration!.Name, services => new ObservedBackend(registration.Factory(services)));
         configureSessions?.Invoke(sessions);
 
+        if (mvc)
+        {
+            // MVC with TempData on the session, as an app that moves from AddSession() would have it (issue 21, fault 6).
+            builder.Services.AddControllersWithViews().AddSessionStateTempDataProvider().AddApplicationPart(typeof(BehaviourApp).Assembly);
+        }
+
         var app = builder.Build();
         app.UseSessions();
+
+        // Static files served after UseSessions(), as in an app whose UseStaticFiles() comes later: they never touch the session.
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(StaticRoot.Value) });
         BehaviourEndpoints.Map(app);
+        if (mvc)
+        {
+            app.MapControllers();
+        }
+
         var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try
         {
@@ -128,10 +155,11 @@ internal sealed class BehaviourApp : IAsyncDisposable
         }
     }
 
-    public async Task<Reply> SendAsync(string path, HttpRequestMessage request)
+    public async Task<Reply> SendAsync(string path, HttpRequestMessage request, CancellationToken cancellationToken = default)
     {
-        using var response = await _client.SendAsync(request, Token);
-        return await Reply.ReadAsync(path, response, CookieName, Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(Token, cancellationToken);
+        using var response = await _client.SendAsync(request, linked.Token);
+        return await Reply.ReadAsync(path, response, CookieName, linked.Token);
     }
 
     public async ValueTask DisposeAsync()

@@ -143,6 +143,33 @@ internal static class BehaviourEndpoints
             return "ok";
         });
 
+        // Counts like /hit, then holds the request until the test releases the gate, without watching RequestAborted: the
+        // test disconnects the client meanwhile, and the commit that follows must still happen (issue 21, fault 3).
+        app.MapGet("/hit-then-wait/{gate}", async (HttpContext ctx, Gates gates, string gate) =>
+        {
+            var n = (ctx.Session.GetInt32("n") ?? 0) + 1;
+            ctx.Session.SetInt32("n", n);
+            var g = gates[gate];
+            g.Enter();
+            await g.Released.WaitAsync(TimeSpan.FromSeconds(30));
+            if (ctx.RequestAborted.IsCancellationRequested)
+            {
+                gates[gate + "-aborted"].Enter();
+            }
+
+            return Text(n);
+        });
+
+        // ISession.Id: a non-secret identifier, not the cookie (issue 21, fault 7).
+        app.MapGet("/id", (HttpContext ctx) => ctx.Session.Id);
+
+        // Typed values that plain JSON cannot hold (issue 21, fault 8).
+        app.MapGet("/json/special", (HttpContext ctx) =>
+        {
+            ctx.Session.Set("special", new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.0 });
+            return string.Join(",", ctx.Session.Get<double[]>("special")!.Select(d => d.ToString("R", CultureInfo.InvariantCulture)));
+        });
+
         app.MapGet("/late", (HttpContext ctx) => WriteLateAsync(ctx, touchFirst: true));
         app.MapGet("/late-untouched", (HttpContext ctx) => WriteLateAsync(ctx, touchFirst: false));
 

@@ -30,7 +30,10 @@ internal sealed class Browser(BehaviourApp app, string? userAgent)
     }
 
     /// <summary>Sends a GET with the held cookie (if any) and the given extra headers, then updates the jar from the reply.</summary>
-    public async Task<Reply> GetAsync(string path, params (string Name, string Value)[] headers)
+    public Task<Reply> GetAsync(string path, params (string Name, string Value)[] headers) => GetAsync(path, CancellationToken.None, headers);
+
+    /// <summary>As the overload without a token; <paramref name="cancellationToken"/> aborts the request as a client that disconnects does.</summary>
+    public async Task<Reply> GetAsync(string path, CancellationToken cancellationToken, params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
         if (userAgent is not null)
@@ -48,7 +51,7 @@ internal sealed class Browser(BehaviourApp app, string? userAgent)
             request.Headers.TryAddWithoutValidation(name, value);
         }
 
-        var reply = await app.SendAsync(path, request);
+        var reply = await app.SendAsync(path, request, cancellationToken);
         if (reply.SessionCookie is { } set)
         {
             Cookie = set.Deletes ? null : set.Value;

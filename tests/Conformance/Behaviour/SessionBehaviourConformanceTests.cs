@@ -115,7 +115,8 @@ public abstract partial class SessionBehaviourConformanceTests
     private protected async Task<BehaviourApp> StartAppAsync(
         Action<SessionOptions>? configure = null,
         Action<ISessionsBuilder>? sessions = null,
-        bool https = false)
+        bool https = false,
+        bool mvc = false)
     {
         var idle = IdleTimeout;
         var touchAfter = TouchAfter;
@@ -131,7 +132,8 @@ public abstract partial class SessionBehaviourConformanceTests
                 configure?.Invoke(o);
             },
             sessions,
-            https);
+            https,
+            mvc);
         _apps.GetOrAdd(TestContext.CurrentContext.Test.ID, static _ => new ConcurrentStack<BehaviourApp>()).Push(app);
         return app;
     }
