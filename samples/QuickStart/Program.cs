@@ -108,7 +108,7 @@ app.MapPost("/revoke", async (HttpContext ctx, ISessionManager manager) =>
         return Results.BadRequest("Sign in first, and send the form field 'handle' of one of your sessions.");
     }
 
-    if (handle == manager.GetHandle(session.Id))
+    if (handle == session.Id) // ISession.Id is the session's handle: non-secret, what ListUserSessionsAsync shows
     {
         session.Destroy();
     }
@@ -130,7 +130,7 @@ app.MapGet("/", async (HttpContext ctx, ISessionManager manager) =>
     if (user is not null)
     {
         sessions = await manager.ListUserSessionsAsync(user, ctx.RequestAborted);
-        current = manager.GetHandle(session.Id);
+        current = session.Id;
     }
 
     return Results.Content(HomePage.Render(n, user, sessions, current), "text/html; charset=utf-8");

@@ -242,6 +242,8 @@ public sealed class PackagingTests
             var builder = WebApplication.CreateBuilder(args);
             builder.Services.AddSessions(builder.Configuration.GetSection("Sessions"))
                             .AddFileSystemBackend();
+            builder.Services.AddControllersWithViews().AddSessionStateTempDataProvider();
+            builder.Services.AddRazorPages().AddSessionStateTempDataProvider();
             var app = builder.Build();
             app.UseSessions();
             app.MapGet("/visit", (HttpContext context) =>
@@ -250,7 +252,57 @@ public sealed class PackagingTests
                 context.Session.SetInt32("visits", visits);
                 return $"visits={visits}";
             });
+            app.MapControllers();
+            app.MapRazorPages();
             app.Run();
+            """);
+
+        // The framework's own session consumers: MVC and Razor Pages TempData, Post/Redirect/Get flash messages (issue 21, fault 6).
+        File.WriteAllText(Path.Combine(app, "FlashController.cs"), """
+            using Microsoft.AspNetCore.Mvc;
+
+            public sealed class FlashController : Controller
+            {
+                [HttpGet("/mvc/flash")]
+                public IActionResult Flash(string msg)
+                {
+                    TempData["msg"] = msg;
+                    return Redirect("/mvc/show");
+                }
+
+                [HttpGet("/mvc/show")]
+                public IActionResult Show() => Content("mvc=" + (TempData["msg"] as string ?? "(none)"));
+            }
+            """);
+        Directory.CreateDirectory(Path.Combine(app, "Pages"));
+        File.WriteAllText(Path.Combine(app, "Pages", "Flash.cshtml"), """
+            @page
+            @model FlashModel
+            page=@(Model.Shown ?? "(none)")
+            """);
+        File.WriteAllText(Path.Combine(app, "Pages", "Flash.cshtml.cs"), """
+            using Microsoft.AspNetCore.Mvc;
+            using Microsoft.AspNetCore.Mvc.RazorPages;
+
+            public sealed class FlashModel : PageModel
+            {
+                [TempData]
+                public string? Msg { get; set; }
+
+                public string? Shown { get; private set; }
+
+                public IActionResult OnGet(string? set)
+                {
+                    if (set is not null)
+                    {
+                        Msg = set;
+                        return RedirectToPage();
+                    }
+
+                    Shown = Msg;
+                    return Page();
+                }
+            }
             """);
         File.WriteAllText(Path.Combine(app, "appsettings.json"), $$"""
             {
@@ -280,8 +332,17 @@ public sealed class PackagingTests
             };
             var first = GetWhenUp(http, "/visit", process, output);
             var second = http.GetStringAsync(new Uri("/visit", UriKind.Relative)).GetAwaiter().GetResult();
+            string Get(string path) => http.GetStringAsync(new Uri(path, UriKind.Relative)).GetAwaiter().GetResult().Trim();
+            var mvcShown = Get("/mvc/flash?msg=saved");   // follows the redirect to /mvc/show
+            var mvcAgain = Get("/mvc/show");
+            var pageShown = Get("/Flash?set=done");         // follows the redirect to /Flash
+            var pageAgain = Get("/Flash");
             Assert.Multiple(() =>
             {
+                Assert.That(mvcShown, Is.EqualTo("mvc=saved"), $"MVC TempData after the redirect. {Cli.Tail(output)}");
+                Assert.That(mvcAgain, Is.EqualTo("mvc=(none)"), "MVC TempData is shown once");
+                Assert.That(pageShown, Is.EqualTo("page=done"), $"Razor Pages [TempData] after the redirect. {Cli.Tail(output)}");
+                Assert.That(pageAgain, Is.EqualTo("page=(none)"), "Razor Pages [TempData] is shown once");
                 Assert.That(first, Is.EqualTo("visits=1"), Cli.Tail(output));
                 Assert.That(second, Is.EqualTo("visits=2"), "the cookie brings the session back");
                 Assert.That(Directory.Exists(sessions) ? Directory.GetFiles(sessions, "*.session", SearchOption.AllDirectories) : [],
