@@ -20,7 +20,7 @@ namespace Sessions.Memcached;
 /// <see cref="MemcachedItemTooLargeException"/>. Memcached may evict records before they expire when it runs out of
 /// memory; size it (<c>-m</c>) for the sessions it holds.</para>
 /// </remarks>
-public sealed class MemcachedSessionBackend : ISessionBackend, ISessionBackendLimits, ISessionBackendHealthProbe, IAsyncDisposable
+public sealed class MemcachedSessionBackend : ISessionBackend, ISessionBackendLimits, ISessionBackendHealthProbe, ISessionBackendPartitions, IAsyncDisposable
 {
     /// <summary>What an item holds besides the payload, allowed for in <see cref="MaxPayloadBytes"/>: memcached's item header with CAS (56 bytes), flags and line ends, rounded up.</summary>
     private const int ItemOverheadBytes = 256;
@@ -69,6 +69,15 @@ public sealed class MemcachedSessionBackend : ISessionBackend, ISessionBackendLi
 
     /// <summary>The servers, as <c>host:port</c>, in the order configured.</summary>
     public IReadOnlyList<string> Servers => [.. _client.Nodes.Select(n => n.Name)];
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// With more than one server: the server (<c>host:port</c>, as configured) that the consistent hash picks for the key,
+    /// so the core's circuit breaker fails only the sessions of a server that is down (the pool never moves a down server's
+    /// keys to another one). With one server: <see langword="null"/>, one breaker for the whole store. No I/O, no allocation.
+    /// </remarks>
+    public string? GetPartition(string key) =>
+        _client.Nodes.Count == 1 || key is null || key.Length == 0 ? null : _client.NodeFor(key).Name;
 
     /// <summary>The server (<c>host:port</c>) that holds <paramref name="key"/>.</summary>
     /// <param name="key">A storage key.</param>

@@ -12,7 +12,8 @@ namespace Sessions.Redis;
 /// unconditional write one <c>SET ... PXAT</c>, an if-absent write one <c>SET ... NX PXAT</c> (on a server without
 /// <c>PXAT</c>, such as Garnet 2.2, the conditional-set script instead); conditional writes, conditional deletes and
 /// touches are one Lua script each, so every operation is atomic and one round trip. Lists keys with <c>SCAN</c> on every
-/// primary; the health probe is <c>PING</c>.
+/// primary; the health probe is <c>PING</c>. On a cluster each primary is a partition (<see cref="GetPartition"/>), so the
+/// core's circuit breaker fails only the sessions of a primary that is down.
 /// </summary>
 /// <remarks>
 /// <para>A backend created from <see cref="RedisSessionBackendOptions.Configuration"/> opens its own multiplexer on first
@@ -21,7 +22,7 @@ namespace Sessions.Redis;
 /// <para>Failures surface as <see cref="RedisSessionBackendException"/> (the core turns it into a 503); a value that is not
 /// a session record (another type, another format, empty) as <see cref="SessionRecordCorruptException"/>.</para>
 /// </remarks>
-public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable, IDisposable
+public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator, ISessionBackendHealthProbe, ISessionBackendLimits, ISessionBackendPartitions, IAsyncDisposable, IDisposable
 {
     /// <summary>
     /// The largest payload one record holds: Redis's largest string (<c>proto-max-bulk-len</c>, 512 MiB by default; the
@@ -41,6 +42,7 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private IConnectionMultiplexer? _multiplexer;
     private IDatabase? _database;
+    private RedisClusterPartitions? _partitions;
     private volatile bool _disposed;
     private volatile bool _serverKnowsPxat = true;
 
@@ -104,6 +106,23 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
 
     /// <inheritdoc />
     public int MaxPayloadBytes => MaxRecordPayloadBytes;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// On a Redis Cluster: the <c>host:port</c> of the primary that serves the key's hash slot, as the cluster configuration
+    /// says (not where the client would send the call: while a primary is down, the client sends its keys to any node). After
+    /// a failover the slot's new primary is named, so its keys get a new, closed breaker. On one server, through Sentinel,
+    /// and before the first connection: <see langword="null"/>, one breaker for the whole store. No I/O, no allocation.
+    /// </remarks>
+    public string? GetPartition(string key)
+    {
+        if (_partitions is not { } partitions || _disposed || key is null)
+        {
+            return null;
+        }
+
+        return _keyPrefix.Length == 0 ? partitions.PartitionOf(key) : partitions.PartitionOf(((RedisKey)key).Prepend(_keyPrefix));
+    }
 
     /// <summary>The multiplexer in use, once connected (for tests).</summary>
     internal IConnectionMultiplexer? Multiplexer => _multiplexer;
@@ -426,6 +445,7 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     public async ValueTask DisposeAsync()
     {
         _disposed = true;
+        Interlocked.Exchange(ref _partitions, null)?.Detach();
         if (_owned && Interlocked.Exchange(ref _multiplexer, null) is { } multiplexer)
         {
             await multiplexer.DisposeAsync().ConfigureAwait(false);
@@ -436,6 +456,7 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     public void Dispose()
     {
         _disposed = true;
+        Interlocked.Exchange(ref _partitions, null)?.Detach();
         if (_owned && Interlocked.Exchange(ref _multiplexer, null) is { } multiplexer)
         {
             multiplexer.Dispose();
@@ -508,6 +529,7 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     private void Use(IConnectionMultiplexer multiplexer)
     {
         _multiplexer = multiplexer;
+        _partitions = new RedisClusterPartitions(multiplexer);
         _database = multiplexer.GetDatabase(_databaseNumber);
     }
 

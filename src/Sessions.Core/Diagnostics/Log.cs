@@ -67,14 +67,22 @@ internal static partial class Log
 
     // An outage is logged once when it starts, at most every OutageReportInterval while it lasts (a count), and once when
     // it ends; each failed call's exception (with its stack trace) only at Debug (event 1004). Event IDs 1040-1059.
-    [LoggerMessage(EventId = 1040, Level = LogLevel.Error, Message = "Session backend '{Backend}' is failing: {Operation} failed ({Reason}). Requests that use the session fail (503) until it answers again; further failures are counted, not logged one by one (each at Debug, event 1004).")]
-    public static partial void OutageStarted(ILogger logger, string backend, string operation, string reason);
+    // {Partition} is "whole store", or "partition <name>" for a backend that declares partitions (ISessionBackendPartitions):
+    // each partition has its own breaker and its own outage.
+    [LoggerMessage(EventId = 1040, Level = LogLevel.Error, Message = "Session backend '{Backend}' ({Partition}) is failing: {Operation} failed ({Reason}). Requests that use a session stored there fail (503) until it answers again; further failures are counted, not logged one by one (each at Debug, event 1004).")]
+    public static partial void OutageStarted(ILogger logger, string backend, string partition, string operation, string reason);
 
-    [LoggerMessage(EventId = 1041, Level = LogLevel.Warning, Message = "Session backend '{Backend}' is still failing after {Seconds:0} s: {Failed} calls failed so far (last: {Reason}).")]
-    public static partial void OutageContinuing(ILogger logger, string backend, double seconds, long failed, string reason);
+    [LoggerMessage(EventId = 1041, Level = LogLevel.Warning, Message = "Session backend '{Backend}' ({Partition}) is still failing after {Seconds:0} s: {Failed} calls failed so far (last: {Reason}).")]
+    public static partial void OutageContinuing(ILogger logger, string backend, string partition, double seconds, long failed, string reason);
 
-    [LoggerMessage(EventId = 1042, Level = LogLevel.Warning, Message = "Session backend '{Backend}' answers again: the outage lasted {DurationMs:0} ms and {Failed} calls failed during it.")]
-    public static partial void OutageEnded(ILogger logger, string backend, double durationMs, long failed);
+    [LoggerMessage(EventId = 1042, Level = LogLevel.Warning, Message = "Session backend '{Backend}' ({Partition}) answers again: the outage lasted {DurationMs:0} ms and {Failed} calls failed during it.")]
+    public static partial void OutageEnded(ILogger logger, string backend, string partition, double durationMs, long failed);
+
+    [LoggerMessage(EventId = 1050, Level = LogLevel.Warning, Message = "Session backend '{Backend}' ({Partition}) got no call for {Seconds:0} s during its outage: the store no longer sends keys there (a failover moved them) or nobody used them; the outage is no longer tracked. {Failed} calls failed during it.")]
+    public static partial void PartitionRetired(ILogger logger, string backend, string partition, double seconds, long failed);
+
+    [LoggerMessage(EventId = 1051, Level = LogLevel.Warning, Message = "Session backend '{Backend}' declares more than {Limit} partitions in use; keys of further partitions share the whole store's circuit breaker. A backend's partition should be a server or shard, not a key.")]
+    public static partial void PartitionLimitReached(ILogger logger, string backend, int limit);
 
     // Lifecycle events and the per-user cap: events 1043-1045.
     [LoggerMessage(EventId = 1043, Level = LogLevel.Error, Message = "Session event handler {Handler} threw while handling {Event}; the request and the other handlers went on as if it had not.")]

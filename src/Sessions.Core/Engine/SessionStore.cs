@@ -91,7 +91,7 @@ public sealed partial class SessionStore
         _touchAfter = options.EffectiveTouchAfter;
         _index = new UserSessionIndex(this);
         _backendMaxPayloadBytes = (backend as ISessionBackendLimits)?.MaxPayloadBytes;
-        _guard = new BackendGuard(options, backendName, _logger);
+        _guard = new BackendGuard(options, backendName, _logger, partitions: backend as ISessionBackendPartitions);
         _codec = new PayloadCodec(options, _backendMaxPayloadBytes, backendName, dataProtectionProvider, _logger, _time);
     }
 
@@ -907,21 +907,23 @@ public sealed partial class SessionStore
         CountLoad("corrupt");
     }
 
-    // The four backend calls: each timed, traced, and with failures wrapped in SessionBackendException.
+    // The four backend calls: each timed, traced, guarded by its key's partition's breaker (the whole store's when the
+    // backend declares no partitions), and with failures wrapped in SessionBackendException.
     private async ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
+        var guard = _guard.For(key);
         using var activity = StartActivity("get");
         try
         {
-            var record = await _guard.ExecuteAsync(static (s, ct) => s.Backend.GetAsync(s.Key, ct), (Backend: _backend, Key: key), cancellationToken).ConfigureAwait(false);
-            Completed("get", start);
+            var record = await guard.ExecuteAsync(static (s, ct) => s.Backend.GetAsync(s.Key, ct), (Backend: _backend, Key: key), cancellationToken).ConfigureAwait(false);
+            Completed("get", start, guard);
             return record;
         }
         catch (SessionRecordCorruptException ex)
         {
             // The store answered, but with something the backend cannot read: a corrupt record, not an outage.
-            Completed("get", start);
+            Completed("get", start, guard);
             Log.CorruptRecord(_logger, key, BackendName, ex.StoredBytes ?? -1, 0);
             SessionsInstrumentation.Corrupt.Add(1, _backendTag);
             CountLoad("corrupt");
@@ -929,21 +931,22 @@ public sealed partial class SessionStore
         }
         catch (Exception ex) when (IsBackendFailure(ex, cancellationToken))
         {
-            throw Failed("get", ex, activity);
+            throw Failed("get", ex, activity, guard);
         }
     }
 
     private async ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
+        var guard = _guard.For(key);
         using var activity = StartActivity("set");
         try
         {
-            var written = await _guard.ExecuteAsync(
+            var written = await guard.ExecuteAsync(
                 static (s, ct) => s.Backend.SetAsync(s.Key, s.Record, s.Condition, ct),
                 (Backend: _backend, Key: key, Record: record, Condition: condition),
                 cancellationToken).ConfigureAwait(false);
-            Completed("set", start);
+            Completed("set", start, guard);
             if (written)
             {
                 SessionsInstrumentation.Saves.Add(1, _backendTag);
@@ -953,21 +956,22 @@ public sealed partial class SessionStore
         }
         catch (Exception ex) when (IsBackendFailure(ex, cancellationToken))
         {
-            throw Failed("set", ex, activity);
+            throw Failed("set", ex, activity, guard);
         }
     }
 
     private async ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
+        var guard = _guard.For(key);
         using var activity = StartActivity("remove");
         try
         {
-            var removed = await _guard.ExecuteAsync(
+            var removed = await guard.ExecuteAsync(
                 static (s, ct) => s.Backend.RemoveAsync(s.Key, s.ExpectedVersion, ct),
                 (Backend: _backend, Key: key, ExpectedVersion: expectedVersion),
                 cancellationToken).ConfigureAwait(false);
-            Completed("remove", start);
+            Completed("remove", start, guard);
             if (removed)
             {
                 SessionsInstrumentation.Deletes.Add(1, _backendTag);
@@ -977,21 +981,22 @@ public sealed partial class SessionStore
         }
         catch (Exception ex) when (IsBackendFailure(ex, cancellationToken))
         {
-            throw Failed("remove", ex, activity);
+            throw Failed("remove", ex, activity, guard);
         }
     }
 
     private async ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
+        var guard = _guard.For(key);
         using var activity = StartActivity("touch");
         try
         {
-            var touched = await _guard.ExecuteAsync(
+            var touched = await guard.ExecuteAsync(
                 static (s, ct) => s.Backend.TouchAsync(s.Key, s.ExpiresAt, ct),
                 (Backend: _backend, Key: key, ExpiresAt: expiresAt),
                 cancellationToken).ConfigureAwait(false);
-            Completed("touch", start);
+            Completed("touch", start, guard);
             if (touched)
             {
                 SessionsInstrumentation.Touches.Add(1, _backendTag);
@@ -1001,7 +1006,7 @@ public sealed partial class SessionStore
         }
         catch (Exception ex) when (IsBackendFailure(ex, cancellationToken))
         {
-            throw Failed("touch", ex, activity);
+            throw Failed("touch", ex, activity, guard);
         }
     }
 
@@ -1022,25 +1027,25 @@ public sealed partial class SessionStore
         return activity;
     }
 
-    private void Completed(string operation, long start)
+    private void Completed(string operation, long start, BackendGuard.Partition guard)
     {
-        _guard.Succeeded();
+        guard.Succeeded();
         if (SessionsInstrumentation.BackendDuration.Enabled)
         {
             SessionsInstrumentation.BackendDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, _backendTag, new("sessions.operation", operation));
         }
     }
 
-    private SessionBackendException Failed(string operation, Exception ex, Activity? activity)
+    private SessionBackendException Failed(string operation, Exception ex, Activity? activity, BackendGuard.Partition guard)
     {
         SessionsInstrumentation.Errors.Add(1, _backendTag, new("sessions.operation", operation));
         activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-        var failed = _guard.Failed(operation, ex);
+        var failed = guard.Failed(operation, ex);
         var message = ex switch
         {
-            BrokenCircuitException => $"The session store '{BackendName}' is known to be down ({failed} calls failed in the last {_guard.OutageDuration.TotalSeconds:0.#} s), "
+            BrokenCircuitException => $"The session store '{BackendName}'{(guard.Name is null ? "" : $" (partition {guard.Name}, where this session is stored)")} is known to be down ({failed} calls failed in the last {guard.OutageDuration.TotalSeconds:0.#} s), "
                 + $"so {operation} was not attempted; it is probed every {_guard.BreakDuration.TotalMilliseconds:0} ms and used again as soon as it answers.",
-            TimeoutRejectedException => $"The session backend '{BackendName}' did not answer {operation} within {_guard.OperationTimeout.TotalMilliseconds:0} ms (Sessions:OperationTimeout); the call was abandoned.",
+            TimeoutRejectedException => $"The session backend '{BackendName}'{(guard.Name is null ? "" : $" (partition {guard.Name})")} did not answer {operation} within {_guard.OperationTimeout.TotalMilliseconds:0} ms (Sessions:OperationTimeout); the call was abandoned.",
             _ => $"The session backend '{BackendName}' failed during {operation}: {ex.Message}",
         };
         return new SessionBackendException(message, ex)

@@ -23,6 +23,7 @@ internal sealed class MemcachedNode
     public MemcachedNode(MemcachedServer server, MemcachedClientSettings settings)
     {
         Server = server;
+        Name = server.Name;
         _settings = settings;
         _connections = new MemcachedConnection?[settings.ConnectionsPerServer];
         EndPoint = IPAddress.TryParse(server.Host, out var address) ? new IPEndPoint(address, server.Port) : new DnsEndPoint(server.Host, server.Port);
@@ -30,8 +31,8 @@ internal sealed class MemcachedNode
 
     public MemcachedServer Server { get; }
 
-    /// <summary><c>host:port</c>, as configured.</summary>
-    public string Name => Server.Name;
+    /// <summary><c>host:port</c>, as configured (built once: the core asks for it on every call, as the key's partition).</summary>
+    public string Name { get; }
 
     public EndPoint EndPoint { get; }
 

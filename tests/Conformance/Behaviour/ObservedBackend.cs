@@ -5,12 +5,22 @@ namespace Sessions.Conformance;
 /// <summary>
 /// Wraps the backend under test: counts the calls the core makes, and simulates an outage (every call throws) while
 /// <see cref="Failing"/> is set, or a store that stopped answering while <see cref="Frozen"/> is set. It states the
-/// wrapped backend's record limit, if any. Disposing it disposes the wrapped backend.
+/// wrapped backend's record limit, if any, and its partitions (<see cref="ISessionBackendPartitions"/>), or test partitions
+/// of its own (<see cref="TestPartitions"/>) of which one can fail (<see cref="FailingPartition"/>) or hang
+/// (<see cref="FrozenPartition"/>) while the others answer. Disposing it disposes the wrapped backend.
 /// </summary>
-internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessionBackendLimits, IAsyncDisposable
+internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessionBackendLimits, ISessionBackendPartitions, IAsyncDisposable
 {
+    /// <summary>The most test partitions <see cref="TestPartitions"/> accepts.</summary>
+    public const int MaxTestPartitions = 16;
+
+    private static readonly string[] s_partitionNames = [.. Enumerable.Range(0, MaxTestPartitions).Select(i => $"kit-{i}")];
     private readonly Lock _freezeLock = new();
     private TaskCompletionSource? _thaw;
+    private TaskCompletionSource? _partitionThaw;
+    private volatile int _testPartitions;
+    private volatile int _failingPartition = -1;
+    private volatile int _frozenPartition = -1;
     private int _gets;
     private int _sets;
     private int _removes;
@@ -59,6 +69,78 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
         }
     }
 
+    /// <summary>
+    /// Zero (the default): the wrapper declares the wrapped backend's partitions, if it has any. 1 to
+    /// <see cref="MaxTestPartitions"/>: it declares that many test partitions instead, <c>kit-0</c>, <c>kit-1</c>, ..., a
+    /// key's being a stable hash of the key modulo their number (<see cref="TestPartitionOf"/>).
+    /// </summary>
+    public int TestPartitions
+    {
+        get => _testPartitions;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, MaxTestPartitions);
+            _testPartitions = value;
+        }
+    }
+
+    /// <summary>While at or above zero, every call on a key of this test partition throws <see cref="IOException"/>; -1 (the default) for none.</summary>
+    public int FailingPartition
+    {
+        get => _failingPartition;
+        set => _failingPartition = value;
+    }
+
+    /// <summary>
+    /// While at or above zero, every call on a key of this test partition hangs, ignoring its cancellation token as a stopped
+    /// shard would, until it is set back to -1 (the default); then the held calls go on to the backend.
+    /// </summary>
+    public int FrozenPartition
+    {
+        get => _frozenPartition;
+        set
+        {
+            TaskCompletionSource? thawed = null;
+            lock (_freezeLock)
+            {
+                _frozenPartition = value;
+                if (value >= 0)
+                {
+                    _partitionThaw ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+                else
+                {
+                    (thawed, _partitionThaw) = (_partitionThaw, null);
+                }
+            }
+
+            thawed?.TrySetResult();
+        }
+    }
+
+    /// <summary>The test partition of <paramref name="key"/> (FNV-1a of its characters modulo <see cref="TestPartitions"/>); -1 when there are none.</summary>
+    public int TestPartitionOf(string key)
+    {
+        var count = _testPartitions;
+        if (count == 0)
+        {
+            return -1;
+        }
+
+        var hash = 2166136261u;
+        foreach (var c in key)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)(hash % (uint)count);
+    }
+
+    /// <inheritdoc />
+    public string? GetPartition(string key) =>
+        _testPartitions > 0 ? s_partitionNames[TestPartitionOf(key)] : (Inner as ISessionBackendPartitions)?.GetPartition(key);
+
     /// <summary>The wrapped backend's record limit, or <see cref="int.MaxValue"/> when it states none.</summary>
     public int MaxPayloadBytes => (Inner as ISessionBackendLimits)?.MaxPayloadBytes ?? int.MaxValue;
 
@@ -91,29 +173,29 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
     public ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _gets);
-        ThrowIfFailing();
-        return Run(() => Inner.GetAsync(key, cancellationToken), cancellationToken);
+        ThrowIfFailing(key);
+        return Run(key, () => Inner.GetAsync(key, cancellationToken), cancellationToken);
     }
 
     public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _sets);
-        ThrowIfFailing();
-        return Run(() => Inner.SetAsync(key, record, condition, cancellationToken), cancellationToken);
+        ThrowIfFailing(key);
+        return Run(key, () => Inner.SetAsync(key, record, condition, cancellationToken), cancellationToken);
     }
 
     public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _removes);
-        ThrowIfFailing();
-        return Run(() => Inner.RemoveAsync(key, expectedVersion, cancellationToken), cancellationToken);
+        ThrowIfFailing(key);
+        return Run(key, () => Inner.RemoveAsync(key, expectedVersion, cancellationToken), cancellationToken);
     }
 
     public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _touches);
-        ThrowIfFailing();
-        return Run(() => Inner.TouchAsync(key, expiresAt, cancellationToken), cancellationToken);
+        ThrowIfFailing(key);
+        return Run(key, () => Inner.TouchAsync(key, expiresAt, cancellationToken), cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -129,9 +211,9 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
         }
     }
 
-    private ValueTask<T> Run<T>(Func<ValueTask<T>> call, CancellationToken cancellationToken)
+    private ValueTask<T> Run<T>(string key, Func<ValueTask<T>> call, CancellationToken cancellationToken)
     {
-        var thaw = WhenThawed();
+        var thaw = WhenThawed(key);
         return thaw is null && Latency <= TimeSpan.Zero ? call() : SlowAsync(thaw, call, cancellationToken);
     }
 
@@ -150,19 +232,29 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
         return await call().ConfigureAwait(false);
     }
 
-    private Task? WhenThawed()
+    private Task? WhenThawed(string key)
     {
         lock (_freezeLock)
         {
-            return _thaw?.Task;
+            if (_thaw is { } thaw)
+            {
+                return thaw.Task;
+            }
+
+            return _frozenPartition >= 0 && TestPartitionOf(key) == _frozenPartition ? _partitionThaw?.Task : null;
         }
     }
 
-    private void ThrowIfFailing()
+    private void ThrowIfFailing(string key)
     {
         if (_failing)
         {
             throw new IOException("Simulated outage: the conformance kit made the session backend unreachable.");
+        }
+
+        if (_failingPartition >= 0 && TestPartitionOf(key) == _failingPartition)
+        {
+            throw new IOException($"Simulated partial outage: the conformance kit made partition kit-{_failingPartition} of the session backend unreachable.");
         }
     }
 }

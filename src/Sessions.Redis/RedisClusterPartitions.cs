@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Net;
+using StackExchange.Redis;
+
+namespace Sessions.Redis;
+
+/// <summary>
+/// Which Redis Cluster primary serves a key: a table of the 16,384 hash slots to their primary's <c>host:port</c>, built
+/// from the cluster configuration the multiplexer last read (<c>CLUSTER NODES</c>) and patched slot by slot when Redis
+/// answers <c>MOVED</c> (a failover promoted a replica, a reshard moved the slot). A lookup is the key's hash slot (CRC16)
+/// and one array read: no allocation, no I/O. Outside cluster mode every key maps to <see langword="null"/> (one partition).
+/// </summary>
+/// <remarks>
+/// The multiplexer's own routing is not used for this: while a primary is disconnected it sends that primary's keys to
+/// any connected server (which answers <c>MOVED</c>), so it would name a healthy primary for a dead one's keys. The slot
+/// table keeps naming the dead primary until the cluster hands its slots to another, which is what a per-partition
+/// circuit breaker needs. The table is rebuilt at most once a second after the multiplexer reports a configuration change
+/// or a connection failure or restoration.
+/// </remarks>
+internal sealed class RedisClusterPartitions
+{
+    private const int SlotCount = 16384;
+    private const long RebuildIntervalMs = 1000;
+
+    private readonly IConnectionMultiplexer _multiplexer;
+    private readonly ConcurrentDictionary<EndPoint, string> _names = new();
+    private string?[]? _owners;
+    private int _stale = 1;
+    private int _rebuilding;
+    private long _nextRebuildAt;
+
+    public RedisClusterPartitions(IConnectionMultiplexer multiplexer)
+    {
+        _multiplexer = multiplexer;
+        multiplexer.HashSlotMoved += OnHashSlotMoved;
+        multiplexer.ConfigurationChanged += OnChanged;
+        multiplexer.ConnectionFailed += OnConnectionChanged;
+        multiplexer.ConnectionRestored += OnConnectionChanged;
+    }
+
+    /// <summary>The <c>host:port</c> of the primary serving <paramref name="key"/>'s hash slot, or <see langword="null"/> outside cluster mode or before the configuration is known.</summary>
+    public string? PartitionOf(in RedisKey key)
+    {
+        if (Volatile.Read(ref _stale) != 0)
+        {
+            RebuildIfDue();
+        }
+
+        var owners = Volatile.Read(ref _owners);
+        return owners is null ? null : owners[_multiplexer.HashSlot(key)];
+    }
+
+    /// <summary>Stops listening to the multiplexer (which may be the application's and outlive the backend).</summary>
+    public void Detach()
+    {
+        _multiplexer.HashSlotMoved -= OnHashSlotMoved;
+        _multiplexer.ConfigurationChanged -= OnChanged;
+        _multiplexer.ConnectionFailed -= OnConnectionChanged;
+        _multiplexer.ConnectionRestored -= OnConnectionChanged;
+    }
+
+    private void OnHashSlotMoved(object? sender, HashSlotMovedEventArgs e)
+    {
+        if (Volatile.Read(ref _owners) is { } owners && (uint)e.HashSlot < SlotCount)
+        {
+            owners[e.HashSlot] = NameOf(e.NewEndPoint);
+        }
+    }
+
+    private void OnChanged(object? sender, EndPointEventArgs e) => Volatile.Write(ref _stale, 1);
+
+    private void OnConnectionChanged(object? sender, ConnectionFailedEventArgs e) => Volatile.Write(ref _stale, 1);
+
+    private void RebuildIfDue()
+    {
+        var now = Environment.TickCount64;
+        if (now < Volatile.Read(ref _nextRebuildAt) || Interlocked.Exchange(ref _rebuilding, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            Volatile.Write(ref _nextRebuildAt, now + RebuildIntervalMs);
+            Volatile.Write(ref _stale, 0);
+            if (!TryRebuild())
+            {
+                Volatile.Write(ref _stale, 1); // nothing connected yet: try again within a second
+            }
+        }
+        catch (Exception)
+        {
+            Volatile.Write(ref _stale, 1); // the multiplexer is being disposed, or its view is changing: keep the old table
+        }
+        finally
+        {
+            Volatile.Write(ref _rebuilding, 0);
+        }
+    }
+
+    private bool TryRebuild()
+    {
+        ClusterConfiguration? configuration = null;
+        foreach (var server in _multiplexer.GetServers())
+        {
+            if (!server.IsConnected)
+            {
+                continue;
+            }
+
+            if (server.ServerType != ServerType.Cluster)
+            {
+                Volatile.Write(ref _owners, null); // one server (or Sentinel's primary): one partition
+                return true;
+            }
+
+            if (!server.IsReplica && server.ClusterConfiguration is { } found)
+            {
+                configuration = found;
+                break;
+            }
+        }
+
+        if (configuration is null)
+        {
+            return false;
+        }
+
+        var owners = new string?[SlotCount];
+        foreach (var node in configuration.Nodes)
+        {
+            if (node.IsReplica || node.EndPoint is not { } endpoint)
+            {
+                continue;
+            }
+
+            var name = NameOf(endpoint);
+            foreach (var range in node.Slots)
+            {
+                for (var slot = Math.Max(range.From, 0); slot <= Math.Min(range.To, SlotCount - 1); slot++)
+                {
+                    owners[slot] = name;
+                }
+            }
+        }
+
+        Volatile.Write(ref _owners, owners);
+        return true;
+    }
+
+    private string NameOf(EndPoint endpoint) => _names.GetOrAdd(endpoint, static e => e switch
+    {
+        IPEndPoint ip => ip.ToString(),
+        DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+        _ => e.ToString() ?? "(unknown)",
+    });
+}
