@@ -6,13 +6,22 @@
 # crash recovery. Then it prints, per second and route, the count of each status (0 = no answer or a broken connection)
 # and the worst latency, and a summary: /plain must never fail, no request may wait much longer than the operation
 # timeout, and /hit must succeed again within about a second of the store's return.
+# redis-cluster (issue 21, fault 5): a Redis Cluster of 3 primaries and 3 replicas (cluster-node-timeout 2000 ms); the
+# app gets CLUSTER_SESSIONS sessions, CLUSTER_CLIENTS clients read them round-robin (/read), one primary is SIGKILLed at
+# FAILOVER_AT and its replica takes over. The table splits the reads by where the session lives (which primary held its
+# key before the kill): sessions on the healthy primaries must keep answering 200; those on the killed one answer 503
+# until the replica is promoted. Afterwards every session is read back and written once.
 #
-#   bash bench/faults/run.sh                      # all three stores, about 2 minutes plus the build
+#   bash bench/faults/run.sh                      # all four, about 2.5 minutes plus the build
 #   FAULTS_STORES="memcached" bash bench/faults/run.sh
 #
-# Environment: FAULTS_STORES [redis memcached postgres]  FAULTS_CLIENTS [32]  FAULTS_SKIP_BUILD [0]
+# Environment: FAULTS_STORES [redis memcached postgres redis-cluster]  FAULTS_CLIENTS [32]  FAULTS_SKIP_BUILD [0]
 #   FAULTS_FREEZE_AT [5] FAULTS_FREEZE_FOR [6] FAULTS_KILL_AT [17] FAULTS_KILL_FOR [8] FAULTS_CRASH_AT [30] FAULTS_SECONDS [36]
+#   FAULTS_CLUSTER_SESSIONS [300] FAULTS_CLUSTER_CLIENTS [4] FAULTS_FAILOVER_AT [5] FAULTS_CLUSTER_SECONDS [20]
+#   FAULTS_CLUSTER_FULL_COVERAGE [yes]: Redis's cluster-require-full-coverage; with yes (Redis's default) every primary
+#   answers CLUSTERDOWN while the dead primary's slots are uncovered (from its FAIL mark to its replica's promotion)
 #   FAULTS_REDIS_PORT [6591] FAULTS_MEMCACHED_PORT [11591] FAULTS_PG_PORT [5591] FAULTS_APP_PORT [18591]
+#   FAULTS_CLUSTER_PORT [6601: six ports from there, and their bus ports 10000 higher]
 # Writes results/<timestamp>/ (table.md, per-store requests and app logs). Everything it starts is stopped by PID
 # (bench/load/lib/procs.sh); nothing is stopped by name.
 set -uo pipefail
@@ -24,7 +33,7 @@ source "$ROOT/bench/load/lib/procs.sh"
 # shellcheck source=../load/lib/servers.sh
 source "$ROOT/bench/load/lib/servers.sh"
 
-STORES=${FAULTS_STORES:-"redis memcached postgres"}
+STORES=${FAULTS_STORES:-"redis memcached postgres redis-cluster"}
 CLIENTS=${FAULTS_CLIENTS:-32}
 FREEZE_AT=${FAULTS_FREEZE_AT:-5}
 FREEZE_FOR=${FAULTS_FREEZE_FOR:-6}
@@ -36,6 +45,12 @@ REDIS_PORT=${FAULTS_REDIS_PORT:-6591}
 MEMCACHED_PORT=${FAULTS_MEMCACHED_PORT:-11591}
 PG_PORT=${FAULTS_PG_PORT:-5591}
 APP_PORT=${FAULTS_APP_PORT:-18591}
+CLUSTER_PORT=${FAULTS_CLUSTER_PORT:-6601}
+CLUSTER_SESSIONS=${FAULTS_CLUSTER_SESSIONS:-300}
+CLUSTER_CLIENTS=${FAULTS_CLUSTER_CLIENTS:-4}
+FAILOVER_AT=${FAULTS_FAILOVER_AT:-5}
+FULL_COVERAGE=${FAULTS_CLUSTER_FULL_COVERAGE:-yes}   # Redis's cluster-require-full-coverage
+CLUSTER_SECONDS=${FAULTS_CLUSTER_SECONDS:-20}
 TIMEOUT_MS=1000     # Sessions:OperationTimeout's default, which the app runs with
 
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -91,6 +106,103 @@ start_store() {
   esac
 }
 
+# A Redis Cluster of 3 primaries and 3 replicas on CLUSTER_PORT.. CLUSTER_PORT+5 -> CLUSTER_PID[port], CLUSTER_NODES.
+start_cluster() {
+  local port i n ok
+  declare -gA CLUSTER_PID=()
+  CLUSTER_NODES=""
+  for ((port = CLUSTER_PORT; port < CLUSTER_PORT + 6; port++)); do
+    { port_busy "$port" || port_busy $((port + 10000)); } && die "port $port or $((port + 10000)) is in use (set FAULTS_CLUSTER_PORT)"
+    mkdir -p "$RUN/cluster/$port"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$RUN/cluster/$port" \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+      --cluster-require-full-coverage "$FULL_COVERAGE" \
+      --logfile "$RUN/cluster/$port/log" --daemonize no >/dev/null 2>&1 &
+    CLUSTER_PID[$port]=$!; STARTED+=("$!")
+    CLUSTER_NODES+="${CLUSTER_NODES:+ }127.0.0.1:$port"
+  done
+  for port in "${!CLUSTER_PID[@]}"; do
+    for ((i = 0; i < 200; i++)); do [[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]] && break; sleep 0.05; done
+  done
+  # shellcheck disable=SC2086
+  redis-cli --cluster create $CLUSTER_NODES --cluster-replicas 1 --cluster-yes >"$RUN/cluster/create.log" 2>&1 ||
+    { tail -20 "$RUN/cluster/create.log" >&2; die "redis-cli --cluster create failed"; }
+  # Up when every node says cluster_state:ok and each replica's link to its primary is up (it can then be promoted).
+  for ((i = 0; i < 600; i++)); do
+    ok=0
+    for port in "${!CLUSTER_PID[@]}"; do
+      redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && ((ok++))
+      redis-cli -p "$port" info replication 2>/dev/null | grep -q 'master_link_status:up' && ((ok++))
+    done
+    ((ok == 9)) && break
+    sleep 0.1
+  done
+  ((ok == 9)) || die "the Redis Cluster did not come up within 60 s (logs: $RUN/cluster/*/log)"
+  n=$(redis-cli -p "$CLUSTER_PORT" cluster nodes | grep -c master)
+  log "Redis Cluster $(redis-server --version | awk '{print $3}') on $CLUSTER_NODES: $n primaries, pids ${CLUSTER_PID[*]}"
+}
+
+# Logs the cluster's state as a survivor sees it (cluster_state:fail/ok) and the promotion of the victim's replica.
+watch_cluster() {   # watch_cluster SURVIVOR_PORT REPLICA_PORT
+  local state last="" role promoted=0
+  while :; do
+    state=$(redis-cli -p "$1" cluster info 2>/dev/null | grep -o 'cluster_state:[a-z]*' | tr -d '\r')
+    [[ -n $state && $state != "$last" ]] && { [[ -n $last ]] && event "$state"; last=$state; }
+    if ((promoted == 0)); then
+      role=$(redis-cli -p "$2" role 2>/dev/null | head -1)
+      [[ $role == master ]] && { event promoted; promoted=1; }
+    fi
+    sleep 0.1
+  done
+}
+
+run_cluster() {
+  STORE=redis-cluster
+  start_cluster
+  start_quickstart "$STORE" Sessions__Backend=redis "Sessions__Redis__Configuration=${CLUSTER_NODES// /,}"
+  local i; for ((i = 0; i < 20; i++)); do curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$APP_PORT/hit"; done
+  python3 "$HERE/load.py" --create "http://127.0.0.1:$APP_PORT" "$CLUSTER_SESSIONS" "$RUN/sessions.txt" || die "creating the sessions failed"
+  # Where each key lives before the fault; the victim is the lowest-port primary, its replica the node that follows it.
+  local nodes victim victim_id replica survivor port
+  nodes=$(redis-cli -p "$CLUSTER_PORT" cluster nodes)
+  victim=$(awk '$3 ~ /master/ { split($2, a, "[:@]"); print a[2] }' <<<"$nodes" | sort -n | head -1)
+  victim_id=$(awk -v p="127.0.0.1:$victim@" 'index($2, p) == 1 { print $1 }' <<<"$nodes")
+  replica=$(awk -v id="$victim_id" '$4 == id { split($2, a, "[:@]"); print a[2] }' <<<"$nodes")
+  survivor=$(awk -v v="$victim" '$3 ~ /master/ { split($2, a, "[:@]"); if (a[2] != v) print a[2] }' <<<"$nodes" | head -1)
+  : >"$RUN/keys.tsv"
+  for port in $(awk '$3 ~ /master/ { split($2, a, "[:@]"); print a[2] }' <<<"$nodes"); do
+    redis-cli -p "$port" --scan --pattern 'session:*' | sed "s/^/127.0.0.1:$port\t/" >>"$RUN/keys.tsv"
+  done
+  log "victim: primary 127.0.0.1:$victim (pid ${CLUSTER_PID[$victim]}), its replica 127.0.0.1:$replica"
+  local app_log=$RUN/$STORE.log
+  local log_bytes_before; log_bytes_before=$(stat -c %s "$app_log")
+  : >"$RUN/$STORE.events"
+  T0=$(date +%s.%N)
+  python3 "$HERE/load.py" "http://127.0.0.1:$APP_PORT" "$CLUSTER_SECONDS" "$CLUSTER_CLIENTS" "$RUN/$STORE.jsonl" "$RUN/sessions.txt" &
+  local load_pid=$!; STARTED+=("$load_pid")
+  watch_cluster "$survivor" "$replica" &
+  local watch_pid=$!; STARTED+=("$watch_pid")
+  at "$FAILOVER_AT"; kill -KILL "${CLUSTER_PID[$victim]}"; event kill
+  wait "${CLUSTER_PID[$victim]}" 2>/dev/null; forget_pid "${CLUSTER_PID[$victim]}"
+  wait "$load_pid"; forget_pid "$load_pid"
+  stop_pid "$watch_pid" watch; forget_pid "$watch_pid"
+  local check; check=$(python3 "$HERE/load.py" --check "http://127.0.0.1:$APP_PORT" "$RUN/sessions.txt")
+  local log_bytes=$(( $(stat -c %s "$app_log") - log_bytes_before ))
+  stop_app
+  for port in "${!CLUSTER_PID[@]}"; do
+    [[ $port == "$victim" ]] || { stop_pid "${CLUSTER_PID[$port]}" "redis $port"; forget_pid "${CLUSTER_PID[$port]}"; }
+  done
+  cp "$RUN/$STORE.jsonl" "$RUN/$STORE.events" "$RUN/keys.tsv" "$RUN/sessions.txt" "$OUT/"
+  cp "$app_log" "$OUT/$STORE.app.log"
+  {
+    echo
+    echo "$CLUSTER_SESSIONS sessions read round-robin (/read) by $CLUSTER_CLIENTS clients; the primary 127.0.0.1:$victim SIGKILLed at ${FAILOVER_AT} s (cluster-node-timeout 2000 ms, cluster-require-full-coverage $FULL_COVERAGE). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  } | tee -a "$OUT/table.md"
+  python3 "$HERE/table.py" "$STORE" "$RUN/$STORE.jsonl" "$RUN/$STORE.events" "$TIMEOUT_MS" "$RUN/sessions.txt" "$RUN/keys.tsv" "127.0.0.1:$victim" | tee -a "$OUT/table.md"
+  echo "- after the run: $check" | tee -a "$OUT/table.md"
+  echo "- app log written during the run: $log_bytes bytes" | tee -a "$OUT/table.md"
+}
+
 app_env() {
   case $1 in
     redis) echo "Sessions__Backend=redis Sessions__Redis__Configuration=127.0.0.1:$REDIS_PORT" ;;
@@ -100,6 +212,7 @@ app_env() {
 }
 
 run_store() {
+  [[ $1 == redis-cluster ]] && { run_cluster; return; }
   STORE=$1
   PG_DATA=""
   start_store "$STORE"
@@ -151,7 +264,8 @@ run_store() {
 {
   echo "# Fault injection, $(date -u +%FT%TZ)"
   echo
-  echo "$CLIENTS clients cycling /hit, /read, /plain; freeze (SIGSTOP) at ${FREEZE_AT} s for ${FREEZE_FOR} s, kill (SIGKILL) at ${KILL_AT} s, restart ${KILL_FOR} s later; postgres: one server process killed at ${CRASH_AT} s (crash recovery)."
+  [[ ${STORES//redis-cluster/} == *[a-z]* ]] &&
+    echo "$CLIENTS clients cycling /hit, /read, /plain; freeze (SIGSTOP) at ${FREEZE_AT} s for ${FREEZE_FOR} s, kill (SIGKILL) at ${KILL_AT} s, restart ${KILL_FOR} s later; postgres: one server process killed at ${CRASH_AT} s (crash recovery)."
   echo "Cells: status:count (worst latency). Status 0 = no answer within 15 s or a broken connection."
 } >"$OUT/table.md"
 for store in $STORES; do run_store "$store"; done
