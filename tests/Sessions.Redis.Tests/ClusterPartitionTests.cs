@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
 using NUnit.Framework;
+using Sessions.Tests.Shared.Partitions;
 using Sessions.Engine;
 using Sessions.Redis.Tests.Support;
 
@@ -60,56 +58,12 @@ public sealed class ClusterPartitionTests
 
         Assert.That(sessions.Select(s => s.Partition).Distinct().Order(), Is.EqualTo(_nodes.Select(n => n.Endpoint).Order()), "the partitions are the three primaries");
         var victim = _nodes[1];
-        var dead = sessions.Where(s => s.Partition == victim.Endpoint).ToList();
-        var alive = sessions.Where(s => s.Partition != victim.Endpoint).ToList();
-
-        var calls = new ConcurrentQueue<(bool Dead, TimeSpan Started, TimeSpan Took, Exception? Error, bool Intact)>();
-        var clock = Stopwatch.StartNew();
-        using var stop = new CancellationTokenSource();
-        var readers = Enumerable.Range(0, 8).Select(reader => Task.Run(async () =>
-        {
-            for (var i = reader; !stop.IsCancellationRequested; i += 8)
-            {
-                var (id, value, partition) = sessions[i % sessions.Count];
-                var started = clock.Elapsed;
-                try
-                {
-                    var loaded = await store.LoadAsync(id, CancellationToken.None);
-                    var intact = loaded is not null && loaded.TryGetValue("n", out var bytes) && bytes is [var b] && b == value;
-                    calls.Enqueue((partition == victim.Endpoint, started, clock.Elapsed - started, null, intact));
-                }
-                catch (Exception e)
-                {
-                    calls.Enqueue((partition == victim.Endpoint, started, clock.Elapsed - started, e, false));
-                }
-            }
-        })).ToArray();
-
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        var killedAt = clock.Elapsed;
-        victim.Stop();
-        await Task.Delay(TimeSpan.FromSeconds(5));
-        await stop.CancelAsync();
-        await Task.WhenAll(readers);
-
-        var after = calls.Where(c => c.Started >= killedAt).ToList();
-        var aliveCalls = after.Where(c => !c.Dead).ToList();
-        var deadCalls = after.Where(c => c.Dead).ToList();
-        var lastSecond = deadCalls.Where(c => c.Started >= killedAt + TimeSpan.FromSeconds(4)).ToList();
-        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"after the kill: {aliveCalls.Count} reads of {alive.Count} sessions on live primaries ({aliveCalls.Count(c => c.Error is not null)} failed, slowest {aliveCalls.Select(c => c.Took.TotalMilliseconds).DefaultIfEmpty().Max():0} ms); "
-            + $"{deadCalls.Count} reads of {dead.Count} sessions on {victim.Endpoint} ({deadCalls.Count(c => c.Error is not null)} failed; in the last second {lastSecond.Count(c => c.Took >= TimeSpan.FromMilliseconds(100))} of {lastSecond.Count} took 100 ms or more, the probes)"));
-        using (Assert.EnterMultipleScope())
-        {
-            Assert.That(dead, Is.Not.Empty, "setting up: sessions on the killed primary");
-            Assert.That(aliveCalls, Has.Count.GreaterThan(alive.Count * 2), "the live primaries' sessions were read throughout");
-            Assert.That(aliveCalls.Where(c => c.Error is not null).Select(c => c.Error!.Message).Distinct(), Is.Empty, "no read of a session on a live primary may fail (no 503)");
-            Assert.That(aliveCalls.Where(c => !c.Intact), Is.Empty, "every session on a live primary reads back with its data");
-            Assert.That(deadCalls.Where(c => c.Started >= killedAt + TimeSpan.FromSeconds(1)), Has.All.Matches<(bool, TimeSpan, TimeSpan, Exception? Error, bool)>(c => c.Error is SessionBackendException), "the killed primary's sessions fail with the backend error (503 in an app)");
-            Assert.That(deadCalls.Select(c => c.Took), Has.All.LessThan(timeout + TimeSpan.FromSeconds(2)), "no read waits past the operation timeout");
-            Assert.That(lastSecond, Is.Not.Empty);
-            Assert.That(lastSecond.Where(c => c.Took >= TimeSpan.FromMilliseconds(100)).ToList(), Has.Count.LessThanOrEqualTo(4), "once the dead primary's breaker is open its sessions fail at once, but for one probe every 500 ms (BreakDuration)");
-            Assert.That(deadCalls.Where(c => c.Error is SessionBackendException).Select(c => c.Error!.Message), Has.Some.Contain(victim.Endpoint), "the error names the dead primary");
-        }
+        await PartitionKillRun.RunAsync(
+            store,
+            [.. sessions.Select(s => new PartitionKillRun.Session(s.Id, s.Value, s.Partition == victim.Endpoint))],
+            () => { victim.Stop(); return Task.CompletedTask; },
+            timeout,
+            victim.Endpoint,
+            errorNamesVictim: true);
     }
 }
