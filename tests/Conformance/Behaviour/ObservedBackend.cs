@@ -5,9 +5,10 @@ namespace Sessions.Conformance;
 /// <summary>
 /// Wraps the backend under test: counts the calls the core makes, and simulates an outage (every call throws) while
 /// <see cref="Failing"/> is set, or a store that stopped answering while <see cref="Frozen"/> is set. It states the
-/// wrapped backend's record limit, if any. Disposing it disposes the wrapped backend.
+/// wrapped backend's record limit, if any, and lists keys when the wrapped backend can (<see cref="Wrap"/>). Disposing it
+/// disposes the wrapped backend.
 /// </summary>
-internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessionBackendLimits, IAsyncDisposable
+internal class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessionBackendLimits, IAsyncDisposable
 {
     private readonly Lock _freezeLock = new();
     private TaskCompletionSource? _thaw;
@@ -18,6 +19,10 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
     private volatile bool _failing;
 
     public ISessionBackend Inner { get; } = inner;
+
+    /// <summary>Wraps <paramref name="inner"/>, keeping its <see cref="ISessionKeyEnumerator"/> capability if it has it.</summary>
+    public static ObservedBackend Wrap(ISessionBackend inner) =>
+        inner is ISessionKeyEnumerator enumerator ? new Enumerating(inner, enumerator) : new ObservedBackend(inner);
 
     /// <summary>While set, every call throws <see cref="IOException"/>, as a backend that cannot be reached would.</summary>
     public bool Failing
@@ -158,11 +163,21 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
         }
     }
 
-    private void ThrowIfFailing()
+    private protected void ThrowIfFailing()
     {
         if (_failing)
         {
             throw new IOException("Simulated outage: the conformance kit made the session backend unreachable.");
+        }
+    }
+
+    // The wrapper of a backend that lists its keys: the engine's revocation scans through it (listing is not counted).
+    private sealed class Enumerating(ISessionBackend inner, ISessionKeyEnumerator enumerator) : ObservedBackend(inner), ISessionKeyEnumerator
+    {
+        public IAsyncEnumerable<string> EnumerateKeysAsync(string prefix, CancellationToken cancellationToken)
+        {
+            ThrowIfFailing();
+            return enumerator.EnumerateKeysAsync(prefix, cancellationToken);
         }
     }
 }
