@@ -114,7 +114,7 @@ internal sealed class UserSessionIndex
             return IndexMembership.Member;
         }
 
-        if (await RevokedAtAsync(userId, cancellationToken).ConfigureAwait(false) is { } revokedAt && member.CreatedAt < revokedAt)
+        if (await RevokedAtAsync(userId, cancellationToken).ConfigureAwait(false) is { } revokedAt && member.CreatedAt <= revokedAt)
         {
             return IndexMembership.Revoked;
         }
