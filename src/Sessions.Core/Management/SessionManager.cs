@@ -54,9 +54,8 @@ public sealed class SessionManager : ISessionManager
             {
                 live.Add(Describe(member.Key, userId, envelope.CreatedAt, record.ExpiresAt, member.ClientDescription));
             }
-            else if (UserSessionCap.IsDead(record, member, now))
+            else
             {
-                // Not a sign-in added moments ago whose session write is still in flight: that one stays listed in the index.
                 stale.Add(member.Key);
             }
         }
