@@ -93,7 +93,7 @@ public sealed class SessionManager : ISessionManager
         var revoked = 0;
         var revokedAt = _store.UtcNow();
         var state = await _store.Index.ReadStateAsync(userId, cancellationToken).ConfigureAwait(false);
-        var scan = _store.Backend is ISessionKeyEnumerator && MayHaveLostMembers(state, revokedAt);
+        var scan = CanListKeys(_store.Backend) && MayHaveLostMembers(state, revokedAt);
         await _store.Index.MarkRevokedAsync(userId, revokedAt, cancellationToken).ConfigureAwait(false);
 
         // Loop until the index is empty: a session bound concurrently (a sign-in racing the revocation) is revoked too.
@@ -131,6 +131,10 @@ public sealed class SessionManager : ISessionManager
     /// within the idle timeout of that write when not; plus a minute for clocks between app instances.
     /// </summary>
     private TimeSpan UnlistedSessionHorizon => _store.Options.IdleTimeout + _store.Options.EffectiveTouchAfter + TimeSpan.FromMinutes(1);
+
+    // A migrating backend lists keys only when both of its stores can.
+    private static bool CanListKeys(ISessionBackend backend) =>
+        backend is ISessionKeyEnumerator && backend is not Backends.Migration.MigratingSessionBackend { CanEnumerateKeys: false };
 
     private bool MayHaveLostMembers(IndexState? state, DateTimeOffset now) =>
         state is null

@@ -22,7 +22,9 @@ internal class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessio
 
     /// <summary>Wraps <paramref name="inner"/>, keeping its <see cref="ISessionKeyEnumerator"/> capability if it has it.</summary>
     public static ObservedBackend Wrap(ISessionBackend inner) =>
-        inner is ISessionKeyEnumerator enumerator ? new Enumerating(inner, enumerator) : new ObservedBackend(inner);
+        inner is ISessionKeyEnumerator enumerator && inner is not Backends.Migration.MigratingSessionBackend { CanEnumerateKeys: false }
+            ? new Enumerating(inner, enumerator)
+            : new ObservedBackend(inner);
 
     /// <summary>While set, every call throws <see cref="IOException"/>, as a backend that cannot be reached would.</summary>
     public bool Failing
