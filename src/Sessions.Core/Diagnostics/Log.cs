@@ -100,6 +100,19 @@ internal static partial class Log
     [LoggerMessage(EventId = 1047, Level = LogLevel.Warning, Message = "A commit failed after it began writing, and undoing its writes failed too ({Reason}): a record no client holds may stay until it expires, and a regenerate's old ID may stay moved (its client gets a new session).")]
     public static partial void UndoFailed(ILogger logger, string reason);
 
+    // The user index, 1070-1079.
+    [LoggerMessage(EventId = 1070, Level = LogLevel.Information, Message = "A sign-in took a user past the user index's limit of {Limit} live sessions (Sessions:MaxSessionsPerUser is not set): revoked {Revoked} least recently used sessions of the user.")]
+    public static partial void IndexLimitRevoked(ILogger logger, int limit, int revoked);
+
+    [LoggerMessage(EventId = 1071, Level = LogLevel.Warning, Message = "The user index {IndexKey} in backend '{Backend}' was missing or no longer listed a live session of the user: the store dropped it (evicted under memory pressure, or deleted). The session added itself back; the user's other sessions do so on their next save or touch. Logged once per loss; each session that adds itself back is counted in sessions.user_index.healed.")]
+    public static partial void UserIndexHealed(ILogger logger, string backend, string indexKey);
+
+    [LoggerMessage(EventId = 1072, Level = LogLevel.Warning, Message = "Revoking the sessions of the user with index {IndexKey} found {Count} live sessions the index did not list (it was lost, or recreated since), by scanning the store; they were revoked too.")]
+    public static partial void RevokedUnlisted(ILogger logger, string indexKey, int count);
+
+    [LoggerMessage(EventId = 1073, Level = LogLevel.Warning, Message = "A session missing from the user index {IndexKey} was created before the user's sessions were last revoked: the revocation missed it (the index had been lost), so it ends now.")]
+    public static partial void MissedByRevocation(ILogger logger, string indexKey);
+
     // Payload protection (Sessions:ProtectPayloads), 1060-1069. Followed by event 1001 for the same stored session,
     // which names its key; this one says why.
     [LoggerMessage(EventId = 1060, Level = LogLevel.Warning, Message = "Could not unprotect a protected session stored in backend '{Backend}' ({Reason}); it is treated as a corrupt record. A destroyed Data Protection key, a revoked one (with Sessions:ProtectionIgnoreRevocationErrors off), another app's key ring, or a changed Sessions:ProtectionPurpose causes this.")]

@@ -15,6 +15,7 @@ internal static class SessionsInstrumentation
     public static readonly Counter<long> Deletes = Meter.CreateCounter<long>("sessions.deletes", "{session}", "Sessions deleted (destroyed, emptied or regenerated away).");
     public static readonly Counter<long> Conflicts = Meter.CreateCounter<long>("sessions.conflicts", "{conflict}", "Saves that found the session changed by another request.");
     public static readonly Counter<long> Corrupt = Meter.CreateCounter<long>("sessions.corrupt_records", "{record}", "Stored records that could not be decoded and were treated as missing.");
+    public static readonly Counter<long> IndexHealed = Meter.CreateCounter<long>("sessions.user_index.healed", "{session}", "Bound sessions that found their user's index missing or without them (evicted by the store) and added themselves back.");
     public static readonly Counter<long> Errors = Meter.CreateCounter<long>("sessions.backend.errors", "{error}", "Backend calls that failed.");
     public static readonly Counter<long> LateCommitFailures = Meter.CreateCounter<long>(
         "sessions.late_commit_failures", "{commit}", "Saves of changes made after the response started (MVC's TempData) that failed when the request ended: logged (event 1016), not answered.");

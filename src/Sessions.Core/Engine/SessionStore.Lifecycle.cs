@@ -1,4 +1,5 @@
 using Sessions.Backends;
+using Sessions.Diagnostics;
 using Sessions.Envelope;
 using Sessions.Events;
 
@@ -70,11 +71,7 @@ public sealed partial class SessionStore
     // undoes the binding and throws.
     private async ValueTask<bool> AfterBindAsync(SessionData session, string userId, string key, DateTimeOffset boundAt, CancellationToken cancellationToken)
     {
-        if (_options.MaxSessionsPerUser is null)
-        {
-            return false;
-        }
-
+        // Without MaxSessionsPerUser, the user index's own limit (500 live sessions) is kept the same way.
         var revoked = new List<string>();
         var ownCut = await Cap.EnforceAsync(userId, key, ReplacedKey(session), boundAt, revoked, cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
@@ -83,7 +80,7 @@ public sealed partial class SessionStore
             Pending(session, new SessionDestroyedEvent(UserSessionIndex.HandleFor(cut), userId, SessionDestroyReason.Cap, now));
         }
 
-        if (!ownCut || _options.SessionLimitMode != SessionLimitMode.Refuse)
+        if (!ownCut || _options.MaxSessionsPerUser is null || _options.SessionLimitMode != SessionLimitMode.Refuse)
         {
             // Revoke mode: a racer whose own session was cut goes on; its Destroyed(Cap) event is raised by whichever racer deleted it.
             return false;
@@ -94,6 +91,65 @@ public sealed partial class SessionStore
         var handle = UserSessionIndex.HandleFor(key);
         session.PendingEvents?.RemoveAll(e => (e is SessionCreatedEvent c && c.Handle == handle) || (e is SessionRegeneratedEvent r && r.NewHandle == handle));
         return true;
+    }
+
+    /// <summary>A revocation of the user's sessions found <paramref name="count"/> live ones its index did not list (logged, 1072).</summary>
+    internal void ReportRevokedUnlisted(string userId, int count) => Log.RevokedUnlisted(_logger, _keys.ForUser(userId), count);
+
+    /// <summary>
+    /// After a bound session's save or touch (the user unchanged): extends the user's index, and when
+    /// <paramref name="checkIndex"/>, first makes sure it still lists the session (one more read), healing it if it does not
+    /// (<see cref="UserSessionIndex.KeepMemberAsync"/>). Returns false when the session must end: a revocation of the
+    /// user's sessions missed it (its index was lost); its record is then deleted.
+    /// </summary>
+    private async ValueTask<bool> KeepBindingAsync(SessionData session, string userId, string key, bool checkIndex, CancellationToken cancellationToken)
+    {
+        if (!checkIndex)
+        {
+            if (await _index.TouchAsync(userId, cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+
+            // The index is missing (the touch found nothing): check and heal now rather than at the next due check.
+        }
+
+        var member = new UserIndexMember(key, session.CreatedAt, session.ClientDescription);
+        switch (await _index.KeepMemberAsync(userId, member, cancellationToken).ConfigureAwait(false))
+        {
+            case IndexMembership.Member:
+                return true;
+            case IndexMembership.HealedFirst:
+                Log.UserIndexHealed(_logger, BackendName, _keys.ForUser(userId));
+                SessionsInstrumentation.IndexHealed.Add(1, _backendTag);
+                return true;
+            case IndexMembership.Healed:
+                SessionsInstrumentation.IndexHealed.Add(1, _backendTag);
+                return true;
+            default:
+                Log.MissedByRevocation(_logger, _keys.ForUser(userId));
+                await RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
+                Pending(session, new SessionDestroyedEvent(UserSessionIndex.HandleFor(key), userId, SessionDestroyReason.Revoked, _time.GetUtcNow()));
+                session.MarkDeleted();
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether a save of a bound session at <paramref name="now"/> checks the user's index (one read): at most once per
+    /// <see cref="SessionOptions.TouchAfter"/> window of the clock, found from the previous write's expiry, so a session
+    /// saved on every request pays the read about once per TouchAfter, as a touched one does. A session whose expiry is
+    /// held at its absolute deadline no longer tells when it was last written: then every save checks.
+    /// </summary>
+    private bool IndexCheckDue(DateTimeOffset? previousExpiry, DateTimeOffset now, DateTimeOffset? deadline)
+    {
+        if (previousExpiry is not { } previous || (deadline is { } d && previous >= d) || _touchAfter <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        var window = _touchAfter.Ticks;
+        return now.UtcTicks / window != (previous - _options.IdleTimeout).UtcTicks / window;
     }
 
     // A request presented a session the store still holds but that has expired: remove it, and report it if this request did.

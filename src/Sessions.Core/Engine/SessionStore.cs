@@ -380,9 +380,9 @@ public sealed partial class SessionStore
             }
 
             session.MarkTouched(expiresAt);
-            if (session.UserId is { } user)
+            if (session.UserId is { } user && !await KeepBindingAsync(session, user, key, checkIndex: true, cancellationToken).ConfigureAwait(false))
             {
-                await _index.TouchAsync(user, cancellationToken).ConfigureAwait(false);
+                return new(SessionCommitOutcome.Gone, null);
             }
 
             return new(SessionCommitOutcome.Touched, expiresAt);
@@ -538,6 +538,7 @@ public sealed partial class SessionStore
                     await _index.AddAsync(user, new UserIndexMember(key, session.CreatedAt, session.ClientDescription, boundAt), cancellationToken).ConfigureAwait(false);
                 }
 
+                var previousExpiry = session.StoredExpiresAt;
                 if (await SetAsync(key, record, SetCondition.IfVersion(version, session.StoredToken), cancellationToken).ConfigureAwait(false))
                 {
                     if (user is not null && userChanged && await AfterBindAsync(session, user, key, boundAt, cancellationToken).ConfigureAwait(false))
@@ -553,9 +554,10 @@ public sealed partial class SessionStore
                     {
                         await _index.RemoveAsync(storedUser, key, cancellationToken).ConfigureAwait(false);
                     }
-                    else if (user is not null && !userChanged)
+                    else if (user is not null && !userChanged
+                        && !await KeepBindingAsync(session, user, key, IndexCheckDue(previousExpiry, now, session.AbsoluteDeadline), cancellationToken).ConfigureAwait(false))
                     {
-                        await _index.TouchAsync(user, cancellationToken).ConfigureAwait(false);
+                        return new(SessionCommitOutcome.Gone, null);
                     }
 
                     return new(SessionCommitOutcome.Saved, expiresAt);

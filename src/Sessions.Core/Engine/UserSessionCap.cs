@@ -7,7 +7,10 @@ namespace Sessions.Engine;
 
 /// <summary>
 /// Enforces <see cref="SessionOptions.MaxSessionsPerUser"/> on the generic user index, so it holds on every backend and
-/// across app instances.
+/// across app instances; without it, the index's own limit of <see cref="UserSessionIndex.MaxMembers"/> live sessions,
+/// the same way as <see cref="SessionLimitMode.RevokeLeastRecentlyUsed"/>. Either way, members whose session is dead are
+/// pruned before any live one is cut, and a live session is never dropped from the index without being ended: a session
+/// the index does not list would escape revocation.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -61,7 +64,13 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             return;
         }
 
-        var live = await ReadLiveAsync(userId, members, replacedKey, cancellationToken).ConfigureAwait(false);
+        var (live, dead) = await ReadLiveAsync(userId, members, replacedKey, cancellationToken).ConfigureAwait(false);
+        if (dead.Count > 0)
+        {
+            // Refuse mode never cuts a live session; this keeps the index from filling up with dead ones.
+            await RemoveFromIndexAsync(userId, dead, cancellationToken).ConfigureAwait(false);
+        }
+
         if (live.Count(s => s.Key != ownKey) >= cap)
         {
             throw Exceeded(userId, cap);
@@ -84,12 +93,9 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
     /// <returns>Whether the session under <paramref name="ownKey"/> was cut (Revoke: a lost race) or is refused (Refuse).</returns>
     public async ValueTask<bool> EnforceAsync(string userId, string ownKey, string? replacedKey, DateTimeOffset boundAt, List<string> revoked, CancellationToken cancellationToken)
     {
-        if (store.Options.MaxSessionsPerUser is not { } cap)
-        {
-            return false;
-        }
-
-        if (store.Options.SessionLimitMode == SessionLimitMode.Refuse)
+        var configured = store.Options.MaxSessionsPerUser;
+        var cap = configured ?? UserSessionIndex.MaxMembers;
+        if (configured is not null && store.Options.SessionLimitMode == SessionLimitMode.Refuse)
         {
             return await IsRefusedAsync(userId, ownKey, replacedKey, boundAt, cap, cancellationToken).ConfigureAwait(false);
         }
@@ -100,9 +106,15 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             return false;
         }
 
-        var live = await ReadLiveAsync(userId, members, replacedKey, cancellationToken).ConfigureAwait(false);
+        // Dead members go first: only live sessions beyond the cap are cut (and ended), never a live one for a dead one.
+        var (live, dead) = await ReadLiveAsync(userId, members, replacedKey, cancellationToken).ConfigureAwait(false);
         if (live.Count <= cap)
         {
+            if (dead.Count > 0)
+            {
+                await RemoveFromIndexAsync(userId, dead, cancellationToken).ConfigureAwait(false);
+            }
+
             return false;
         }
 
@@ -127,20 +139,34 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             }
         }
 
-        try
-        {
-            await store.Index.RemoveAsync(userId, cut, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SessionConflictException)
-        {
-            // Many sign-ins of one user at once: the entries of deleted sessions are harmless and pruned when the index is next listed.
-        }
+        cut.AddRange(dead);
+        await RemoveFromIndexAsync(userId, cut, cancellationToken).ConfigureAwait(false);
 
         if (revoked.Count > 0)
         {
-            Log.CapRevoked(logger, cap, revoked.Count);
+            if (configured is null)
+            {
+                Log.IndexLimitRevoked(logger, cap, revoked.Count);
+            }
+            else
+            {
+                Log.CapRevoked(logger, cap, revoked.Count);
+            }
         }
+
         return ownCut;
+    }
+
+    private async ValueTask RemoveFromIndexAsync(string userId, List<string> keys, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.Index.RemoveAsync(userId, keys, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SessionConflictException)
+        {
+            // Many sign-ins of one user at once: the entries of deleted sessions are harmless and pruned by the next sign-in or listing.
+        }
     }
 
     // Refuse mode: whether this binding is beyond the cap (see the remarks). Reads the records of the members ahead of it only.
@@ -190,11 +216,13 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             MaxSessionsPerUser = cap,
         };
 
-    // The index's members whose session exists, has not expired, and is still bound to the user, with their place in the index.
-    private async ValueTask<List<LiveSession>> ReadLiveAsync(string userId, List<UserIndexMember> members, string? replacedKey, CancellationToken cancellationToken)
+    // The index's members whose session exists, has not expired, and is still bound to the user, with their place in the
+    // index; and the members that are surely dead (see IsDead).
+    private async ValueTask<(List<LiveSession> Live, List<string> Dead)> ReadLiveAsync(string userId, List<UserIndexMember> members, string? replacedKey, CancellationToken cancellationToken)
     {
         var now = store.UtcNow();
         var live = new List<LiveSession>(members.Count);
+        var dead = new List<string>();
         for (var i = 0; i < members.Count; i++)
         {
             var key = members[i].Key;
@@ -208,10 +236,22 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
             {
                 live.Add(new LiveSession(key, i, record.ExpiresAt));
             }
+            else if (IsDead(record, members[i], now))
+            {
+                dead.Add(key);
+            }
         }
 
-        return live;
+        return (live, dead);
     }
+
+    /// <summary>
+    /// Whether a member that is not live (see <see cref="IsLive"/>) can be dropped from the index: its record is there but
+    /// expired, moved, unreadable or bound to someone else, or it has been missing for longer than
+    /// <see cref="PendingBindingWindow"/> (a member added more recently may be a binding whose session write is in flight).
+    /// </summary>
+    internal static bool IsDead(SessionRecord? record, UserIndexMember member, DateTimeOffset now) =>
+        record is not null || now - (member.AddedAt ?? member.CreatedAt) >= PendingBindingWindow;
 
     // Whether a record is a session that exists, has not expired, and is bound to the user.
     private bool IsLive([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] SessionRecord? record, string key, string userId, DateTimeOffset now) =>

@@ -12,18 +12,48 @@ namespace Sessions.Engine;
 /// </summary>
 internal sealed record UserIndexMember(string Key, DateTimeOffset CreatedAt, string? ClientDescription, DateTimeOffset? AddedAt = null);
 
+/// <summary>What a bound session's save or touch found in its user's index (see <see cref="UserSessionIndex.KeepMemberAsync"/>).</summary>
+internal enum IndexMembership
+{
+    /// <summary>The index lists the session (its expiry was extended).</summary>
+    Member,
+
+    /// <summary>The index was missing or did not list the session, and the session added itself back.</summary>
+    Healed,
+
+    /// <summary>As <see cref="Healed"/>, and the first heal of this index since it was created: the loss is logged once.</summary>
+    HealedFirst,
+
+    /// <summary>
+    /// The index did not list the session, and the user's sessions were revoked after it was created: a revocation missed
+    /// it (its index was lost), so the session must end.
+    /// </summary>
+    Revoked,
+}
+
 /// <summary>
 /// The generic per-user index that lets every backend list and revoke a user's sessions: one record per user under
 /// <c>{prefix}u:{hash(user)}</c>, holding the storage keys (never the session IDs) of the user's sessions, updated with
-/// conditional writes and pruned of members whose session no longer exists when it is read. Members keep the order in
-/// which they were added (a removal never reorders the rest; a session bound again moves to the end), and every change is a
-/// conditional write, so all readers agree on who was added before whom.
+/// conditional writes and pruned of dead members when it is listed or grows past the user's limit. Members keep the order
+/// in which they were added (a removal never reorders the rest; a session bound again moves to the end), and every change
+/// is a conditional write, so all readers agree on who was added before whom.
 /// </summary>
+/// <remarks>
+/// A store that evicts (memcached, Redis with an <c>allkeys-*</c> policy) can drop the index while the sessions it lists
+/// live on. The record therefore also carries when it was created (<c>"c"</c>) and when a session last healed it
+/// (<c>"h"</c>); a bound session's save or touch brings itself back (<see cref="KeepMemberAsync"/>), and a revocation
+/// leaves a marker (<c>{prefix}u:{hash(user)}:r</c>, the time of the revocation) so that a session it missed ends at its
+/// next check instead of healing. The engine's README states what is left.
+/// </remarks>
 internal sealed class UserSessionIndex
 {
-    /// <summary>The most sessions one user's index holds; the oldest are dropped beyond it (their sessions still work).</summary>
+    /// <summary>
+    /// The most live sessions one user's index holds (500): beyond it, the user's least recently used sessions are ended
+    /// (see <see cref="UserSessionCap"/>), never silently dropped from the index.
+    /// </summary>
     public const int MaxMembers = 500;
     private const int MaxAttempts = 32;
+    private const string RevocationSuffix = ":r";
 
     private static readonly System.Buffers.SearchValues<char> HandleChars =
         System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
@@ -56,14 +86,10 @@ internal sealed class UserSessionIndex
                 return true;
             }
 
+            // Never trimmed here: a live member dropped from the index would escape revocation. The user's limit is kept
+            // after the binding is written (UserSessionCap), which prunes dead members and ends live ones beyond it.
             members.RemoveAll(m => m.Key == member.Key);
             members.Add(entry);
-            if (members.Count > MaxMembers)
-            {
-                members.Sort((a, b) => a.CreatedAt.CompareTo(b.CreatedAt));
-                members.RemoveRange(0, members.Count - MaxMembers);
-            }
-
             return true;
         }, cancellationToken);
 
@@ -77,8 +103,99 @@ internal sealed class UserSessionIndex
     public ValueTask RemoveAsync(string userId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken) =>
         UpdateAsync(userId, members => members.RemoveAll(m => keys.Contains(m.Key)) > 0, cancellationToken);
 
-    /// <summary>Keeps the index alive as long as the user's most recently active session.</summary>
-    public async ValueTask TouchAsync(string userId, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// After a bound session's save or touch: makes sure the user's index still lists it. One read of the index, then a
+    /// touch when it does (the same touch as before this check); when the index is missing or does not list the session
+    /// (an evicting store dropped it, or it was dropped and recreated by a later sign-in), reads the user's revocation
+    /// marker and either adds the session back (a conditional write, so racing heals and sign-ins lose no member) or, when
+    /// the user's sessions were revoked after this one was created, reports <see cref="IndexMembership.Revoked"/>.
+    /// </summary>
+    public async ValueTask<IndexMembership> KeepMemberAsync(string userId, UserIndexMember member, CancellationToken cancellationToken)
+    {
+        var key = _store.Keys.ForUser(userId);
+        var current = await _store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
+        if (current is not null && Decode(current.Payload.Span).Exists(m => m.Key == member.Key))
+        {
+            await _store.TouchRawAsync(key, IndexExpiry(), cancellationToken).ConfigureAwait(false);
+            return IndexMembership.Member;
+        }
+
+        if (await RevokedAtAsync(userId, cancellationToken).ConfigureAwait(false) is { } revokedAt && member.CreatedAt <= revokedAt)
+        {
+            return IndexMembership.Revoked;
+        }
+
+        var outcome = IndexMembership.Member;
+        var now = _store.UtcNow();
+        await UpdateAsync(userId, state =>
+        {
+            if (state.Members.Exists(m => m.Key == member.Key))
+            {
+                outcome = IndexMembership.Member;
+                return false;
+            }
+
+            outcome = state.HealedAt is null ? IndexMembership.HealedFirst : IndexMembership.Healed;
+            state.HealedAt = now;
+            state.Members.Add(member with { AddedAt = now });
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (outcome == IndexMembership.Member)
+        {
+            // Listed after all (another request of this session healed it meanwhile): extend it as a member's check does.
+            await _store.TouchRawAsync(key, IndexExpiry(), cancellationToken).ConfigureAwait(false);
+        }
+
+        return outcome;
+    }
+
+    /// <summary>
+    /// Records that every session of the user created before <paramref name="revokedAt"/> is revoked, for as long as such a
+    /// session can live (the idle timeout, plus a minute for clocks): a session the revocation missed (its index was lost)
+    /// ends at its next check instead of healing the index.
+    /// </summary>
+    public async ValueTask MarkRevokedAsync(string userId, DateTimeOffset revokedAt, CancellationToken cancellationToken)
+    {
+        var key = RevocationKey(userId);
+        var payload = EncodeMarker(revokedAt);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var current = await _store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
+            if (current is not null && DecodeMarker(current.Payload.Span) is { } existing && existing >= revokedAt)
+            {
+                return;
+            }
+
+            var record = new SessionRecord(payload, IndexExpiry(), (current?.Version ?? 0) + 1);
+            var condition = current is null ? SetCondition.IfAbsent : SetCondition.IfVersion(current.Version);
+            if (await _store.SetRawAsync(key, record, condition, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+
+        throw new SessionConflictException($"The revocation marker of a user kept changing under this request ({MaxAttempts} conflicting writes in a row).");
+    }
+
+    /// <summary>When the user's sessions were last revoked, if that is recent enough to matter (see <see cref="MarkRevokedAsync"/>).</summary>
+    public async ValueTask<DateTimeOffset?> RevokedAtAsync(string userId, CancellationToken cancellationToken)
+    {
+        var record = await _store.GetRawAsync(RevocationKey(userId), cancellationToken).ConfigureAwait(false);
+        return record is null || record.ExpiresAt <= _store.UtcNow() ? null : DecodeMarker(record.Payload.Span);
+    }
+
+    /// <summary>The user's index record as stored: its members, when it was created and last healed; <see langword="null"/> when missing.</summary>
+    public async ValueTask<IndexState?> ReadStateAsync(string userId, CancellationToken cancellationToken)
+    {
+        var record = await _store.GetRawAsync(_store.Keys.ForUser(userId), cancellationToken).ConfigureAwait(false);
+        return record is null ? null : DecodeState(record.Payload.Span);
+    }
+
+    private string RevocationKey(string userId) => _store.Keys.ForUser(userId) + RevocationSuffix;
+
+    /// <summary>Keeps the index alive as long as the user's most recently active session. Returns false when the index is missing.</summary>
+    public async ValueTask<bool> TouchAsync(string userId, CancellationToken cancellationToken) =>
         await _store.TouchRawAsync(_store.Keys.ForUser(userId), IndexExpiry(), cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<List<UserIndexMember>> ReadAsync(string userId, CancellationToken cancellationToken)
@@ -98,18 +215,24 @@ internal sealed class UserSessionIndex
         return _store.UtcNow() + options.IdleTimeout + TimeSpan.FromMinutes(1);
     }
 
-    private async ValueTask UpdateAsync(string userId, Func<List<UserIndexMember>, bool> change, CancellationToken cancellationToken)
+    private ValueTask UpdateAsync(string userId, Func<List<UserIndexMember>, bool> change, CancellationToken cancellationToken) =>
+        UpdateAsync(userId, state => change(state.Members), cancellationToken);
+
+    private async ValueTask UpdateAsync(string userId, Func<IndexState, bool> change, CancellationToken cancellationToken)
     {
         var key = _store.Keys.ForUser(userId);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var current = await _store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
-            var members = current is null ? [] : Decode(current.Payload.Span);
-            if (!change(members))
+
+            // An index created now records when: one younger than a session can live unchecked may have replaced a lost one.
+            var state = current is null ? new IndexState([], _store.UtcNow(), null) : DecodeState(current.Payload.Span);
+            if (!change(state))
             {
                 return;
             }
 
+            var members = state.Members;
             bool written;
             if (members.Count == 0)
             {
@@ -117,7 +240,7 @@ internal sealed class UserSessionIndex
             }
             else
             {
-                var record = new SessionRecord(Encode(members), IndexExpiry(), (current?.Version ?? 0) + 1);
+                var record = new SessionRecord(Encode(members, state.CreatedAt, state.HealedAt), IndexExpiry(), (current?.Version ?? 0) + 1);
                 var condition = current is null ? SetCondition.IfAbsent : SetCondition.IfVersion(current.Version);
                 written = await _store.SetRawAsync(key, record, condition, cancellationToken).ConfigureAwait(false);
             }
@@ -150,13 +273,25 @@ internal sealed class UserSessionIndex
         return true;
     }
 
-    internal static byte[] Encode(List<UserIndexMember> members)
+    internal static byte[] Encode(List<UserIndexMember> members) => Encode(members, null, null);
+
+    internal static byte[] Encode(List<UserIndexMember> members, DateTimeOffset? createdAt, DateTimeOffset? healedAt)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 + (members.Count * 128));
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             writer.WriteNumber("v", 1);
+            if (createdAt is { } created)
+            {
+                writer.WriteNumber("c", created.ToUnixTimeMilliseconds());
+            }
+
+            if (healedAt is { } healed)
+            {
+                writer.WriteNumber("h", healed.ToUnixTimeMilliseconds());
+            }
+
             writer.WriteStartArray("m");
             foreach (var member in members)
             {
@@ -183,16 +318,27 @@ internal sealed class UserSessionIndex
         return buffer.WrittenSpan.ToArray();
     }
 
-    internal static List<UserIndexMember> Decode(ReadOnlySpan<byte> payload)
+    internal static List<UserIndexMember> Decode(ReadOnlySpan<byte> payload) => DecodeState(payload).Members;
+
+    internal static IndexState DecodeState(ReadOnlySpan<byte> payload)
     {
         // An unreadable index is treated as empty: it only ever lists sessions, it never grants access.
         var members = new List<UserIndexMember>();
+        var state = new IndexState(members, null, null);
         try
         {
             using var document = JsonDocument.Parse(payload.ToArray());
-            if (!document.RootElement.TryGetProperty("m", out var array) || array.ValueKind != JsonValueKind.Array)
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                return members;
+                return state;
+            }
+
+            state.CreatedAt = MillisecondsOrNull(root, "c");
+            state.HealedAt = MillisecondsOrNull(root, "h");
+            if (!root.TryGetProperty("m", out var array) || array.ValueKind != JsonValueKind.Array)
+            {
+                return state;
             }
 
             foreach (var item in array.EnumerateArray())
@@ -211,6 +357,63 @@ internal sealed class UserSessionIndex
             members.Clear();
         }
 
-        return members;
+        return state;
     }
+
+    private static byte[] EncodeMarker(DateTimeOffset revokedAt)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(48);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("v", 1);
+            writer.WriteStartArray("m");
+            writer.WriteEndArray();
+            writer.WriteNumber("r", revokedAt.ToUnixTimeMilliseconds());
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    // The marker reads as an index with no members (for tools that list "u:" records) plus the time of the revocation.
+    private static DateTimeOffset? DecodeMarker(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(payload.ToArray());
+            return document.RootElement.ValueKind == JsonValueKind.Object ? MillisecondsOrNull(document.RootElement, "r") : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static DateTimeOffset? MillisecondsOrNull(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var ms))
+        {
+            return null;
+        }
+
+        try
+        {
+            return DateTimeOffset.FromUnixTimeMilliseconds(ms);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>A user's index record, decoded: its members, when it was created, and when a session last healed it (null when unknown or never).</summary>
+internal sealed class IndexState(List<UserIndexMember> members, DateTimeOffset? createdAt, DateTimeOffset? healedAt)
+{
+    public List<UserIndexMember> Members { get; } = members;
+
+    public DateTimeOffset? CreatedAt { get; set; } = createdAt;
+
+    public DateTimeOffset? HealedAt { get; set; } = healedAt;
 }

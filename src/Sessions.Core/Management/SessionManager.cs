@@ -85,10 +85,21 @@ public sealed class SessionManager : ISessionManager
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Ends every session the user's index lists, then, on a backend that can list its keys (<see cref="ISessionKeyEnumerator"/>)
+    /// and when the index may have been lost (it is missing, or younger than <see cref="UnlistedSessionHorizon"/>, or was healed
+    /// within it), every other stored session bound to the user, found by reading each stored record. It first leaves a
+    /// revocation marker, so that a session neither reaches (on a store without key listing) ends at its next index check,
+    /// at most <see cref="SessionOptions.TouchAfter"/> of use later, instead of healing the index.
+    /// </remarks>
     public async ValueTask<int> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         var revoked = 0;
+        var revokedAt = _store.UtcNow();
+        var state = await _store.Index.ReadStateAsync(userId, cancellationToken).ConfigureAwait(false);
+        var scan = CanListKeys(_store.Backend) && MayHaveLostMembers(state, revokedAt);
+        await _store.Index.MarkRevokedAsync(userId, revokedAt, cancellationToken).ConfigureAwait(false);
 
         // Loop until the index is empty: a session bound concurrently (a sign-in racing the revocation) is revoked too.
         for (var round = 0; round < 10; round++)
@@ -109,6 +120,62 @@ public sealed class SessionManager : ISessionManager
             }
 
             await _store.Index.RemoveAsync(userId, [.. members.Select(m => m.Key)], cancellationToken).ConfigureAwait(false);
+        }
+
+        if (scan)
+        {
+            revoked += await RevokeUnlistedAsync(userId, (ISessionKeyEnumerator)_store.Backend, cancellationToken).ConfigureAwait(false);
+        }
+
+        return revoked;
+    }
+
+    /// <summary>
+    /// How long after a user's index was created (or healed) it may still miss a live session of the user: a session that
+    /// lost its index checks it again within <see cref="SessionOptions.TouchAfter"/> of its last write when used, and expires
+    /// within the idle timeout of that write when not; plus a minute for clocks between app instances.
+    /// </summary>
+    private TimeSpan UnlistedSessionHorizon => _store.Options.IdleTimeout + _store.Options.EffectiveTouchAfter + TimeSpan.FromMinutes(1);
+
+    // A migrating backend lists keys only when both of its stores can.
+    private static bool CanListKeys(ISessionBackend backend) =>
+        backend is ISessionKeyEnumerator && backend is not Backends.Migration.MigratingSessionBackend { CanEnumerateKeys: false };
+
+    private bool MayHaveLostMembers(IndexState? state, DateTimeOffset now) =>
+        state is null
+        || (state.CreatedAt is { } created && now - created < UnlistedSessionHorizon)
+        || (state.HealedAt is { } healed && now - healed < UnlistedSessionHorizon);
+
+    // Reads every stored session and revokes those bound to the user: the ones a lost index no longer lists.
+    private async ValueTask<int> RevokeUnlistedAsync(string userId, ISessionKeyEnumerator enumerator, CancellationToken cancellationToken)
+    {
+        var prefix = _store.Keys.Prefix;
+        var revoked = 0;
+        await foreach (var key in enumerator.EnumerateKeysAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (SessionRecordInspector.IsUserIndexKey(key, prefix) || !SessionKeys.IsValid(key))
+            {
+                continue;
+            }
+
+            var record = await _store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
+            var now = _store.UtcNow();
+            if (record is null || record.ExpiresAt <= now || Envelope.EnvelopeCodec.IsTombstone(record.Payload.Span)
+                || !_store.TryDecode(record, key, out var envelope) || !string.Equals(envelope.UserId, userId, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (await _store.RemoveRawAsync(key, null, cancellationToken).ConfigureAwait(false))
+            {
+                revoked++;
+                await _store.RaiseAsync(new SessionDestroyedEvent(UserSessionIndex.HandleFor(key), userId, SessionDestroyReason.Revoked, _store.EventTime())).ConfigureAwait(false);
+            }
+        }
+
+        if (revoked > 0)
+        {
+            _store.ReportRevokedUnlisted(userId, revoked);
         }
 
         return revoked;

@@ -65,7 +65,9 @@ public static class SessionRecordInspector
 
     /// <summary>
     /// Merges two user index payloads (for a copy between stores where both hold an index for the same user): the union of
-    /// their members, each key once (the entry of <paramref name="first"/> wins), newest kept beyond the index's bound of 500.
+    /// their members, each key once (the entry of <paramref name="first"/> wins). Nothing is dropped, even beyond the index's
+    /// limit of 500: a live session missing from its index would escape revocation; the user's next sign-in prunes the dead
+    /// members and ends the least recently used live ones beyond the limit.
     /// </summary>
     /// <param name="first">One index payload.</param>
     /// <param name="second">The other index payload.</param>
@@ -81,13 +83,8 @@ public static class SessionRecordInspector
             }
         }
 
-        if (members.Count > UserSessionIndex.MaxMembers)
-        {
-            members.Sort((a, b) => a.CreatedAt.CompareTo(b.CreatedAt));
-            members.RemoveRange(0, members.Count - UserSessionIndex.MaxMembers);
-        }
-
-        return UserSessionIndex.Encode(members);
+        var state = UserSessionIndex.DecodeState(first);
+        return UserSessionIndex.Encode(members, state.CreatedAt, state.HealedAt);
     }
 }
 

@@ -103,7 +103,7 @@ internal sealed class BehaviourApp : IAsyncDisposable
         }
 
         // Wrap the backend under test, keeping its name (metrics, logs, health checks) and its factory.
-        sessions.UseBackend(registration!.Name, services => new ObservedBackend(registration.Factory(services)));
+        sessions.UseBackend(registration!.Name, services => ObservedBackend.Wrap(registration.Factory(services)));
         configureSessions?.Invoke(sessions);
 
         if (mvc)

@@ -5,11 +5,12 @@ namespace Sessions.Conformance;
 /// <summary>
 /// Wraps the backend under test: counts the calls the core makes, and simulates an outage (every call throws) while
 /// <see cref="Failing"/> is set, or a store that stopped answering while <see cref="Frozen"/> is set. It states the
-/// wrapped backend's record limit, if any, and its partitions (<see cref="ISessionBackendPartitions"/>), or test partitions
-/// of its own (<see cref="TestPartitions"/>) of which one can fail (<see cref="FailingPartition"/>) or hang
-/// (<see cref="FrozenPartition"/>) while the others answer. Disposing it disposes the wrapped backend.
+/// wrapped backend's record limit, if any, lists keys when the wrapped backend can (<see cref="Wrap"/>), and states its
+/// partitions (<see cref="ISessionBackendPartitions"/>), or test partitions of its own (<see cref="TestPartitions"/>) of
+/// which one can fail (<see cref="FailingPartition"/>) or hang (<see cref="FrozenPartition"/>) while the others answer.
+/// Disposing it disposes the wrapped backend.
 /// </summary>
-internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessionBackendLimits, ISessionBackendPartitions, IAsyncDisposable
+internal class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessionBackendLimits, ISessionBackendPartitions, IAsyncDisposable
 {
     /// <summary>The most test partitions <see cref="TestPartitions"/> accepts.</summary>
     public const int MaxTestPartitions = 16;
@@ -28,6 +29,12 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
     private volatile bool _failing;
 
     public ISessionBackend Inner { get; } = inner;
+
+    /// <summary>Wraps <paramref name="inner"/>, keeping its <see cref="ISessionKeyEnumerator"/> capability if it has it.</summary>
+    public static ObservedBackend Wrap(ISessionBackend inner) =>
+        inner is ISessionKeyEnumerator enumerator && inner is not Backends.Migration.MigratingSessionBackend { CanEnumerateKeys: false }
+            ? new Enumerating(inner, enumerator)
+            : new ObservedBackend(inner);
 
     /// <summary>While set, every call throws <see cref="IOException"/>, as a backend that cannot be reached would.</summary>
     public bool Failing
@@ -245,16 +252,26 @@ internal sealed class ObservedBackend(ISessionBackend inner) : ISessionBackend, 
         }
     }
 
-    private void ThrowIfFailing(string key)
+    private protected void ThrowIfFailing(string? key = null)
     {
         if (_failing)
         {
             throw new IOException("Simulated outage: the conformance kit made the session backend unreachable.");
         }
 
-        if (_failingPartition >= 0 && TestPartitionOf(key) == _failingPartition)
+        if (key is not null && _failingPartition >= 0 && TestPartitionOf(key) == _failingPartition)
         {
             throw new IOException($"Simulated partial outage: the conformance kit made partition kit-{_failingPartition} of the session backend unreachable.");
+        }
+    }
+
+    // The wrapper of a backend that lists its keys: the engine's revocation scans through it (listing is not counted).
+    private sealed class Enumerating(ISessionBackend inner, ISessionKeyEnumerator enumerator) : ObservedBackend(inner), ISessionKeyEnumerator
+    {
+        public IAsyncEnumerable<string> EnumerateKeysAsync(string prefix, CancellationToken cancellationToken)
+        {
+            ThrowIfFailing();
+            return enumerator.EnumerateKeysAsync(prefix, cancellationToken);
         }
     }
 }
