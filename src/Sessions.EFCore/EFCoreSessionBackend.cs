@@ -254,10 +254,10 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
     /// <inheritdoc />
     /// <remarks>
     /// Deletes in batches of <see cref="EFCoreSessionBackendOptions.PurgeBatchSize"/> rows found through the expiry index,
-    /// each batch its own short statement, so a purge never locks much of the table at once. A batch finds the expiry and key
-    /// of its last row (the n-th expired row in expiry order), then deletes the expired rows up to it with
-    /// <c>ExecuteDeleteAsync</c>: the same two statements on every provider, and the delete checks expiry itself, so a session
-    /// written live again meanwhile is never deleted.
+    /// each batch its own short statement, so a purge never locks much of the table at once. A batch reads the expiry of the
+    /// n-th expired row along the expiry index, then deletes the rows that expired up to it with <c>ExecuteDeleteAsync</c>
+    /// (n rows, more only when several share that expiry to the millisecond): the same two statements on every provider,
+    /// and the delete checks expiry itself, so a session written live again meanwhile is never deleted.
     /// </remarks>
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
@@ -274,23 +274,17 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
                     var expired = context.Set<SessionEntity>().Where(s => s.ExpiresAtUnixMilliseconds <= now);
                     var last = await expired.AsNoTracking()
                         .OrderBy(s => s.ExpiresAtUnixMilliseconds)
-                        .ThenBy(s => s.Key)
                         .Skip(batch - 1)
-                        .Select(s => new { s.ExpiresAtUnixMilliseconds, s.Key })
+                        .Select(s => (long?)s.ExpiresAtUnixMilliseconds)
                         .FirstOrDefaultAsync(ct)
                         .ConfigureAwait(false);
-                    if (last is null)
+                    if (last is not { } until)
                     {
                         // Fewer than a batch are left: this is the last one.
                         return (Count: await expired.ExecuteDeleteAsync(ct).ConfigureAwait(false), Last: true);
                     }
 
-                    var until = last.ExpiresAtUnixMilliseconds;
-                    var lastKey = last.Key;
-                    var count = await expired
-                        .Where(s => s.ExpiresAtUnixMilliseconds <= until && (s.ExpiresAtUnixMilliseconds < until || string.Compare(s.Key, lastKey) <= 0))
-                        .ExecuteDeleteAsync(ct)
-                        .ConfigureAwait(false);
+                    var count = await expired.Where(s => s.ExpiresAtUnixMilliseconds <= until).ExecuteDeleteAsync(ct).ConfigureAwait(false);
                     return (Count: count, Last: false);
                 },
                 cancellationToken).ConfigureAwait(false);

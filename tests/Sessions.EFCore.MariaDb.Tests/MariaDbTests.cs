@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using MySqlConnector;
 using NUnit.Framework;
 using Sessions.Backends;
+using Sessions.EFCore.Tests.Support;
 
 namespace Sessions.EFCore.Tests;
 
@@ -38,7 +39,7 @@ public sealed class MariaDbTests
                 await backend.SetAsync(key, new SessionRecord(new byte[] { 9 }, DateTimeOffset.UtcNow.AddMinutes(-1), 1000), SetCondition.Always, default);
             }
 
-            var winners = await RaceAsync(i => backend.SetAsync(key, Record(i), SetCondition.IfAbsent, default));
+            var winners = await Racers.WinnersAsync(32, i => backend.SetAsync(key, Record(i), SetCondition.IfAbsent, default));
 
             Assert.That(winners, Has.Count.EqualTo(1), $"round {round}: winners of IfAbsent");
             Assert.That((await backend.GetAsync(key, default))?.Version, Is.EqualTo(winners[0]), $"round {round}: the stored record is the winner's");
@@ -54,7 +55,7 @@ public sealed class MariaDbTests
             var key = $"race:{Guid.NewGuid():N}";
             await backend.SetAsync(key, new SessionRecord(new byte[] { 9 }, DateTimeOffset.UtcNow.AddHours(1), 1000), SetCondition.Always, default);
 
-            var winners = await RaceAsync(i => backend.SetAsync(key, Record(i), SetCondition.IfVersion(1000), default));
+            var winners = await Racers.WinnersAsync(32, i => backend.SetAsync(key, Record(i), SetCondition.IfVersion(1000), default));
 
             Assert.That(winners, Has.Count.EqualTo(1), $"round {round}: winners of IfVersion(1000)");
         }
@@ -82,22 +83,4 @@ public sealed class MariaDbTests
     }
 
     private static SessionRecord Record(int racer) => new(BitConverter.GetBytes(racer), DateTimeOffset.UtcNow.AddHours(1), racer);
-
-    // Releases 32 racers at once (each on a thread-pool thread, so on its own pooled connection) and returns those that won.
-    private static async Task<List<int>> RaceAsync(Func<int, ValueTask<bool>> operation)
-    {
-        const int racers = 32;
-        using var ready = new CountdownEvent(racers);
-        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var tasks = Enumerable.Range(0, racers).Select(i => Task.Run(async () =>
-        {
-            ready.Signal();
-            await go.Task;
-            return await operation(i);
-        })).ToArray();
-        ready.Wait(TimeSpan.FromSeconds(30));
-        go.SetResult();
-        var results = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
-        return [.. Enumerable.Range(0, racers).Where(i => results[i])];
-    }
 }

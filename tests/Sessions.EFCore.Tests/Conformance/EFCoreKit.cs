@@ -1,47 +1,71 @@
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Sessions.Backends;
 using Sessions.Conformance;
+using Sessions.EFCore.Tests.Migrations;
+using Sessions.EFCore.Tests.Support;
 
 namespace Sessions.EFCore.Tests.Conformance;
 
+/// <summary>How the tests reach one database: its connection string (read when a test needs it, so that an absent server
+/// is reported as ignored), the provider's <c>Use...</c>, a raw connection for planting rows, the quoted key column, and a
+/// connection string for a server that is not there.</summary>
+public sealed record KitDatabase(
+    Func<string> ConnectionString,
+    Action<DbContextOptionsBuilder, string> Use,
+    Func<string, DbConnection> Connect,
+    string KeyColumn,
+    Func<string> Unreachable);
+
 /// <summary>
-/// One database, reached one way, that the whole kit runs against: the backend's internal context, or an app's own
-/// <c>DbContext</c> that maps the table with <c>modelBuilder.AddSessions()</c>. Every backend a target creates shares one
-/// table, as two app servers would. Shared by the EF Core 10 tests (SQLite, PostgreSQL, SQL Server) and the EF Core 9 tests
-/// (MariaDB); each provider's targets live in its project.
+/// One database, reached one way, that the whole kit runs against: the backend's internal context, or the app's own
+/// <see cref="AppDbContext"/>, which maps the table with <c>modelBuilder.AddSessions()</c> (registered with
+/// <c>AddPooledDbContextFactory</c> and <c>AddEFCoreBackend&lt;AppDbContext&gt;()</c>, as an app would). Every backend a
+/// target creates shares one table, as two app servers would. Shared by the EF Core 10 tests (SQLite, PostgreSQL, SQL
+/// Server) and the EF Core 9 tests (MariaDB); each provider's <see cref="KitDatabase"/> lives in its project.
 /// </summary>
-public abstract class KitTarget
+public abstract class KitTarget(KitDatabase database, bool appContext)
 {
     /// <summary>A new backend on the shared table.</summary>
-    public abstract EFCoreSessionBackend Create(EFCoreSessionBackendOptions? options, TimeProvider? timeProvider);
+    public EFCoreSessionBackend Create(EFCoreSessionBackendOptions? options, TimeProvider? timeProvider) =>
+        Create(database.ConnectionString(), options, timeProvider);
 
-    /// <summary>Registers the backend the way an app would (<c>AddEFCoreBackend(db =&gt; ...)</c> or <c>AddEFCoreBackend&lt;TContext&gt;()</c>).</summary>
-    public abstract void AddBackend(ISessionsBuilder builder);
-
-    /// <summary>Plants a row under <paramref name="key"/> that is no session record, bypassing the backend.</summary>
-    public abstract ValueTask WriteUnreadableAsync(string key, CancellationToken cancellationToken);
-
-    /// <summary>A backend on a server that is not there (a loopback port nothing listens on).</summary>
-    public abstract EFCoreSessionBackend CreateUnreachable();
-
-    /// <summary>A backend on the app's own context type, from a pooled factory over <paramref name="configure"/>.</summary>
-    protected static EFCoreSessionBackend CreateOnAppContext<TContext>(Action<DbContextOptionsBuilder> configure, EFCoreSessionBackendOptions? options, TimeProvider? timeProvider)
-        where TContext : DbContext
+    /// <summary>Registers the backend the way an app would (<c>AddEFCoreBackend(db =&gt; ...)</c> or <c>AddEFCoreBackend&lt;AppDbContext&gt;()</c>).</summary>
+    public void AddBackend(ISessionsBuilder builder)
     {
-        var builder = new DbContextOptionsBuilder<TContext>();
-        configure(builder);
-        return EFCoreSessionBackend.Create(new PooledDbContextFactory<TContext>(builder.Options), options, timeProvider);
+        var connectionString = database.ConnectionString();
+        var use = database.Use;
+        if (appContext)
+        {
+            builder.Services.AddPooledDbContextFactory<AppDbContext>(db => use(db, connectionString));
+            builder.AddEFCoreBackend<AppDbContext>();
+        }
+        else
+        {
+            builder.AddEFCoreBackend(db => use(db, connectionString));
+        }
     }
 
-    /// <summary>Registers the app's pooled context factory and the backend on it, as an app with its own context does.</summary>
-    protected static void AddOnAppContext<TContext>(ISessionsBuilder builder, Action<DbContextOptionsBuilder> configure)
-        where TContext : DbContext
+    /// <summary>Plants a row under <paramref name="key"/> that is no session record, bypassing the backend.</summary>
+    public ValueTask WriteUnreadableAsync(string key, CancellationToken cancellationToken) =>
+        UnreadableRows.WriteAsync(database.Connect(database.ConnectionString()), appContext ? AppDbContext.SessionsTable : "sessions", database.KeyColumn, key, cancellationToken);
+
+    /// <summary>A backend on a server that is not there.</summary>
+    public EFCoreSessionBackend CreateUnreachable() => Create(database.Unreachable(), null, null);
+
+    private EFCoreSessionBackend Create(string connectionString, EFCoreSessionBackendOptions? options, TimeProvider? timeProvider)
     {
-        builder.Services.AddPooledDbContextFactory<TContext>(configure);
-        builder.AddEFCoreBackend<TContext>();
+        if (!appContext)
+        {
+            return EFCoreSessionBackend.Create(db => database.Use(db, connectionString), options, timeProvider);
+        }
+
+        var builder = new DbContextOptionsBuilder<AppDbContext>();
+        database.Use(builder, connectionString);
+        return EFCoreSessionBackend.Create(new PooledDbContextFactory<AppDbContext>(builder.Options), options, timeProvider);
     }
 }
 

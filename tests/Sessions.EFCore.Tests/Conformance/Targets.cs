@@ -1,11 +1,9 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using NUnit.Framework;
 using Sessions.Conformance;
-using Sessions.EFCore.Tests.Migrations;
 using Sessions.EFCore.Tests.Support;
 
 namespace Sessions.EFCore.Tests.Conformance;
@@ -13,115 +11,43 @@ namespace Sessions.EFCore.Tests.Conformance;
 // The kit on EF Core 10: a SQLite file and PostgreSQL 15 (both set up by Databases), each through the backend's internal
 // context and through the app's own AppDbContext; SQL Server only against the server SESSIONS_TEST_SQLSERVER names.
 
-public sealed class SqliteInternal : KitTarget
+internal static class KitDatabases
 {
-    public override EFCoreSessionBackend Create(EFCoreSessionBackendOptions? options, TimeProvider? timeProvider) =>
-        EFCoreSessionBackend.Create(db => db.UseSqlite(Databases.Sqlite), options, timeProvider);
-
-    public override void AddBackend(ISessionsBuilder builder)
-    {
-        var database = Databases.Sqlite;
-        builder.AddEFCoreBackend(db => db.UseSqlite(database));
-    }
-
-    public override ValueTask WriteUnreadableAsync(string key, CancellationToken cancellationToken) =>
-        UnreadableRows.WriteAsync(new SqliteConnection(Databases.Sqlite), "sessions", "key", key, cancellationToken);
-
     // A database file in a directory that does not exist: SQLite cannot open it.
-    public override EFCoreSessionBackend CreateUnreachable() =>
-        EFCoreSessionBackend.Create(db => db.UseSqlite($"Data Source={Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}", "sessions.db")}"));
+    public static readonly KitDatabase Sqlite = new(
+        () => Databases.Sqlite,
+        (db, cs) => db.UseSqlite(cs),
+        cs => new SqliteConnection(cs),
+        "key",
+        () => $"Data Source={Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}", "sessions.db")}");
+
+    // Unreachable: a loopback port nothing listens on.
+    public static readonly KitDatabase Postgres = new(
+        () => Databases.Postgres,
+        (db, cs) => db.UseNpgsql(cs),
+        cs => new NpgsqlConnection(cs),
+        "key",
+        () => $"Host=127.0.0.1;Port={ServerProcess.FreeLoopbackPort()};Username=postgres;Timeout=2");
+
+    public static readonly KitDatabase SqlServer = new(
+        () => SqlServerDatabase.ConnectionString,
+        (db, cs) => db.UseSqlServer(cs),
+        cs => new SqlConnection(cs),
+        "[key]",
+        SqlServerDatabase.Unreachable);
 }
 
-public sealed class SqliteAppContext : KitTarget
-{
-    public override EFCoreSessionBackend Create(EFCoreSessionBackendOptions? options, TimeProvider? timeProvider) =>
-        CreateOnAppContext<AppDbContext>(db => db.UseSqlite(Databases.Sqlite), options, timeProvider);
+public sealed class SqliteInternal() : KitTarget(KitDatabases.Sqlite, appContext: false);
 
-    public override void AddBackend(ISessionsBuilder builder)
-    {
-        var database = Databases.Sqlite;
-        AddOnAppContext<AppDbContext>(builder, db => db.UseSqlite(database));
-    }
+public sealed class SqliteAppContext() : KitTarget(KitDatabases.Sqlite, appContext: true);
 
-    public override ValueTask WriteUnreadableAsync(string key, CancellationToken cancellationToken) =>
-        UnreadableRows.WriteAsync(new SqliteConnection(Databases.Sqlite), AppDbContext.SessionsTable, "key", key, cancellationToken);
+public sealed class PostgresInternal() : KitTarget(KitDatabases.Postgres, appContext: false);
 
-    public override EFCoreSessionBackend CreateUnreachable() =>
-        CreateOnAppContext<AppDbContext>(db => db.UseSqlite($"Data Source={Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}", "sessions.db")}"), null, null);
-}
+public sealed class PostgresAppContext() : KitTarget(KitDatabases.Postgres, appContext: true);
 
-public sealed class PostgresInternal : KitTarget
-{
-    public override EFCoreSessionBackend Create(EFCoreSessionBackendOptions? options, TimeProvider? timeProvider) =>
-        EFCoreSessionBackend.Create(db => db.UseNpgsql(Databases.Postgres), options, timeProvider);
+public sealed class SqlServerInternal() : KitTarget(KitDatabases.SqlServer, appContext: false);
 
-    public override void AddBackend(ISessionsBuilder builder)
-    {
-        var database = Databases.Postgres;
-        builder.AddEFCoreBackend(db => db.UseNpgsql(database));
-    }
-
-    public override ValueTask WriteUnreadableAsync(string key, CancellationToken cancellationToken) =>
-        UnreadableRows.WriteAsync(new NpgsqlConnection(Databases.Postgres), "sessions", "key", key, cancellationToken);
-
-    // A loopback port nothing listens on.
-    public override EFCoreSessionBackend CreateUnreachable() =>
-        EFCoreSessionBackend.Create(db => db.UseNpgsql($"Host=127.0.0.1;Port={ServerProcess.FreeLoopbackPort()};Username=postgres;Timeout=2"));
-}
-
-public sealed class PostgresAppContext : KitTarget
-{
-    public override EFCoreSessionBackend Create(EFCoreSessionBackendOptions? options, TimeProvider? timeProvider) =>
-        CreateOnAppContext<AppDbContext>(db => db.UseNpgsql(Databases.Postgres), options, timeProvider);
-
-    public override void AddBackend(ISessionsBuilder builder)
-    {
-        var database = Databases.Postgres;
-        AddOnAppContext<AppDbContext>(builder, db => db.UseNpgsql(database));
-    }
-
-    public override ValueTask WriteUnreadableAsync(string key, CancellationToken cancellationToken) =>
-        UnreadableRows.WriteAsync(new NpgsqlConnection(Databases.Postgres), AppDbContext.SessionsTable, "key", key, cancellationToken);
-
-    public override EFCoreSessionBackend CreateUnreachable() =>
-        CreateOnAppContext<AppDbContext>(db => db.UseNpgsql($"Host=127.0.0.1;Port={ServerProcess.FreeLoopbackPort()};Username=postgres;Timeout=2"), null, null);
-}
-
-public sealed class SqlServerInternal : KitTarget
-{
-    public override EFCoreSessionBackend Create(EFCoreSessionBackendOptions? options, TimeProvider? timeProvider) =>
-        EFCoreSessionBackend.Create(db => db.UseSqlServer(SqlServerDatabase.ConnectionString), options, timeProvider);
-
-    public override void AddBackend(ISessionsBuilder builder)
-    {
-        var database = SqlServerDatabase.ConnectionString;
-        builder.AddEFCoreBackend(db => db.UseSqlServer(database));
-    }
-
-    public override ValueTask WriteUnreadableAsync(string key, CancellationToken cancellationToken) =>
-        UnreadableRows.WriteAsync(new SqlConnection(SqlServerDatabase.ConnectionString), "sessions", "[key]", key, cancellationToken);
-
-    public override EFCoreSessionBackend CreateUnreachable() =>
-        EFCoreSessionBackend.Create(db => db.UseSqlServer(SqlServerDatabase.Unreachable()));
-}
-
-public sealed class SqlServerAppContext : KitTarget
-{
-    public override EFCoreSessionBackend Create(EFCoreSessionBackendOptions? options, TimeProvider? timeProvider) =>
-        CreateOnAppContext<AppDbContext>(db => db.UseSqlServer(SqlServerDatabase.ConnectionString), options, timeProvider);
-
-    public override void AddBackend(ISessionsBuilder builder)
-    {
-        var database = SqlServerDatabase.ConnectionString;
-        AddOnAppContext<AppDbContext>(builder, db => db.UseSqlServer(database));
-    }
-
-    public override ValueTask WriteUnreadableAsync(string key, CancellationToken cancellationToken) =>
-        UnreadableRows.WriteAsync(new SqlConnection(SqlServerDatabase.ConnectionString), AppDbContext.SessionsTable, "[key]", key, cancellationToken);
-
-    public override EFCoreSessionBackend CreateUnreachable() =>
-        CreateOnAppContext<AppDbContext>(db => db.UseSqlServer(SqlServerDatabase.Unreachable()), null, null);
-}
+public sealed class SqlServerAppContext() : KitTarget(KitDatabases.SqlServer, appContext: true);
 
 [TestFixture] public sealed class SqliteBackendKit : EFCoreBackendKit<SqliteInternal>;
 [TestFixture] public sealed class SqliteKeyEnumeratorKit : EFCoreKeyEnumeratorKit<SqliteInternal>;
