@@ -8,10 +8,12 @@ using Sessions.EFCore.Internal;
 namespace Sessions.EFCore;
 
 /// <summary>
-/// Stores sessions in a SQL table through Entity Framework Core, on SQLite or PostgreSQL. Every operation is one statement
-/// on the connection of one pooled context, written once from the EF Core model and run as a plain parameterized command
-/// (prepared on PostgreSQL): conditional writes are a single <c>UPDATE ... WHERE version = @v</c> or an
-/// <c>INSERT ... ON CONFLICT</c>, so concurrent writers are decided by the database's row locks.
+/// Stores sessions in a SQL table through Entity Framework Core, on any relational provider (tested on SQLite, PostgreSQL,
+/// MariaDB through Pomelo, and SQL Server). Every operation is one short statement on the connection of one pooled context:
+/// reads, inserts and the conditional updates as plain parameterized SQL written once from the EF Core model with the
+/// provider's own quoting (prepared on PostgreSQL), removes and the purge through <c>ExecuteDeleteAsync</c>. Conditional
+/// writes carry the version and expiry in their <c>WHERE</c> clause and an insert relies on the primary key, so concurrent
+/// writers are decided by the database.
 /// </summary>
 /// <remarks>
 /// The table is never created behind your back: call <see cref="EnsureTableAsync"/> (or
@@ -24,8 +26,11 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
     private readonly EFCoreSessionBackendOptions _options;
     private readonly TimeProvider _time;
 
+    // How often a write that meets a racing insert or delete of its key goes round again (insert, then update, and so on).
+    private const int MaxWriteRounds = 8;
+
     // From the first context: every context of one backend has the same model and options.
-    private SessionsTableSql? _sql;
+    private SessionStatements? _sql;
     private int _disposed;
 
     internal EFCoreSessionBackend(ContextSource contexts, EFCoreSessionBackendOptions? options, TimeProvider? timeProvider)
@@ -43,7 +48,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
 
     /// <summary>
     /// Creates a backend with its own internal context: the sessions table and nothing else, on the database that
-    /// <paramref name="configureDatabase"/> chooses (<c>db =&gt; db.UseSqlite(...)</c> or <c>db =&gt; db.UseNpgsql(...)</c>).
+    /// <paramref name="configureDatabase"/> chooses (<c>db =&gt; db.UseSqlite(...)</c>, <c>UseNpgsql</c>, <c>UseMySql</c>, <c>UseSqlServer</c>: any relational EF Core provider the app references).
     /// </summary>
     /// <param name="configureDatabase">Chooses the provider and connection.</param>
     /// <param name="options">Table name, schema, batch sizes and retries; <see langword="null"/> for defaults.</param>
@@ -84,7 +89,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
             idempotent: true,
             async (_, connection, sql, ct) =>
             {
-                await using var command = Command(connection, sql, sql.Get).With(key).With(now);
+                await using var command = Command(connection, sql, sql.Get).WithKey(key).With(now);
                 var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
                 {
@@ -95,6 +100,11 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// <see cref="SetConditionKind.IfAbsent"/> inserts, and a duplicate key means a row holds the key: it is then replaced
+    /// only if it has expired (<c>UPDATE ... WHERE expires_at &lt;= now</c>). <see cref="SetConditionKind.Always"/> updates,
+    /// and inserts when no row was there. Of racing writers the primary key and the row lock let exactly one succeed.
+    /// </remarks>
     public async ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
     {
         SessionKeys.ThrowIfInvalid(key);
@@ -112,8 +122,23 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
                 idempotent: true,
                 async (_, connection, sql, ct) =>
                 {
-                    await using var command = Command(connection, sql, sql.UpsertAlways).With(key).With(payload).With(expiresAt).With(version);
-                    return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
+                    for (var attempt = 1; ; attempt++)
+                    {
+                        if (await ExecuteAsync(Command(connection, sql, sql.Replace).WithKey(key).With(payload).With(expiresAt).With(version), ct).ConfigureAwait(false) > 0 ||
+                            await TryInsertAsync(connection, sql, key, payload, expiresAt, version, ct).ConfigureAwait(false))
+                        {
+                            return true;
+                        }
+
+                        // The row appeared between the update and the insert; update it. Only a writer that deletes the key as
+                        // often can make this lose again.
+                        if (attempt == MaxWriteRounds)
+                        {
+                            throw new EFCoreSessionBackendException(
+                                $"The session set of \"{key}\" lost {MaxWriteRounds} rounds in a row to writers that insert and delete the same key; it was not applied.")
+                            { Operation = "set" };
+                        }
+                    }
                 },
                 cancellationToken).ConfigureAwait(false),
             SetConditionKind.IfAbsent => await RunAsync(
@@ -121,19 +146,32 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
                 idempotent: false,
                 async (_, connection, sql, ct) =>
                 {
-                    await using var command = Command(connection, sql, sql.UpsertIfAbsent).With(key).With(payload).With(expiresAt).With(version).With(now);
-                    return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+                    for (var attempt = 1; attempt <= MaxWriteRounds; attempt++)
+                    {
+                        if (await TryInsertAsync(connection, sql, key, payload, expiresAt, version, ct).ConfigureAwait(false) ||
+                            await ExecuteAsync(Command(connection, sql, sql.ReplaceExpired).WithKey(key).With(payload).With(expiresAt).With(version).With(now), ct).ConfigureAwait(false) == 1)
+                        {
+                            return true;
+                        }
+
+                        // Neither: a live row holds the key (the usual case, and the answer), or the row was removed between
+                        // the insert and the update, and the insert is worth one more try.
+                        if (await ExistsAsync(connection, sql, key, now, ct).ConfigureAwait(false))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return false;
                 },
                 cancellationToken).ConfigureAwait(false),
             SetConditionKind.IfVersion => await RunAsync(
                 "set",
                 idempotent: false,
-                async (_, connection, sql, ct) =>
-                {
-                    await using var command = Command(connection, sql, sql.UpdateIfVersion)
-                        .With(key).With(payload).With(expiresAt).With(version).With(now).With(condition.ExpectedVersion);
-                    return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
-                },
+                (_, connection, sql, ct) => ExecuteAsync(
+                    Command(connection, sql, sql.UpdateIfVersion).WithKey(key).With(payload).With(expiresAt).With(version).With(now).With(condition.ExpectedVersion),
+                    ct,
+                    affected => affected == 1),
                 cancellationToken).ConfigureAwait(false),
             _ => throw new ArgumentOutOfRangeException(nameof(condition), condition, "Unknown SetCondition kind."),
         };
@@ -147,12 +185,15 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
         return await RunAsync(
             "remove",
             idempotent: false,
-            async (_, connection, sql, ct) =>
+            async (context, _, _, ct) =>
             {
-                await using var command = expectedVersion is { } expected
-                    ? Command(connection, sql, sql.RemoveIfVersion).With(key).With(now).With(expected)
-                    : Command(connection, sql, sql.Remove).With(key).With(now);
-                return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+                var live = context.Set<SessionEntity>().Where(s => s.Key == key && s.ExpiresAtUnixMilliseconds > now);
+                if (expectedVersion is { } expected)
+                {
+                    live = live.Where(s => s.Version == expected);
+                }
+
+                return await live.ExecuteDeleteAsync(ct).ConfigureAwait(false) == 1;
             },
             cancellationToken).ConfigureAwait(false);
     }
@@ -166,22 +207,18 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
         return await RunAsync(
             "touch",
             idempotent: true,
-            async (_, connection, sql, ct) =>
-            {
-                await using var command = Command(connection, sql, sql.Touch).With(key).With(until).With(now);
-                return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
-            },
+            (_, connection, sql, ct) => ExecuteAsync(Command(connection, sql, sql.Touch).WithKey(key).With(until).With(now), ct, affected => affected == 1),
             cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    /// <remarks>Pages through the primary key (<c>WHERE key &gt; @last ORDER BY key LIMIT n</c>), one short query per page.</remarks>
+    /// <remarks>Pages through the primary key (<c>WHERE key &gt; @last ORDER BY key</c>, n rows), one short query per page.</remarks>
     public async IAsyncEnumerable<string> EnumerateKeysAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prefix);
         var pageSize = _options.EnumerationPageSize;
 
-        // substr(key, 1, n) = @prefix rather than StartsWith: SQLite's LIKE ignores case, and both compare substrings byte for byte.
+        // Substring(0, n) == prefix rather than StartsWith: SQLite's LIKE ignores case; the key column compares bytes.
         var prefixLength = prefix.Length;
         var after = string.Empty;
         while (true)
@@ -217,7 +254,10 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
     /// <inheritdoc />
     /// <remarks>
     /// Deletes in batches of <see cref="EFCoreSessionBackendOptions.PurgeBatchSize"/> rows found through the expiry index,
-    /// each batch its own short statement, so a purge never locks much of the table at once.
+    /// each batch its own short statement, so a purge never locks much of the table at once. A batch reads the expiry of the
+    /// n-th expired row along the expiry index, then deletes the rows that expired up to it with <c>ExecuteDeleteAsync</c>
+    /// (n rows, more only when several share that expiry to the millisecond): the same two statements on every provider,
+    /// and the delete checks expiry itself, so a session written live again meanwhile is never deleted.
     /// </remarks>
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
@@ -229,14 +269,27 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
             var deleted = await RunAsync(
                 "purge",
                 idempotent: true,
-                async (_, connection, sql, ct) =>
+                async (context, _, _, ct) =>
                 {
-                    await using var command = Command(connection, sql, sql.PurgeBatch).With(now).With(batch);
-                    return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                    var expired = context.Set<SessionEntity>().Where(s => s.ExpiresAtUnixMilliseconds <= now);
+                    var last = await expired.AsNoTracking()
+                        .OrderBy(s => s.ExpiresAtUnixMilliseconds)
+                        .Skip(batch - 1)
+                        .Select(s => (long?)s.ExpiresAtUnixMilliseconds)
+                        .FirstOrDefaultAsync(ct)
+                        .ConfigureAwait(false);
+                    if (last is not { } until)
+                    {
+                        // Fewer than a batch are left: this is the last one.
+                        return (Count: await expired.ExecuteDeleteAsync(ct).ConfigureAwait(false), Last: true);
+                    }
+
+                    var count = await expired.Where(s => s.ExpiresAtUnixMilliseconds <= until).ExecuteDeleteAsync(ct).ConfigureAwait(false);
+                    return (Count: count, Last: false);
                 },
                 cancellationToken).ConfigureAwait(false);
-            purged += deleted;
-            if (deleted < batch)
+            purged += deleted.Count;
+            if (deleted.Last || deleted.Count == 0)
             {
                 return purged;
             }
@@ -307,7 +360,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
     // only when that cannot apply a write twice (the statement never ran, or the operation is idempotent).
     // The connection is the context's own DbConnection, opened and closed here rather than through EF Core's connection
     // management: the hot-path statements are plain commands, and EF Core queries (the key listing) use an open connection as is.
-    private async Task<T> RunAsync<T>(string operation, bool idempotent, Func<DbContext, DbConnection, SessionsTableSql, CancellationToken, Task<T>> body, CancellationToken cancellationToken)
+    private async Task<T> RunAsync<T>(string operation, bool idempotent, Func<DbContext, DbConnection, SessionStatements, CancellationToken, Task<T>> body, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -317,7 +370,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
             await using (lease.ConfigureAwait(false))
             {
                 var context = lease.Context;
-                var sql = _sql ??= SessionsTableSql.For(context);
+                var sql = _sql ??= SessionStatements.For(context);
                 var connection = context.Database.GetDbConnection();
                 var opened = false;
                 try
@@ -328,7 +381,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
                 }
                 catch (Exception ex) when (ex is not SessionRecordCorruptException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
                 {
-                    var kind = TransientFailures.Classify(ex, sql.Kind, opened);
+                    var kind = DatabaseErrors.Classify(ex, opened);
                     var retriable = kind == FailureKind.NotApplied || (kind == FailureKind.OutcomeUnknown && idempotent);
                     if (retriable && attempt < _options.MaxAttempts)
                     {
@@ -349,13 +402,46 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
         }
     }
 
-    private SessionCommand Command(DbConnection connection, SessionsTableSql sql, string text) =>
-        new(connection, sql.Kind, text, sql.CommandTimeout, prepare: _options.PrepareStatements && sql.Kind == DatabaseKind.PostgreSql);
+    private SessionCommand Command(DbConnection connection, SessionStatements sql, string text) => new(connection, sql, text, _options.PrepareStatements);
 
-    private static Exception Describe(string operation, Exception ex, FailureKind kind, int attempts, SessionsTableSql sql, DbConnection connection)
+    private static async Task<int> ExecuteAsync(SessionCommand command, CancellationToken cancellationToken)
+    {
+        await using (command.ConfigureAwait(false))
+        {
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<bool> ExecuteAsync(SessionCommand command, CancellationToken cancellationToken, Func<int, bool> success) =>
+        success(await ExecuteAsync(command, cancellationToken).ConfigureAwait(false));
+
+    // The insert of a key that a row (live or expired) already holds fails on the primary key: false, and nothing written.
+    private async Task<bool> TryInsertAsync(DbConnection connection, SessionStatements sql, string key, byte[] payload, long expiresAt, long version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ExecuteAsync(Command(connection, sql, sql.Insert).WithKey(key).With(payload).With(expiresAt).With(version), cancellationToken).ConfigureAwait(false) == 1;
+        }
+        catch (DbException ex) when (DatabaseErrors.IsDuplicateKey(ex))
+        {
+            return false;
+        }
+    }
+
+    private async Task<bool> ExistsAsync(DbConnection connection, SessionStatements sql, string key, long now, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, sql, sql.Get).WithKey(key).With(now);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static Exception Describe(string operation, Exception ex, FailureKind kind, int attempts, SessionStatements sql, DbConnection connection)
     {
         var where = DescribeDatabase(connection);
-        if (TransientFailures.IsMissingTable(ex))
+        if (DatabaseErrors.IsMissingTable(ex))
         {
             return new EFCoreSessionBackendException(
                 $"The sessions table {sql.Table} does not exist in {where}. Sessions.EFCore never creates it silently: call " +

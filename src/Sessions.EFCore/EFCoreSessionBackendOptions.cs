@@ -5,7 +5,9 @@ public sealed class EFCoreSessionBackendOptions
 {
     /// <summary>
     /// The database, for <c>AddEFCoreBackend()</c> called without a database delegate (<c>Sessions:EFCore:Provider</c>):
-    /// <see cref="EFCoreSessionDatabase.Sqlite"/> or <see cref="EFCoreSessionDatabase.PostgreSQL"/>. Default
+    /// <see cref="EFCoreSessionDatabase.Sqlite"/>, <see cref="EFCoreSessionDatabase.PostgreSQL"/>,
+    /// <see cref="EFCoreSessionDatabase.MySql"/> (also MariaDB) or <see cref="EFCoreSessionDatabase.SqlServer"/>; the app must
+    /// reference that database's EF Core provider package, or start-up fails naming it. Default
     /// <see langword="null"/>: then that call fails at start-up asking for it. Ignored when a database delegate or your own
     /// context is given.
     /// </summary>
@@ -13,8 +15,9 @@ public sealed class EFCoreSessionBackendOptions
 
     /// <summary>
     /// The connection string for <see cref="Provider"/> (<c>Sessions:EFCore:ConnectionString</c>), for example
-    /// <c>Data Source=sessions.db</c> (SQLite) or <c>Host=127.0.0.1;Port=5432;Username=app;Password=...;Database=app</c>
-    /// (PostgreSQL, Npgsql syntax). Required with <see cref="Provider"/>; ignored otherwise.
+    /// <c>Data Source=sessions.db</c> (SQLite), <c>Host=127.0.0.1;Port=5432;Username=app;Password=...;Database=app</c>
+    /// (PostgreSQL, Npgsql syntax) or <c>Server=127.0.0.1;Port=3306;User=app;Password=...;Database=app</c> (MySQL, MariaDB).
+    /// Required with <see cref="Provider"/>; ignored otherwise.
     /// </summary>
     public string? ConnectionString { get; set; }
 
@@ -24,7 +27,7 @@ public sealed class EFCoreSessionBackendOptions
     /// </summary>
     public string TableName { get; set; } = "sessions";
 
-    /// <summary>The schema for the internal context's table (PostgreSQL); <see langword="null"/> (the default) for the database's default schema.</summary>
+    /// <summary>The schema for the internal context's table (PostgreSQL, SQL Server); <see langword="null"/> (the default) for the database's default schema.</summary>
     public string? Schema { get; set; }
 
     /// <summary>

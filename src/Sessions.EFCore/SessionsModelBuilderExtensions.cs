@@ -1,5 +1,6 @@
 using Sessions.Backends;
 using Sessions.EFCore;
+using Sessions.EFCore.Internal;
 
 namespace Microsoft.EntityFrameworkCore;
 
@@ -15,7 +16,13 @@ public static class SessionsModelBuilderExtensions
     /// </summary>
     /// <param name="modelBuilder">The model builder passed to <c>OnModelCreating</c>.</param>
     /// <param name="tableName">The table name. Default <c>sessions</c>.</param>
-    /// <param name="schema">The schema (PostgreSQL); <see langword="null"/> for the default. SQLite has no schemas and ignores it.</param>
+    /// <param name="schema">The schema (PostgreSQL, SQL Server); <see langword="null"/> for the default. SQLite has no schemas and ignores it.</param>
+    /// <remarks>
+    /// The key column compares byte for byte on every provider: on MySQL and MariaDB it gets the <c>utf8mb4</c> character set
+    /// with the <c>utf8mb4_bin</c> collation, on SQL Server <c>Latin1_General_BIN2</c> (their default collations ignore case);
+    /// SQLite's and PostgreSQL's defaults already do. The provider is recognised by the annotation its conventions put on
+    /// the model, so call this from <c>OnModelCreating</c> of a context configured for that provider.
+    /// </remarks>
     /// <returns>The model builder.</returns>
     /// <example><code>protected override void OnModelCreating(ModelBuilder modelBuilder) => modelBuilder.AddSessions();</code></example>
     public static ModelBuilder AddSessions(this ModelBuilder modelBuilder, string tableName = DefaultTableName, string? schema = null)
@@ -31,12 +38,13 @@ public static class SessionsModelBuilderExtensions
         {
             entity.ToTable(tableName, schema);
             entity.HasKey(e => e.Key).HasName($"pk_{tableName}");
-            entity.Property(e => e.Key).HasColumnName("key").HasMaxLength(SessionKeys.MaxKeyLength).IsUnicode(false).IsRequired();
+            var key = entity.Property(e => e.Key).HasColumnName("key").HasMaxLength(SessionKeys.MaxKeyLength).IsUnicode(false).IsRequired();
+            BinaryKeyColumn.Apply(modelBuilder.Model, key);
             entity.Property(e => e.Payload).HasColumnName("payload").IsRequired();
             entity.Property(e => e.ExpiresAtUnixMilliseconds).HasColumnName("expires_at");
             entity.Property(e => e.Version).HasColumnName("version");
 
-            // The purge and every liveness check filter on expiry; the purge walks this index in batches.
+            // The purge walks this index in batches; the primary key is the key's index.
             entity.HasIndex(e => e.ExpiresAtUnixMilliseconds).HasDatabaseName($"ix_{tableName}_expires_at");
         });
         return modelBuilder;

@@ -36,7 +36,7 @@ public sealed class ConfigurationTests
 
         var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
-        Assert.That(ex!.Message, Does.Contain("Sessions:EFCore:Provider must name the database: Sqlite or PostgreSQL"));
+        Assert.That(ex!.Message, Does.Contain("Sessions:EFCore:Provider must name the database: Sqlite, PostgreSQL, MySql (also MariaDB) or SqlServer"));
     }
 
     [Test]
@@ -47,6 +47,38 @@ public sealed class ConfigurationTests
         var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
         Assert.That(ex!.Message, Does.Contain("Sessions:EFCore:ConnectionString must be set"));
+    }
+
+    [Test]
+    public void A_provider_whose_package_the_app_does_not_reference_stops_start_up_naming_the_package()
+    {
+        // This project is on EF Core 10 and references no MySQL provider.
+        using var host = Host(("Sessions:EFCore:Provider", "MySql"), ("Sessions:EFCore:ConnectionString", "Server=127.0.0.1;Port=1;User=root"));
+
+        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.That(ex!.Message, Does.Contain("dotnet add package Pomelo.EntityFrameworkCore.MySql"));
+    }
+
+    [Test]
+    public void A_referenced_provider_is_found_by_name_from_configuration()
+    {
+        // SQL Server's provider is referenced here (no server is needed to build the backend; it connects on first use).
+        using var host = Host(("Sessions:EFCore:Provider", "sqlserver"), ("Sessions:EFCore:ConnectionString", "Server=127.0.0.1,1;Database=x;User Id=sa;Password=x"));
+
+        var backend = host.Services.GetRequiredService<ISessionBackend>();
+
+        Assert.That(backend, Is.InstanceOf<EFCoreSessionBackend>());
+    }
+
+    [Test]
+    public void A_malformed_connection_string_stops_start_up_saying_so()
+    {
+        using var host = Host(("Sessions:EFCore:Provider", "Sqlite"), ("Sessions:EFCore:ConnectionString", "Data Source"));
+
+        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.That(ex!.Message, Does.Contain("Sessions:EFCore:ConnectionString is not a connection string"));
     }
 
     [Test]

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NUnit.Framework;
 using Sessions.Backends;
+using Sessions.EFCore.Tests.Support;
 
 namespace Sessions.EFCore.Tests;
 
@@ -44,7 +45,7 @@ public sealed class PostgresConcurrencyTests
         for (var round = 0; round < Rounds; round++)
         {
             var key = $"race:{Guid.NewGuid():N}";
-            var winners = await RaceAsync(i => Backend(i).SetAsync(key, Record(i), SetCondition.IfAbsent, default));
+            var winners = await Racers.WinnersAsync(Instances * RacersPerInstance, i => Backend(i).SetAsync(key, Record(i), SetCondition.IfAbsent, default));
 
             Assert.That(winners, Has.Count.EqualTo(1), $"round {round}: winners of IfAbsent");
             Assert.That((await _backends[0].GetAsync(key, default))?.Version, Is.EqualTo(winners[0]), $"round {round}: the stored record is the winner's");
@@ -59,7 +60,7 @@ public sealed class PostgresConcurrencyTests
             var key = $"race:{Guid.NewGuid():N}";
             await _backends[0].SetAsync(key, new SessionRecord(new byte[] { 9 }, DateTimeOffset.UtcNow.AddMinutes(-1), 1000), SetCondition.Always, default);
 
-            var winners = await RaceAsync(i => Backend(i).SetAsync(key, Record(i), SetCondition.IfAbsent, default));
+            var winners = await Racers.WinnersAsync(Instances * RacersPerInstance, i => Backend(i).SetAsync(key, Record(i), SetCondition.IfAbsent, default));
 
             Assert.That(winners, Has.Count.EqualTo(1), $"round {round}: winners of IfAbsent over an expired row");
             Assert.That((await _backends[0].GetAsync(key, default))?.Version, Is.EqualTo(winners[0]), $"round {round}: the stored record is the winner's");
@@ -74,7 +75,7 @@ public sealed class PostgresConcurrencyTests
             var key = $"race:{Guid.NewGuid():N}";
             await _backends[0].SetAsync(key, new SessionRecord(new byte[] { 9 }, DateTimeOffset.UtcNow.AddHours(1), 1000), SetCondition.Always, default);
 
-            var winners = await RaceAsync(i => Backend(i).SetAsync(key, Record(i), SetCondition.IfVersion(1000), default));
+            var winners = await Racers.WinnersAsync(Instances * RacersPerInstance, i => Backend(i).SetAsync(key, Record(i), SetCondition.IfVersion(1000), default));
 
             Assert.That(winners, Has.Count.EqualTo(1), $"round {round}: winners of IfVersion(1000)");
             Assert.That((await _backends[0].GetAsync(key, default))?.Version, Is.EqualTo(winners[0]), $"round {round}: the stored record is the winner's");
@@ -84,22 +85,4 @@ public sealed class PostgresConcurrencyTests
     private static SessionRecord Record(int racer) => new(BitConverter.GetBytes(racer), DateTimeOffset.UtcNow.AddHours(1), racer);
 
     private EFCoreSessionBackend Backend(int racer) => _backends[racer % Instances];
-
-    // Releases every racer at once (each already on a thread-pool thread) and returns the indexes of those that won.
-    private static async Task<List<int>> RaceAsync(Func<int, ValueTask<bool>> operation)
-    {
-        const int racers = Instances * RacersPerInstance;
-        using var ready = new CountdownEvent(racers);
-        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var tasks = Enumerable.Range(0, racers).Select(i => Task.Run(async () =>
-        {
-            ready.Signal();
-            await go.Task;
-            return await operation(i);
-        })).ToArray();
-        ready.Wait(TimeSpan.FromSeconds(30));
-        go.SetResult();
-        var results = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
-        return [.. Enumerable.Range(0, racers).Where(i => results[i])];
-    }
 }

@@ -130,7 +130,7 @@ public sealed class SchemaAndOptionsTests
         var expected = Enum.Parse<FailureKind>(kind);
         var error = new PostgresException("simulated", "ERROR", "ERROR", sqlState);
 
-        Assert.That(TransientFailures.Classify(error, DatabaseKind.PostgreSql, connectionOpened: true), Is.EqualTo(expected));
+        Assert.That(DatabaseErrors.Classify(error, connectionOpened: true), Is.EqualTo(expected));
     }
 
     [Test]
@@ -140,8 +140,8 @@ public sealed class SchemaAndOptionsTests
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(TransientFailures.Classify(broken, DatabaseKind.PostgreSql, connectionOpened: true), Is.EqualTo(FailureKind.OutcomeUnknown), "after the statement was sent");
-            Assert.That(TransientFailures.Classify(broken, DatabaseKind.PostgreSql, connectionOpened: false), Is.EqualTo(FailureKind.NotApplied), "while opening");
+            Assert.That(DatabaseErrors.Classify(broken, connectionOpened: true), Is.EqualTo(FailureKind.OutcomeUnknown), "after the statement was sent");
+            Assert.That(DatabaseErrors.Classify(broken, connectionOpened: false), Is.EqualTo(FailureKind.NotApplied), "while opening");
         }
     }
 
@@ -150,7 +150,35 @@ public sealed class SchemaAndOptionsTests
     {
         var busy = new SqliteException("database is locked", 5);
 
-        Assert.That(TransientFailures.Classify(busy, DatabaseKind.Sqlite, connectionOpened: true), Is.EqualTo(FailureKind.NotApplied));
+        Assert.That(DatabaseErrors.Classify(busy, connectionOpened: true), Is.EqualTo(FailureKind.NotApplied));
+    }
+
+    [Test]
+    public void Duplicate_keys_and_missing_tables_are_recognised_on_PostgreSQL_and_SQLite()
+    {
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(DatabaseErrors.IsDuplicateKey(new PostgresException("dup", "ERROR", "ERROR", "23505")), Is.True, "PostgreSQL 23505");
+            Assert.That(DatabaseErrors.IsDuplicateKey(new PostgresException("other", "ERROR", "ERROR", "23502")), Is.False, "PostgreSQL 23502 (not null)");
+            Assert.That(DatabaseErrors.IsDuplicateKey(new SqliteException("UNIQUE constraint failed", 19, 2067)), Is.True, "SQLite unique");
+            Assert.That(DatabaseErrors.IsDuplicateKey(new SqliteException("PRIMARY KEY constraint failed", 19, 1555)), Is.True, "SQLite primary key");
+            Assert.That(DatabaseErrors.IsDuplicateKey(new SqliteException("NOT NULL constraint failed", 19, 1299)), Is.False, "SQLite not null");
+            Assert.That(DatabaseErrors.IsMissingTable(new PostgresException("missing", "ERROR", "ERROR", "42P01")), Is.True, "PostgreSQL 42P01");
+            Assert.That(DatabaseErrors.IsMissingTable(new SqliteException("SQLite Error 1: 'no such table: sessions'.", 1)), Is.True, "SQLite no such table");
+        }
+    }
+
+    [Test]
+    public async Task A_SQLite_row_under_the_key_makes_the_insert_a_duplicate_that_if_absent_reports_as_taken()
+    {
+        var file = Databases.NewSqliteFile();
+        await using var backend = EFCoreSessionBackend.Create(db => db.UseSqlite(file));
+        await backend.EnsureTableAsync();
+        var record = new SessionRecord(new byte[] { 1 }, DateTimeOffset.UtcNow.AddHours(1), 1);
+
+        Assert.That(await backend.SetAsync("dup:1", record, SetCondition.IfAbsent, default), Is.True, "the first insert");
+        Assert.That(await backend.SetAsync("dup:1", record with { Version = 2 }, SetCondition.IfAbsent, default), Is.False, "the second, a duplicate key");
+        Assert.That((await backend.GetAsync("dup:1", default))?.Version, Is.EqualTo(1), "the first record stays");
     }
 
     private sealed class ManualClock(DateTimeOffset start) : TimeProvider

@@ -40,7 +40,7 @@ public static class EFCoreSessionsBuilderExtensions
             var missing = new List<string>();
             if (options.Provider is null)
             {
-                missing.Add("Sessions:EFCore:Provider must name the database: Sqlite or PostgreSQL (or pass a database delegate: AddEFCoreBackend(db => db.UseNpgsql(...))).");
+                missing.Add("Sessions:EFCore:Provider must name the database: Sqlite, PostgreSQL, MySql (also MariaDB) or SqlServer, whose EF Core provider the app references (or pass a database delegate: AddEFCoreBackend(db => db.UseNpgsql(...))).");
             }
 
             if (string.IsNullOrWhiteSpace(options.ConnectionString))
@@ -54,30 +54,30 @@ public static class EFCoreSessionsBuilderExtensions
             }
 
             var connectionString = options.ConnectionString!;
+            var provider = options.Provider!.Value;
             try
             {
-                // Parse the connection string now, so that a string for the other database is reported as a setting to fix.
-                _ = options.Provider == EFCoreSessionDatabase.Sqlite
-                    ? new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString).ToString()
-                    : new Npgsql.NpgsqlConnectionStringBuilder(connectionString).ToString();
+                // Check the connection string's syntax now (every provider's is key=value pairs), so that a broken one is a setting to fix.
+                _ = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
             }
-            catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
+            catch (ArgumentException ex)
             {
                 throw new OptionsValidationException(
                     Options.Options.DefaultName,
                     typeof(EFCoreSessionBackendOptions),
-                    [$"Sessions:EFCore:ConnectionString is not a {options.Provider} connection string ({ex.Message}). Set a {options.Provider} one, or set Sessions:EFCore:Provider to the database the string is for (Sqlite or PostgreSQL)."]);
+                    [$"Sessions:EFCore:ConnectionString is not a connection string ({ex.Message}); set a {provider} one, such as {ExampleConnectionString(provider)}."]);
             }
 
-            Action<DbContextOptionsBuilder> database = options.Provider switch
+            Action<DbContextOptionsBuilder> database;
+            try
             {
-                EFCoreSessionDatabase.Sqlite => db => db.UseSqlite(connectionString),
-                EFCoreSessionDatabase.PostgreSQL => db => db.UseNpgsql(connectionString),
-                _ => throw new OptionsValidationException(
-                    Options.Options.DefaultName,
-                    typeof(EFCoreSessionBackendOptions),
-                    [$"Sessions:EFCore:Provider is {options.Provider}, which is not a database this backend speaks; use Sqlite or PostgreSQL."]),
-            };
+                database = ProviderLocator.Locate(provider, connectionString);
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new OptionsValidationException(Options.Options.DefaultName, typeof(EFCoreSessionBackendOptions), [ex.Message]);
+            }
+
             return EFCoreSessionBackend.Create(database, options, services.GetService<TimeProvider>());
         });
     }
@@ -90,7 +90,7 @@ public static class EFCoreSessionsBuilderExtensions
     /// with <see cref="EnsureSessionsTableAsync"/>; it is never created silently.
     /// </summary>
     /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
-    /// <param name="configureDatabase">Chooses the database: <c>db =&gt; db.UseSqlite(cs)</c> or <c>db =&gt; db.UseNpgsql(cs)</c>.</param>
+    /// <param name="configureDatabase">Chooses the database with the provider the app references: <c>db =&gt; db.UseSqlite(cs)</c>, <c>db.UseNpgsql(cs)</c>, <c>db.UseMySql(cs, serverVersion)</c>, <c>db.UseSqlServer(cs)</c>.</param>
     /// <param name="configure">Sets <see cref="EFCoreSessionBackendOptions"/> (table name, schema, batch sizes) after binding; <see langword="null"/> for none.</param>
     /// <returns>The builder.</returns>
     /// <example><code>builder.Services.AddSessions().AddEFCoreBackend(db => db.UseNpgsql(connectionString));</code></example>
@@ -153,6 +153,14 @@ public static class EFCoreSessionsBuilderExtensions
         builder.AddBackendOptions("EFCore", configure);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EFCoreSessionBackendOptions>, OptionsValidator>());
     }
+
+    private static string ExampleConnectionString(EFCoreSessionDatabase provider) => provider switch
+    {
+        EFCoreSessionDatabase.Sqlite => "\"Data Source=sessions.db\"",
+        EFCoreSessionDatabase.MySql => "\"Server=127.0.0.1;Port=3306;User=app;Password=...;Database=app\"",
+        EFCoreSessionDatabase.SqlServer => "\"Server=127.0.0.1;Database=app;User Id=app;Password=...;TrustServerCertificate=true\"",
+        _ => "\"Host=127.0.0.1;Port=5432;Username=app;Password=...;Database=app\"",
+    };
 
     /// <summary>The backend's name in <c>Sessions:Backend</c>, metrics, traces, logs and health checks.</summary>
     private const string BackendName = "efcore";

@@ -28,7 +28,7 @@ internal sealed class SessionsDbContext : DbContext
         if (!builder.IsConfigured)
         {
             throw new InvalidOperationException(
-                "AddEFCoreBackend(db => ...) did not choose a database provider; call db.UseSqlite(connectionString) or db.UseNpgsql(connectionString).");
+                "AddEFCoreBackend(db => ...) did not choose a database provider; call the Use... method of the EF Core provider the app references, such as db.UseSqlite(cs), db.UseNpgsql(cs), db.UseMySql(cs, serverVersion) or db.UseSqlServer(cs).");
         }
 
         ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(new SessionsTableOptionsExtension(tableName, schema));

@@ -15,29 +15,18 @@ internal static class SessionsTableCreator
 {
     public static async Task<bool> EnsureCreatedAsync(DbContext context, CancellationToken cancellationToken)
     {
-        var sql = SessionsTableSql.For(context);
-        if (await ExistsAsync(context, sql, cancellationToken).ConfigureAwait(false))
+        if (await ExistsAsync(context, cancellationToken).ConfigureAwait(false))
         {
             return false;
         }
 
-        var model = context.GetService<IDesignTimeModel>().Model;
-        var operations = context.GetService<IMigrationsModelDiffer>()
-            .GetDifferences(null, model.GetRelationalModel())
-            .Where(op => op switch
-            {
-                EnsureSchemaOperation schema => schema.Name == sql.Schema,
-                CreateTableOperation table => table.Name == sql.TableName && table.Schema == sql.Schema,
-                CreateIndexOperation index => index.Table == sql.TableName && index.Schema == sql.Schema,
-                _ => false,
-            })
-            .ToList();
-        var commands = context.GetService<IMigrationsSqlGenerator>().Generate(operations, model);
+        var commands = CreateCommands(context);
 
         await context.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            // One transaction on both databases (their DDL is transactional), so a failure leaves no table without its index.
+            // One transaction, so that where DDL is transactional (SQLite, PostgreSQL, SQL Server) a failure leaves no table
+            // without its index. MySQL and MariaDB commit each DDL statement on their own.
             await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             foreach (var command in commands)
             {
@@ -50,7 +39,7 @@ internal static class SessionsTableCreator
         catch (DbException)
         {
             // Another process may have created it between our check and our CREATE TABLE; anything else is a real failure.
-            if (await ExistsAsync(context, sql, CancellationToken.None).ConfigureAwait(false))
+            if (await ExistsAsync(context, CancellationToken.None).ConfigureAwait(false))
             {
                 return false;
             }
@@ -63,37 +52,36 @@ internal static class SessionsTableCreator
         }
     }
 
-    private static async Task<bool> ExistsAsync(DbContext context, SessionsTableSql sql, CancellationToken cancellationToken)
+    // Asked the same way on every provider: a query of the table that reads no row. It succeeds when the table is there and
+    // fails with the provider's "no such table" when it is not; any other failure is the database's, and is reported.
+    private static async Task<bool> ExistsAsync(DbContext context, CancellationToken cancellationToken)
     {
-        var connection = context.Database.GetDbConnection();
-        await context.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await using var command = connection.CreateCommand();
-            var name = command.CreateParameter();
-            name.ParameterName = "@name";
-            if (sql.Kind == DatabaseKind.Sqlite)
-            {
-                command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = @name";
-                name.Value = sql.TableName;
-            }
-            else
-            {
-                command.CommandText = "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = @name AND schemaname = COALESCE(@schema, current_schema())";
-                name.Value = sql.TableName;
-                var schema = command.CreateParameter();
-                schema.ParameterName = "@schema";
-                schema.DbType = System.Data.DbType.String;
-                schema.Value = (object?)sql.Schema ?? DBNull.Value;
-                command.Parameters.Add(schema);
-            }
-
-            command.Parameters.Add(name);
-            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0;
+            _ = await context.Set<SessionEntity>().AsNoTracking().Where(s => s.Key == string.Empty).Select(s => s.Version).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            return true;
         }
-        finally
+        catch (DbException ex) when (DatabaseErrors.IsMissingTable(ex))
         {
-            await context.Database.CloseConnectionAsync().ConfigureAwait(false);
+            return false;
         }
+    }
+
+    /// <summary>The DDL that creates the sessions table and its indexes, as EF Core's migrations generate it for the context's provider.</summary>
+    public static IReadOnlyList<MigrationCommand> CreateCommands(DbContext context)
+    {
+        var sql = SessionStatements.For(context);
+        var model = context.GetService<IDesignTimeModel>().Model;
+        var operations = context.GetService<IMigrationsModelDiffer>()
+            .GetDifferences(null, model.GetRelationalModel())
+            .Where(op => op switch
+            {
+                EnsureSchemaOperation schema => schema.Name == sql.Schema,
+                CreateTableOperation table => table.Name == sql.TableName && table.Schema == sql.Schema,
+                CreateIndexOperation index => index.Table == sql.TableName && index.Schema == sql.Schema,
+                _ => false,
+            })
+            .ToList();
+        return context.GetService<IMigrationsSqlGenerator>().Generate(operations, model);
     }
 }

@@ -54,6 +54,36 @@ public abstract partial class SessionBackendConformanceTests
     }
 
     /// <summary>
+    /// Keys that differ only by trailing characters are distinct: a key, the same key with one and with two <c>!</c> after
+    /// it, and the same with <c>~</c>. A space is not a legal key character (<see cref="SessionKeys.IsValid"/> allows
+    /// <c>!</c> to <c>~</c>), so the trailing-space case of a PAD SPACE collation (SQL Server's, MySQL's and MariaDB's
+    /// defaults, where <c>'k' = 'k '</c>) cannot arise; <c>!</c> (0x21), the character right after the space, is its nearest
+    /// legal analogue, and this catches stores that trim, pad to a fixed width (<c>CHAR(n)</c>) or compare only a prefix.
+    /// </summary>
+    [Test]
+    public virtual async Task Keys_that_differ_only_by_trailing_characters_are_distinct()
+    {
+        var backend = await NewBackendAsync();
+        var stem = NewKeyPrefix() + "k";
+        string[] keys = [stem, stem + "!", stem + "!!", stem + "~"];
+        var records = keys.Select((key, i) => new SessionRecord(Payloads.Text(key), Now + LongTtl, i + 1)).ToArray();
+
+        for (var i = 0; i < keys.Length; i++)
+        {
+            Assert.That(await backend.SetAsync(keys[i], records[i], SetCondition.IfAbsent, Token), Is.True, $"SetAsync(IfAbsent) of \"{keys[i]}\" (it collided with a shorter or longer key)");
+        }
+
+        for (var i = 0; i < keys.Length; i++)
+        {
+            AssertRecord(await backend.GetAsync(keys[i], Token), records[i], $"the record under \"{keys[i]}\"");
+        }
+
+        Assert.That(await backend.RemoveAsync(stem + "!!!", null, Token), Is.False, "RemoveAsync of a longer key that was never written");
+        Assert.That(await backend.RemoveAsync(stem, 1, Token), Is.True, "RemoveAsync of the shortest key");
+        AssertRecord(await backend.GetAsync(stem + "!", Token), records[1], "the key with one trailing '!' after the shortest was removed");
+    }
+
+    /// <summary>
     /// Keys using any printable ASCII character, including path separators, dots, percent signs and wildcard characters,
     /// round-trip and stay distinct from each other (an escaping or file-name scheme must be injective).
     /// </summary>

@@ -75,7 +75,7 @@ public sealed class RedisToPostgresBehaviourConformanceTests : SessionBehaviourC
 
     // Garbage planted in the new store, which reads try first.
     protected override ValueTask WriteUnreadableRecordAsync(string key, CancellationToken cancellationToken) =>
-        Support.UnreadableRows.WritePostgresAsync(Databases.Postgres, key, cancellationToken);
+        Support.UnreadableRows.WriteAsync(new Npgsql.NpgsqlConnection(Databases.Postgres), "sessions", "key", key, cancellationToken);
 }
 
 /// <summary>Moving from Redis to PostgreSQL, both servers started by the test run.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using NUnit.Framework;
 using Sessions.EFCore.Tests.Support;
 
@@ -74,10 +75,7 @@ public sealed class Databases
             await command.ExecuteNonQueryAsync();
         }
 
-        await using (var backend = EFCoreSessionBackend.Create(db => db.UseSqlite(s_sqlite)))
-        {
-            await backend.EnsureTableAsync();
-        }
+        await EnsureTablesAsync(db => db.UseSqlite(s_sqlite));
 
         if (Support.PostgresServer.UnavailableReason() is { } reason)
         {
@@ -88,10 +86,21 @@ public sealed class Databases
         using var startup = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         s_postgres = await Support.PostgresServer.StartAsync(startup.Token);
         s_postgresDatabase = await s_postgres.CreateDatabaseAsync("sessions_tests");
-        await using (var backend = EFCoreSessionBackend.Create(db => db.UseNpgsql(s_postgresDatabase)))
+        await EnsureTablesAsync(db => db.UseNpgsql(s_postgresDatabase));
+    }
+
+    // The internal context's table (sessions) and the app context's (app_sessions), each through the explicit helper.
+    private static async Task EnsureTablesAsync(Action<DbContextOptionsBuilder> configure)
+    {
+        await using (var backend = EFCoreSessionBackend.Create(configure))
         {
             await backend.EnsureTableAsync();
         }
+
+        var options = new DbContextOptionsBuilder<Migrations.AppDbContext>();
+        configure(options);
+        await using var app = EFCoreSessionBackend.Create(new PooledDbContextFactory<Migrations.AppDbContext>(options.Options));
+        await app.EnsureTableAsync();
     }
 
     [OneTimeTearDown]

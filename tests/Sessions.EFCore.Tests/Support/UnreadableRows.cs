@@ -1,36 +1,29 @@
 using System.Data.Common;
 using System.Security.Cryptography;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Sessions.EFCore.Tests.Support;
 
-/// <summary>Plants a row of random payload bytes under a key in the sessions table, bypassing the backend.</summary>
+/// <summary>Plants a row of random payload bytes under a key in a sessions table, bypassing the backend.</summary>
 internal static class UnreadableRows
 {
-    public static async ValueTask WriteSqliteAsync(string connectionString, string key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Replaces the row under <paramref name="key"/> on <paramref name="connection"/> (not yet open). The table and the key
+    /// column come quoted for the database (<c>"key"</c>, <c>`key`</c>, <c>[key]</c>); parameters are named <c>@k</c>, <c>@p</c>, <c>@e</c>.
+    /// </summary>
+    public static async ValueTask WriteAsync(DbConnection connection, string table, string keyColumn, string key, CancellationToken cancellationToken)
     {
-        await using var connection = new SqliteConnection(connectionString);
-        await WriteAsync(connection, "@", key, cancellationToken);
-    }
-
-    public static async ValueTask WritePostgresAsync(string connectionString, string key, CancellationToken cancellationToken)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await WriteAsync(connection, "@", key, cancellationToken);
-    }
-
-    private static async Task WriteAsync(DbConnection connection, string marker, string key, CancellationToken cancellationToken)
-    {
-        await connection.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText =
-            $"DELETE FROM sessions WHERE key = {marker}k; " +
-            $"INSERT INTO sessions (key, payload, expires_at, version) VALUES ({marker}k, {marker}p, {marker}e, 1)";
-        Add(command, "k", key);
-        Add(command, "p", RandomNumberGenerator.GetBytes(300));
-        Add(command, "e", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using (connection)
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText =
+                $"DELETE FROM {table} WHERE {keyColumn} = @k; " +
+                $"INSERT INTO {table} ({keyColumn}, payload, expires_at, version) VALUES (@k, @p, @e, 1)";
+            Add(command, "@k", key);
+            Add(command, "@p", RandomNumberGenerator.GetBytes(300));
+            Add(command, "@e", DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     private static void Add(DbCommand command, string name, object value)
