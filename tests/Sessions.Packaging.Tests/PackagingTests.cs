@@ -356,6 +356,49 @@ public sealed class PackagingTests
         }
     }
 
+    /// <summary>
+    /// Issue 22: Sessions.EFCore brings no database provider of its own. An app on MariaDB/MySQL (Pomelo, on EF Core 9)
+    /// gets neither SQLite nor Npgsql, and builds without a downgrade or version-conflict warning (NU1605, NU1608).
+    /// </summary>
+    [Test]
+    public void An_app_on_Sessions_EFCore_and_Pomelo_gets_no_other_provider_and_no_version_warnings()
+    {
+        var app = Directory.CreateDirectory(Path.Combine(_work, "efcore-mysql")).FullName;
+        WriteNuGetConfig(app);
+        File.WriteAllText(Path.Combine(app, "EFCoreMySqlApp.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk.Web">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                <WarningsAsErrors>$(WarningsAsErrors);NU1605;NU1608</WarningsAsErrors>
+              </PropertyGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            var builder = WebApplication.CreateBuilder(args);
+            var connection = "Server=127.0.0.1;Port=3306;User=app;Password=app;Database=app";
+            builder.Services.AddSessions()
+                            .AddEFCoreBackend(db => db.UseMySql(connection, new MySqlServerVersion(new Version(10, 11))));
+            var app = builder.Build();
+            app.UseSessions();
+            app.Run();
+            """);
+        File.WriteAllText(Path.Combine(app, "GlobalUsings.cs"), "global using Microsoft.EntityFrameworkCore;\n");
+
+        Cli.Run("dotnet", "add package Sessions.EFCore", app, BuildTimeout);
+        Cli.Run("dotnet", "add package Pomelo.EntityFrameworkCore.MySql --version 9.0.0", app, BuildTimeout);
+        var build = Cli.Run("dotnet", "build -c Release", app, BuildTimeout);
+        var graph = Cli.Run("dotnet", "list package --include-transitive", app, BuildTimeout);
+        Assert.Multiple(() =>
+        {
+            Assert.That(build, Does.Not.Contain("NU1605").And.Not.Contain("NU1608"), "no downgrade or dependency-constraint warning");
+            Assert.That(graph, Does.Contain("Pomelo.EntityFrameworkCore.MySql").And.Contain("Sessions.EFCore"), graph);
+            Assert.That(graph, Does.Not.Contain("Microsoft.EntityFrameworkCore.Sqlite").And.Not.Contain("Npgsql"), $"no other database provider comes with Sessions.EFCore: {graph}");
+        });
+    }
+
     [Test]
     public void The_kit_runs_from_a_dotnet_new_nunit_project()
     {
