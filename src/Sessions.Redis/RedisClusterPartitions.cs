@@ -22,6 +22,13 @@ internal sealed class RedisClusterPartitions
     private const int SlotCount = 16384;
     private const long RebuildIntervalMs = 1000;
 
+    /// <summary>
+    /// The partition of the slots that the configuration read assigns to no primary (their primary failed and no replica
+    /// has taken over yet, and this app never saw it alive): one partition of their own, so that their failures never
+    /// open the breaker of the whole store, whose healthy primaries keep serving.
+    /// </summary>
+    internal const string UnassignedSlots = "slots without a primary";
+
     private readonly IConnectionMultiplexer _multiplexer;
     private readonly ConcurrentDictionary<EndPoint, string> _names = new();
     private string?[]? _owners;
@@ -126,6 +133,7 @@ internal sealed class RedisClusterPartitions
             return false;
         }
 
+        var previous = Volatile.Read(ref _owners);
         var owners = new string?[SlotCount];
         foreach (var node in configuration.Nodes)
         {
@@ -142,6 +150,13 @@ internal sealed class RedisClusterPartitions
                     owners[slot] = name;
                 }
             }
+        }
+
+        // A failed primary's slots can drop out of the configuration before a replica takes them over: they keep the
+        // primary they had (its breaker is the one failing), or share a partition of their own; never the whole store's.
+        for (var slot = 0; slot < SlotCount; slot++)
+        {
+            owners[slot] ??= previous?[slot] ?? UnassignedSlots;
         }
 
         Volatile.Write(ref _owners, owners);

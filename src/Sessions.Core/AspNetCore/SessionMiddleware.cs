@@ -258,7 +258,7 @@ public sealed class SessionMiddleware
                 body = $"409 Conflict: {Ran}: the session expired while this request ran (its idle or absolute timeout passed). Sign in or start again.\n";
                 break;
             case SessionConflictException when lostRace:
-                body = $"409 Conflict: {Ran}: another request ended this session or gave it a new ID (sign-in or sign-out) while this request ran. Reload, then retry if needed.\n";
+                body = $"409 Conflict: {Ran}: the session was ended (sign-out, revocation) or given a new ID (sign-in) by another request or by the application while this request ran. Reload, then retry if needed.\n";
                 break;
             case SessionConflictException:
                 body = $"409 Conflict: {Ran}: another request changed this session at the same time and the changes could not be combined. Retry the request.\n";

@@ -379,7 +379,7 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
             }
 
             throw new SessionConflictException(
-                "The session ended or got a new ID (sign-out, sign-in) in another request while this request ran; this request's session changes were dropped rather than written to the new session or used to bring back the old one.");
+                "The session was ended (sign-out, revocation) or got a new ID (sign-in) by another request or the application while this request ran; this request's session changes were dropped rather than written to the new session or used to bring back the old one.");
         }
     }
 
