@@ -170,6 +170,17 @@ internal static class BehaviourEndpoints
             return string.Join(",", ctx.Session.Get<double[]>("special")!.Select(d => d.ToString("R", CultureInfo.InvariantCulture)));
         });
 
+        // Changes an existing session after the response started, then takes the store down before the request ends: the
+        // late save fails after the response was sent (logged, event 1016).
+        app.MapGet("/late-then-outage", async (HttpContext ctx, Sessions.Backends.ISessionBackend backend) =>
+        {
+            _ = ctx.Session.GetString("x");
+            await ctx.Response.WriteAsync("started;", ctx.RequestAborted);
+            await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+            ctx.Session.SetString("x", "late");
+            ((ObservedBackend)backend).Failing = true;
+        });
+
         app.MapGet("/late", (HttpContext ctx) => WriteLateAsync(ctx, touchFirst: true));
         app.MapGet("/late-untouched", (HttpContext ctx) => WriteLateAsync(ctx, touchFirst: false));
 

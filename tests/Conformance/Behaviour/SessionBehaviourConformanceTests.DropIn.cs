@@ -26,6 +26,33 @@ public abstract partial class SessionBehaviourConformanceTests
         AssertOk(await browser.GetAsync("/mvc/show"), "(none)", "the flash message, shown once only");
     }
 
+    /// <summary>
+    /// A late change (after the response started) whose save fails when the request ends cannot become an error response
+    /// any more: the response stands, the failure is logged (event 1016), and the stored session is unchanged.
+    /// </summary>
+    [Test]
+    public virtual async Task A_late_change_that_cannot_be_saved_is_logged_and_the_response_stands()
+    {
+        var app = await StartAppAsync(WithoutExpiry);
+        var browser = app.NewBrowser();
+        await browser.GetAsync("/set?key=x&value=early");
+
+        Reply reply;
+        try
+        {
+            reply = await browser.GetAsync("/late-then-outage");
+        }
+        finally
+        {
+            app.Backend.Failing = false;
+        }
+
+        Assert.That((int)reply.Status, Is.EqualTo(200), $"the response had started: it stands. {reply.Describe()}");
+        Assert.That(reply.Body, Is.EqualTo("started;"), reply.Describe());
+        Assert.That(app.Logs.Entries.Where(e => e.EventId.Id == 1016), Is.Not.Empty, "the failed late save is logged (1016)");
+        AssertOk(await browser.GetAsync("/get?key=x"), "early", "the stored session, unchanged by the failed late save");
+    }
+
     /// <summary>TempData read by a visitor without a session: nothing to save, no session started, no error.</summary>
     [Test]
     public virtual async Task Mvc_TempData_without_a_session_answers_and_starts_none()
