@@ -1,5 +1,7 @@
 // The built-in-session baseline for the load harness (bench/load/run.sh): AddDistributedMemoryCache() + AddSession()
-// + UseSession(), default options, on Kestrel. Same HTTP contract as samples/QuickStart:
+// + UseSession(), default options, on Kestrel. With BUILTIN_REDIS=host:port (a StackExchange.Redis configuration
+// string) the cache is AddStackExchangeRedisCache() on that Redis instead: the harness's `builtin-redis` row, ASP.NET
+// Core's own session over Redis, which is what a .NET developer would otherwise pick. Same HTTP contract as samples/QuickStart:
 //   GET /hit   -> n = (Session.GetInt32("n") ?? 0) + 1; stores n; returns n
 //   GET /read  -> Session.GetInt32("n") ?? 0, unchanged
 //   GET /plain -> "ok"; goes through UseSession() but never touches the session
@@ -10,7 +12,15 @@
 using System.Globalization;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddDistributedMemoryCache();
+if (Environment.GetEnvironmentVariable("BUILTIN_REDIS") is { Length: > 0 } redis)
+{
+    builder.Services.AddStackExchangeRedisCache(options => options.Configuration = redis);
+}
+else
+{
+    builder.Services.AddDistributedMemoryCache();
+}
+
 builder.Services.AddSession();
 
 var app = builder.Build();

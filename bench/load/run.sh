@@ -2,7 +2,7 @@
 # bench/load/run.sh: the end-to-end load harness (issue 8). `./build.sh --target=Load` runs it; see README.md here.
 #
 # Installs what is missing, builds samples/QuickStart and bench/BuiltinSession in Release, starts the stores on loopback
-# (redis-server, memcached, PostgreSQL in a temp cluster, dynalite), then runs LOAD_RUNS rounds; in each round, for each
+# (redis-server, memcached, PostgreSQL in a temp cluster, MariaDB in a temp data directory, dynalite), then runs LOAD_RUNS rounds; in each round, for each
 # app in turn: starts it, creates K sessions (GET /hit without a cookie, K times), runs wrk on each endpoint once as a
 # warm-up, then once measured, with a Lua script that rotates through the K cookies, and stops it. Rounds rather than
 # back-to-back repeats, so that the medians of apps that are compared span the same stretch of a drifting, shared
@@ -14,12 +14,12 @@
 #   LOAD_QUICK [0]        1 = a development run: shorter runs, one round, fewer apps
 #   LOAD_RUNS [3, q:1]    rounds, i.e. measured runs per row; the table shows their median
 #   LOAD_DURATION [10s, q:3s]   LOAD_WARMUP [10s, q:2s]   LOAD_THREADS [2]   LOAD_CONNECTIONS [64]   LOAD_SESSIONS [1000]
-#   LOAD_APPS             rows to run, in order [builtin no-middleware memory redis memcached postgres filesystem sqlite
-#                         dynamodb flask-sync-w4 express-cluster2 express; q: builtin no-middleware memory redis]
+#   LOAD_APPS             rows to run, in order [builtin builtin-redis no-middleware memory redis memcached postgres mariadb
+#                         filesystem sqlite dynamodb flask-sync-w4 express-cluster2 express; q: builtin no-middleware memory redis]
 #                         (dynamodb only when samples/QuickStart knows it)
 #   LOAD_ENDPOINTS [hit read plain]   endpoints for the backends other than memory (which also runs /plain without a cookie)
 #   LOAD_PEER_ENDPOINTS [hit]         endpoints for flask and express
-#   LOAD_REDIS_PORT [6491]  LOAD_MEMCACHED_PORT [11491]  LOAD_PG_PORT [5491]  LOAD_DYNALITE_PORT [8491]  LOAD_APP_PORT [18491]
+#   LOAD_REDIS_PORT [6491]  LOAD_MEMCACHED_PORT [11491]  LOAD_PG_PORT [5491]  LOAD_MARIADB_PORT [3491]  LOAD_DYNALITE_PORT [8491]  LOAD_APP_PORT [18491]
 #   LOAD_SKIP_INSTALL [0]  LOAD_SKIP_BUILD [0]  LOAD_KEEP_TMP [0]  PEERS_SRC [<repo>/../shared/peers]
 #   LOAD_APP_ENV          extra ENV=VALUE words for every QuickStart process (e.g. DOTNET_gcServer=0)
 set -uo pipefail
@@ -45,6 +45,7 @@ PEER_ENDPOINTS=${LOAD_PEER_ENDPOINTS:-"hit"}
 REDIS_PORT=${LOAD_REDIS_PORT:-6491}
 MEMCACHED_PORT=${LOAD_MEMCACHED_PORT:-11491}
 PG_PORT=${LOAD_PG_PORT:-5491}
+MARIADB_PORT=${LOAD_MARIADB_PORT:-3491}
 DYNALITE_PORT=${LOAD_DYNALITE_PORT:-8491}
 APP_PORT=${LOAD_APP_PORT:-18491}
 PEERS_SRC=${PEERS_SRC:-$ROOT/../shared/peers}
@@ -55,7 +56,7 @@ if [[ -n ${LOAD_APPS:-} ]]; then
 elif [[ $q == 1 ]]; then
   APPS="builtin no-middleware memory redis"
 else
-  APPS="builtin no-middleware memory redis memcached postgres filesystem sqlite dynamodb flask-sync-w4 express-cluster2 express"
+  APPS="builtin builtin-redis no-middleware memory redis memcached postgres mariadb filesystem sqlite dynamodb flask-sync-w4 express-cluster2 express"
 fi
 # A backend QuickStart does not know yet (dynamodb before its case lands in Backends.cs) is left out, not an error.
 if [[ " $APPS " == *" dynamodb "* ]] && ! grep -q '"dynamodb"' "$ROOT/samples/QuickStart/Backends.cs"; then
@@ -72,7 +73,7 @@ trap 'exit 130' INT TERM
 exec 2> >(tee -a "$OUT/run.log" >&2)
 
 needs() { [[ " $APPS " == *" $1 "* ]]; }
-uses_redis() { needs redis || needs flask-sync-w4 || needs express || needs express-cluster2; }
+uses_redis() { needs redis || needs builtin-redis || needs flask-sync-w4 || needs express || needs express-cluster2; }
 
 # ---------------------------------------------------------------- measuring
 
@@ -127,7 +128,9 @@ run_app() {         # run_app NAME ROUND: start it, create the sessions, measure
   local qs=("${APP_ENV[@]}")
   log "== $app (round $round of $RUNS)"
   case $app in
-    builtin) cookie=.AspNetCore.Session; eps="hit read plain plain-nocookie"; start_builtin ;;
+    builtin) cookie=.AspNetCore.Session; eps="hit read plain plain-nocookie"; start_builtin builtin ;;
+    builtin-redis) store=redis; spid=$REDIS_PID; cookie=.AspNetCore.Session; redis-cli -p "$REDIS_PORT" flushall >/dev/null
+      start_builtin "$app" BUILTIN_REDIS="127.0.0.1:$REDIS_PORT" ;;
     no-middleware) eps=plain-nocookie; precreate=0
       start_quickstart "$app" "${qs[@]}" QuickStart__UseSessions=false Sessions__Backend=memory ;;
     memory) eps="hit read plain plain-nocookie"; start_quickstart "$app" "${qs[@]}" Sessions__Backend=memory ;;
@@ -138,6 +141,9 @@ run_app() {         # run_app NAME ROUND: start it, create the sessions, measure
     postgres) store=postgres; spid=$POSTGRES_PID
       start_quickstart "$app" "${qs[@]}" Sessions__Backend=efcore Sessions__EFCore__Provider=PostgreSQL \
         Sessions__EFCore__ConnectionString="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" ;;
+    mariadb) store=mariadb; spid=$MARIADB_PID
+      start_quickstart "$app" "${qs[@]}" Sessions__Backend=efcore Sessions__EFCore__Provider=MySql \
+        Sessions__EFCore__ConnectionString="Server=127.0.0.1;Port=$MARIADB_PORT;User=root;Password=sessions-load;Database=sessions" ;;
     filesystem) start_quickstart "$app" "${qs[@]}" Sessions__Backend=filesystem Sessions__FileSystem__Directory="$RUN/filesystem" ;;
     sqlite) start_quickstart "$app" "${qs[@]}" Sessions__Backend=efcore Sessions__EFCore__Provider=Sqlite Sessions__EFCore__ConnectionString="Data Source=$RUN/sessions.db" ;;
     dynamodb) store=dynalite; spid=$DYNALITE_PID
@@ -194,6 +200,7 @@ if needs flask-sync-w4 || needs express || needs express-cluster2; then copy_pee
 uses_redis && start_redis
 needs memcached && start_memcached
 needs postgres && start_postgres
+needs mariadb && start_mariadb
 needs dynamodb && start_dynalite
 if uses_redis; then
   log "redis-benchmark -t get,set -c 64"

@@ -91,6 +91,30 @@ start_postgres() {      # a throwaway cluster in RUN/pg (trust auth, loopback on
   log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') pid $POSTGRES_PID on 127.0.0.1:$PG_PORT (fsync off)"
 }
 
+start_mariadb() {       # a throwaway MariaDB in RUN/maria (root with a password over TCP, loopback only) -> MARIADB_PID
+  local d=$RUN/maria i user
+  command -v mariadbd >/dev/null || [[ -x /usr/sbin/mariadbd ]] ||
+    (cd "$ROOT" && SESSIONS_SETUP=mariadb bash tools/setup.sh >&2) || die "installing MariaDB (tools/setup.d/mariadb.sh) failed"
+  port_busy "$MARIADB_PORT" && die "port $MARIADB_PORT is in use (set LOAD_MARIADB_PORT)"
+  user=$(id -un)
+  mkdir -p "$d"
+  mariadb-install-db --no-defaults --user="$user" --datadir="$d/data" --auth-root-authentication-method=normal \
+    --skip-test-db >"$RUN/mariadb-install.log" 2>&1 || { tail -5 "$RUN/mariadb-install.log" >&2; die "mariadb-install-db failed"; }
+  # The same settings as the EF Core tests' and benchmark's server: no binary log, the redo log flushed once a second.
+  "$(command -v mariadbd || echo /usr/sbin/mariadbd)" --no-defaults --user="$user" --datadir="$d/data" --port="$MARIADB_PORT" \
+    --bind-address=127.0.0.1 --socket="$d/sock" --pid-file="$d/pid" --skip-log-bin --max-connections=500 \
+    --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=128M --character-set-server=utf8mb4 \
+    --collation-server=utf8mb4_general_ci >"$d/log" 2>&1 &
+  MARIADB_PID=$!; STARTED+=("$MARIADB_PID")
+  for ((i = 0; i < 600; i++)); do port_busy "$MARIADB_PORT" && break; alive "$MARIADB_PID" || break; sleep 0.1; done
+  port_busy "$MARIADB_PORT" || { tail -5 "$d/log" >&2; die "mariadbd did not start"; }
+  # root@localhost answers only on the socket until it has a password; then the app's database.
+  mariadb --no-defaults --socket="$d/sock" -uroot -e \
+    "ALTER USER 'root'@'localhost' IDENTIFIED BY 'sessions-load'; CREATE DATABASE sessions CHARACTER SET utf8mb4;" ||
+    die "setting up MariaDB's root password and database failed"
+  log "MariaDB $(mariadbd --version 2>/dev/null | awk '{print $3}') pid $MARIADB_PID on 127.0.0.1:$MARIADB_PORT (no binary log, innodb_flush_log_at_trx_commit=0)"
+}
+
 start_dynalite() {      # dynalite (tools/dynalite, npm ci by tools/setup.sh) -> DYNALITE_PID
   local i cli=$ROOT/tools/dynalite/node_modules/dynalite/cli.js
   [[ -f $cli ]] || (cd "$ROOT" && SESSIONS_SETUP=dynalite bash tools/setup.sh >&2) || die "installing dynalite failed"
@@ -117,13 +141,14 @@ start_quickstart() {    # start_quickstart NAME [ENV=VALUE...]: NAME is the row 
   wait_http "http://127.0.0.1:$APP_PORT/plain" "$APP_PID" "$name"
 }
 
-start_builtin() {
+start_builtin() {       # start_builtin NAME [ENV=VALUE...]: builtin (memory cache), or builtin-redis with BUILTIN_REDIS=host:port
+  local name=${1:-builtin}; shift || true
   port_busy "$APP_PORT" && die "port $APP_PORT is in use (set LOAD_APP_PORT)"
   mkdir -p "$RUN/home"
-  (cd "$BUILTIN_DIR" && exec env HOME="$RUN/home" "${dotnet_env[@]}" \
-    dotnet BuiltinSession.dll --urls "http://127.0.0.1:$APP_PORT") >"$RUN/builtin.log" 2>&1 &
+  (cd "$BUILTIN_DIR" && exec env HOME="$RUN/home" "${dotnet_env[@]}" "$@" \
+    dotnet BuiltinSession.dll --urls "http://127.0.0.1:$APP_PORT") >"$RUN/$name.log" 2>&1 &
   APP_PID=$!; STARTED+=("$APP_PID")
-  wait_http "http://127.0.0.1:$APP_PORT/plain" "$APP_PID" builtin
+  wait_http "http://127.0.0.1:$APP_PORT/plain" "$APP_PID" "$name"
 }
 
 start_flask() {         # start_flask WORKERS: gunicorn, sync workers (the peers' best Flask configuration)
