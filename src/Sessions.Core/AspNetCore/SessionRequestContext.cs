@@ -120,13 +120,9 @@ internal sealed class SessionRequestContext : ISessionFeature, IHttpResponseBody
         if (!load.IsCompleted)
         {
             _middleware.RememberUsesSession(HttpContext);
-            load.GetAwaiter().GetResult();
-        }
-        else
-        {
-            load.GetAwaiter().GetResult();
         }
 
+        load.GetAwaiter().GetResult();
         return _loaded;
     }
 
