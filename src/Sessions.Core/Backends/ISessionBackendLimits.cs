@@ -2,7 +2,7 @@ namespace Sessions.Backends;
 
 /// <summary>
 /// Optional backend capability: the largest record the store accepts. The core refuses a session whose encoded payload
-/// exceeds min(<see cref="SessionOptions.MaxPayloadBytes"/>, <see cref="MaxPayloadBytes"/>) before writing anything, with
+/// exceeds min(<c>SessionOptions.MaxPayloadBytes</c>, <see cref="MaxPayloadBytes"/>) before writing anything, with
 /// <see cref="SessionPayloadTooLargeException"/> (HTTP 413), so a store that would reject or drop an oversized write
 /// (memcached deletes the item on a failed oversized set) never loses the stored session.
 /// </summary>

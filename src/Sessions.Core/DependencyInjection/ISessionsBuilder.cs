@@ -19,7 +19,7 @@ public interface ISessionsBuilder
 
     /// <summary>
     /// Registers a backend under <paramref name="name"/>. An app may register several; the one in force is named by
-    /// <c>Sessions:Backend</c> (<see cref="Sessions.SessionOptions.Backend"/>), and when only one is registered it is used
+    /// <c>Sessions:Backend</c> (<c>SessionOptions.Backend</c>), and when only one is registered it is used
     /// without that setting. Registering a name again replaces the earlier registration of that name.
     /// </summary>
     /// <param name="name">A short lowercase name for the backend (<c>memory</c>, <c>redis</c>, ...), used to select it and in metrics, traces, logs and health checks.</param>

@@ -38,7 +38,7 @@ internal static class EnvelopeCodec
     }
 
     /// <summary>
-    /// The payload of a "moved" tombstone: what a regenerate leaves under the old ID for <see cref="SessionOptions.MovedIdLifetime"/>.
+    /// The payload of a "moved" tombstone: what a regenerate leaves under the old ID for <c>SessionOptions.MovedIdLifetime</c>.
     /// Its first byte (0x00) is neither format's, so readers that do not know tombstones see an undecodable record, never a session.
     /// It holds nothing else: no data and no pointer to the new ID.
     /// </summary>

@@ -48,7 +48,7 @@ public sealed class SessionConflictException : SessionException
     }
 }
 
-/// <summary>An encoded session is larger than <see cref="SessionOptions.MaxPayloadBytes"/>.</summary>
+/// <summary>An encoded session is larger than <c>SessionOptions.MaxPayloadBytes</c> (Sessions.AspNetCore).</summary>
 public sealed class SessionPayloadTooLargeException : SessionException
 {
     /// <summary>Creates the exception.</summary>

@@ -185,16 +185,6 @@ public sealed class SessionOptions
     public TimeSpan EffectiveTouchAfter => TouchAfter < IdleTimeout / 2 ? TouchAfter : IdleTimeout / 2;
 }
 
-/// <summary>The encodings of a stored session.</summary>
-public enum SessionFormat
-{
-    /// <summary>A compact versioned binary envelope (the default).</summary>
-    Binary = 0,
-
-    /// <summary>A JSON envelope, readable in tools such as <c>redis-cli</c>.</summary>
-    Json = 1,
-}
-
 /// <summary>What to do when two requests change the same session concurrently.</summary>
 /// <remarks>
 /// Whatever the mode, a request whose session another request destroyed or regenerated while it ran (a lost race with
