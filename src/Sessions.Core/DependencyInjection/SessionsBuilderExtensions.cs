@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Sessions.Backends;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -40,6 +42,40 @@ public static class SessionsBuilderExtensions
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// Registers a backend the one way every backend package does: its options bound from the child section
+    /// <paramref name="sectionName"/> then <paramref name="configure"/> (as <see cref="AddBackendOptions{TOptions}"/>), validated
+    /// by <typeparamref name="TValidator"/> (a source-generated <c>[OptionsValidator]</c> where data annotations say it all),
+    /// and the backend under <paramref name="name"/>, created from the validated options if it is the one in force.
+    /// </summary>
+    /// <remarks>A backend that also implements <see cref="ISessionBackendInitializer"/> is initialized by the engine when the host starts.</remarks>
+    /// <typeparam name="TOptions">The backend's options type.</typeparam>
+    /// <typeparam name="TValidator">Validates <typeparamref name="TOptions"/>; registered once however often this is called.</typeparam>
+    /// <param name="builder">The sessions builder.</param>
+    /// <param name="name">The backend's short lowercase name (<c>redis</c>), as <see cref="ISessionsBuilder.UseBackend"/> takes it.</param>
+    /// <param name="sectionName">The options' configuration section under <c>Sessions</c> (<c>Redis</c>).</param>
+    /// <param name="configure">Sets options in code after binding; <see langword="null"/> for none.</param>
+    /// <param name="factory">Creates the backend from the application's services and the validated options. The container disposes it.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="factory"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> or <paramref name="sectionName"/> is empty.</exception>
+    public static ISessionsBuilder AddBackend<TOptions, TValidator>(
+        this ISessionsBuilder builder,
+        string name,
+        string sectionName,
+        Action<TOptions>? configure,
+        Func<IServiceProvider, TOptions, ISessionBackend> factory)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.AddBackendOptions(sectionName, configure);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
+        return builder.UseBackend(name, services => factory(services, services.GetRequiredService<IOptions<TOptions>>().Value));
     }
 
     private sealed class SectionBinding<TOptions>(IConfiguration section) : IConfigureOptions<TOptions>
