@@ -18,7 +18,7 @@ namespace Sessions.Packaging.Tests;
 /// switch), builds a third party's backend on Sessions.Core alone and an app on it, checks each package's dependency
 /// direction, and checks that a second clone at another path packs to identical DLLs.
 /// </summary>
-/// <remarks>About 3 to 4 minutes on a 2-core machine, mostly the two clean builds.</remarks>
+/// <remarks>About 6 to 7 minutes on a busy 2-core machine: the two clean builds, and two runs of the kit (about a minute each).</remarks>
 [TestFixture]
 [NonParallelizable]
 public sealed class PackagingTests
