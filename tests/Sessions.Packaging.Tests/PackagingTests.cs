@@ -280,16 +280,7 @@ public sealed class PackagingTests
         var app = Directory.CreateDirectory(Path.Combine(_work, "webapp")).FullName;
         var sessions = Path.Combine(_work, "webapp-sessions");
         WriteNuGetConfig(app);
-        File.WriteAllText(Path.Combine(app, "WebApp.csproj"), """
-            <Project Sdk="Microsoft.NET.Sdk.Web">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-              </PropertyGroup>
-            </Project>
-            """);
+        WriteWebAppProject(app);
         File.WriteAllText(Path.Combine(app, "Program.cs"), """
             var builder = WebApplication.CreateBuilder(args);
             builder.Services.AddSessions(builder.Configuration.GetSection("Sessions"))
@@ -377,11 +368,7 @@ public sealed class PackagingTests
         using var process = Cli.Start("dotnet", $"bin/Release/net10.0/WebApp.dll --urls http://127.0.0.1:{port}", app, out var output);
         try
         {
-            using var http = new HttpClient(new HttpClientHandler { UseCookies = true, CookieContainer = new CookieContainer() })
-            {
-                BaseAddress = new Uri($"http://127.0.0.1:{port}"),
-                Timeout = TimeSpan.FromSeconds(30),
-            };
+            using var http = CookieClient(port);
             var first = GetWhenUp(http, "/visit", process, output);
             var second = http.GetStringAsync(new Uri("/visit", UriKind.Relative)).GetAwaiter().GetResult();
             string Get(string path) => http.GetStringAsync(new Uri(path, UriKind.Relative)).GetAwaiter().GetResult().Trim();
@@ -498,36 +485,13 @@ public sealed class PackagingTests
                         new MemorySessionBackend(timeProvider: services.GetService<TimeProvider>())));
             }
 
-            // The backend has none of the optional capabilities (key listing, purge, health probe, ...): every capability
-            // fixture of the kit, whichever this kit version has, is excused for that reason.
-            [TestFixture]
-            public sealed class Completeness : ConformanceCompletenessTests
-            {
-                protected override IReadOnlyDictionary<Type, string> ExcusedFixtures { get; } =
-                    typeof(ConformanceCompletenessTests).Assembly.GetExportedTypes()
-                        .Where(t => t is { IsClass: true, IsAbstract: true } && t.IsDefined(typeof(ConformanceFixtureAttribute), false))
-                        .Where(t => t != typeof(SessionBackendConformanceTests) && t != typeof(SessionBehaviourConformanceTests))
-                        .ToDictionary(t => t, _ => "WrappedBackend implements ISessionBackend only.");
-            }
-            """);
+            """ + CompletenessFixture("WrappedBackend"));
 
         // As the issue's user did: the template's own NUnit pin, then the kit, with warnings as errors (NU1605 and all).
         Cli.Run("dotnet", "add package Sessions.Conformance", project, BuildTimeout);
         var csproj = File.ReadAllText(Path.Combine(project, "KitCheck.csproj"));
         Assert.That(csproj, Does.Contain($"Include=\"Sessions.Conformance\" Version=\"{_version}\""));
-        var results = Path.Combine(project, "results");
-        var output = Cli.Run("dotnet",
-            $"test -c Release -p:TreatWarningsAsErrors=true --logger \"trx;LogFileName=kit.trx\" --results-directory \"{results}\"",
-            project, BuildTimeout);
-
-        var counters = XDocument.Load(Path.Combine(results, "kit.trx")).Descendants().First(e => e.Name.LocalName == "Counters");
-        int Count(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0", System.Globalization.CultureInfo.InvariantCulture);
-        TestContext.Progress.WriteLine($"kit from packages: {Count("passed")} passed, {Count("failed")} failed, total {Count("total")}");
-        Assert.Multiple(() =>
-        {
-            Assert.That(Count("failed"), Is.Zero, Cli.Tail(new System.Text.StringBuilder(output)));
-            Assert.That(Count("passed"), Is.GreaterThan(50), "the kit's backend and behaviour halves ran");
-        });
+        RunKit(project, "kit from packages");
     }
 
     /// <summary>
@@ -548,19 +512,7 @@ public sealed class PackagingTests
         });
 
         var app = Directory.CreateDirectory(Path.Combine(_work, "third-party", "webapp")).FullName;
-        File.WriteAllText(Path.Combine(app, "WebApp.csproj"), """
-            <Project Sdk="Microsoft.NET.Sdk.Web">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-              </PropertyGroup>
-              <ItemGroup>
-                <ProjectReference Include="../library/ThirdParty.Sessions.csproj" />
-              </ItemGroup>
-            </Project>
-            """);
+        WriteWebAppProject(app, """<ProjectReference Include="../library/ThirdParty.Sessions.csproj" />""");
         File.WriteAllText(Path.Combine(app, "Program.cs"), """
             var builder = WebApplication.CreateBuilder(args);
             builder.Services.AddSessions(builder.Configuration.GetSection("Sessions"))
@@ -584,11 +536,7 @@ public sealed class PackagingTests
         {
             try
             {
-                using var http = new HttpClient(new HttpClientHandler { UseCookies = true, CookieContainer = new CookieContainer() })
-                {
-                    BaseAddress = new Uri($"http://127.0.0.1:{port}"),
-                    Timeout = TimeSpan.FromSeconds(30),
-                };
+                using var http = CookieClient(port);
                 var counts = new List<string> { GetWhenUp(http, "/count", process, output) };
                 for (var i = 0; i < 2; i++)
                 {
@@ -667,31 +615,10 @@ public sealed class PackagingTests
                 }
             }
 
-            [TestFixture]
-            public sealed class Completeness : ConformanceCompletenessTests
-            {
-                protected override IReadOnlyDictionary<Type, string> ExcusedFixtures { get; } =
-                    typeof(ConformanceCompletenessTests).Assembly.GetExportedTypes()
-                        .Where(t => t is { IsClass: true, IsAbstract: true } && t.IsDefined(typeof(ConformanceFixtureAttribute), false))
-                        .Where(t => t != typeof(SessionBackendConformanceTests) && t != typeof(SessionBehaviourConformanceTests))
-                        .ToDictionary(t => t, _ => "DictionarySessionBackend implements ISessionBackend only.");
-            }
-            """);
+            """ + CompletenessFixture("DictionarySessionBackend"));
         Cli.Run("dotnet", "add package Sessions.Conformance", project, BuildTimeout);
         Cli.Run("dotnet", $"add reference \"{Path.Combine(library, "ThirdParty.Sessions.csproj")}\"", project, BuildTimeout);
-        var results = Path.Combine(project, "results");
-        var output = Cli.Run("dotnet",
-            $"test -c Release -p:TreatWarningsAsErrors=true --logger \"trx;LogFileName=kit.trx\" --results-directory \"{results}\"",
-            project, BuildTimeout);
-
-        var counters = XDocument.Load(Path.Combine(results, "kit.trx")).Descendants().First(e => e.Name.LocalName == "Counters");
-        int Count(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0", System.Globalization.CultureInfo.InvariantCulture);
-        TestContext.Progress.WriteLine($"kit on the third-party backend: {Count("passed")} passed, {Count("failed")} failed, total {Count("total")}");
-        Assert.Multiple(() =>
-        {
-            Assert.That(Count("failed"), Is.Zero, Cli.Tail(new System.Text.StringBuilder(output)));
-            Assert.That(Count("passed"), Is.GreaterThan(50), "the kit's backend and behaviour halves ran");
-        });
+        RunKit(project, "kit on the third-party backend");
     }
 
     // ---- helpers ----
@@ -860,6 +787,41 @@ public sealed class PackagingTests
     }
 
 
+    /// <summary>
+    /// The kit's completeness fixture for a backend with none of the optional capabilities (key listing, purge, health
+    /// probe, ...): every capability fixture of the kit, whichever this kit version has, is excused for that reason.
+    /// </summary>
+    private static string CompletenessFixture(string backend) => $$"""
+
+        [TestFixture]
+        public sealed class Completeness : ConformanceCompletenessTests
+        {
+            protected override IReadOnlyDictionary<Type, string> ExcusedFixtures { get; } =
+                typeof(ConformanceCompletenessTests).Assembly.GetExportedTypes()
+                    .Where(t => t is { IsClass: true, IsAbstract: true } && t.IsDefined(typeof(ConformanceFixtureAttribute), false))
+                    .Where(t => t != typeof(SessionBackendConformanceTests) && t != typeof(SessionBehaviourConformanceTests))
+                    .ToDictionary(t => t, _ => "{{backend}} implements ISessionBackend only.");
+        }
+        """;
+
+    /// <summary>Runs <c>dotnet test</c> in a kit project (warnings as errors) and fails unless the kit ran and passed.</summary>
+    private static void RunKit(string project, string label)
+    {
+        var results = Path.Combine(project, "results");
+        var output = Cli.Run("dotnet",
+            $"test -c Release -p:TreatWarningsAsErrors=true --logger \"trx;LogFileName=kit.trx\" --results-directory \"{results}\"",
+            project, BuildTimeout);
+
+        var counters = XDocument.Load(Path.Combine(results, "kit.trx")).Descendants().First(e => e.Name.LocalName == "Counters");
+        int Count(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+        TestContext.Progress.WriteLine($"{label}: {Count("passed")} passed, {Count("failed")} failed, total {Count("total")}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Count("failed"), Is.Zero, Cli.Tail(new System.Text.StringBuilder(output)));
+            Assert.That(Count("passed"), Is.GreaterThan(50), "the kit's backend and behaviour halves ran");
+        });
+    }
+
     private static string FindRepositoryRoot()
     {
         for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
@@ -962,6 +924,30 @@ public sealed class PackagingTests
     }
 
     private static int IndexOf(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle);
+
+    /// <summary>The project file of a web app made by hand (<c>WebApp.csproj</c>), with warnings as errors and <paramref name="items"/> in an item group.</summary>
+    private static void WriteWebAppProject(string app, string items = "") =>
+        File.WriteAllText(Path.Combine(app, "WebApp.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk.Web">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+              </PropertyGroup>
+              <ItemGroup>
+                {items}
+              </ItemGroup>
+            </Project>
+            """);
+
+    /// <summary>A client of the app on <paramref name="port"/> that keeps its cookies, as a browser does.</summary>
+    private static HttpClient CookieClient(int port) =>
+        new(new HttpClientHandler { UseCookies = true, CookieContainer = new CookieContainer() })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
 
     private static int FreePort()
     {
