@@ -113,14 +113,31 @@ Task("__TestTimeZone")
 });
 
 Task("__Pack")
-    .Does(() => DotNetPack(solution, new DotNetPackSettings
+    .Does(() =>
+{
+    DotNetPack(solution, new DotNetPackSettings
     {
         // Packing the solution packs exactly the projects with IsPackable=true (src/* and tests/Conformance).
         Configuration = configuration,
         NoBuild = true,
         NoRestore = true,
         OutputDirectory = packages,
-    }));
+    });
+
+    // The package set is every project under src/ (Sessions.Core, the contract; Sessions.AspNetCore, the engine; the
+    // backends; the tool) and the conformance kit: a project left out of the solution or not packable fails here.
+    var expected = GetFiles("./src/*/*.csproj").Select(p => p.GetFilenameWithoutExtension().ToString())
+        .Append("Sessions.Conformance").OrderBy(id => id, StringComparer.Ordinal).ToList();
+    var packed = GetFiles($"{packages}/*.nupkg").Select(p => p.GetFilename().ToString())
+        .Select(name => System.Text.RegularExpressions.Regex.Replace(name, @"\.\d+\.\d+\.\d+.*\.nupkg$", ""))
+        .OrderBy(id => id, StringComparer.Ordinal).ToList();
+    if (!packed.SequenceEqual(expected))
+    {
+        throw new Exception($"Packed {string.Join(", ", packed)}; expected {string.Join(", ", expected)}.");
+    }
+
+    Information($"Packed {packed.Count} packages to {packages}: {string.Join(", ", packed)}.");
+});
 
 Task("Build")
     .IsDependentOn("__Clean")

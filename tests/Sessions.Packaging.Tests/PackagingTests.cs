@@ -15,9 +15,10 @@ namespace Sessions.Packaging.Tests;
 /// from that folder only (a NuGet.config with that folder for Sessions.* and the machine's usual source for the rest,
 /// no project references): runs a minimal web app on Sessions.FileSystem configured by appsettings.json, runs the kit
 /// from a project made by <c>dotnet new nunit</c>, adds Sessions.Redis with <c>dotnet add package</c> (no prerelease
-/// switch), and checks that a second clone at another path packs to identical DLLs.
+/// switch), builds a third party's backend on Sessions.Core alone and an app on it, checks each package's dependency
+/// direction, and checks that a second clone at another path packs to identical DLLs.
 /// </summary>
-/// <remarks>About 3 to 4 minutes on a 2-core machine, mostly the two clean builds.</remarks>
+/// <remarks>About 6 to 7 minutes on a busy 2-core machine: the two clean builds, and two runs of the kit (about a minute each).</remarks>
 [TestFixture]
 [NonParallelizable]
 public sealed class PackagingTests
@@ -33,6 +34,7 @@ public sealed class PackagingTests
     private string _version = "";
     private string _feed = "";
     private string _cloneA = "";
+    private string? _thirdPartyLibrary;
 
     [OneTimeSetUp]
     public void PackEverythingFromAClone()
@@ -105,6 +107,54 @@ public sealed class PackagingTests
                 Assert.That(File.Exists(Path.ChangeExtension(package, ".snupkg")), Is.True, $"{name} has a symbol package");
             });
         }
+    }
+
+    /// <summary>
+    /// Issue 23: the dependency direction, as a user's restore sees it (the .nuspec of each package). Sessions.Core is the
+    /// tiny contract on the Microsoft.Extensions abstractions alone; Sessions.AspNetCore (the engine) stands on it and on
+    /// the ASP.NET Core shared framework; every backend stands on Sessions.AspNetCore and asks for no framework itself.
+    /// </summary>
+    [Test]
+    public void Each_package_depends_in_the_one_direction_core_then_engine_then_backends()
+    {
+        var nuspecs = Directory.GetFiles(_feed, "*.nupkg").ToDictionary(
+            p => Path.GetFileName(p)[..^($".{_version}.nupkg".Length)],
+            p => Nuspec.Read(p),
+            StringComparer.Ordinal);
+        Assert.That(nuspecs.Keys, Does.Contain("Sessions.Core").And.Contain("Sessions.AspNetCore").And.Contain("Sessions.Conformance"),
+            "the new package set: the contract, the engine, the kit");
+
+        var core = nuspecs["Sessions.Core"];
+        var engine = nuspecs["Sessions.AspNetCore"];
+        Assert.Multiple(() =>
+        {
+            Assert.That(core.Dependencies, Is.Not.Empty, "Sessions.Core lists its dependencies");
+            Assert.That(core.Dependencies.Where(d => !d.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal)), Is.Empty,
+                "Sessions.Core depends on Microsoft.Extensions.* only (no Polly, no Sessions.*)");
+            Assert.That(core.Dependencies.Where(d => d.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal) && !d.EndsWith(".Abstractions", StringComparison.Ordinal)),
+                Is.SubsetOf(new[] { "Microsoft.Extensions.Options", "Microsoft.Extensions.Options.ConfigurationExtensions" }),
+                "Sessions.Core: abstractions, and Options (the contract of options and their validation)");
+            Assert.That(core.FrameworkReferences, Is.Empty, "Sessions.Core references no shared framework (no Microsoft.AspNetCore.App)");
+
+            Assert.That(engine.Dependencies, Does.Contain("Sessions.Core"), "Sessions.AspNetCore stands on Sessions.Core");
+            Assert.That(engine.FrameworkReferences, Is.EqualTo(new[] { "Microsoft.AspNetCore.App" }), "the engine is where ASP.NET Core comes in");
+        });
+
+        var backends = nuspecs.Where(p => p.Key is not ("Sessions.Core" or "Sessions.AspNetCore" or "Sessions.Conformance") && !p.Value.IsTool).ToList();
+        Assert.That(backends.Select(b => b.Key), Does.Contain("Sessions.FileSystem").And.Contain("Sessions.Redis"), "the backends were found");
+        foreach (var (id, nuspec) in backends)
+        {
+            Assert.Multiple(() =>
+            {
+                Assert.That(nuspec.Dependencies, Does.Contain("Sessions.AspNetCore"),
+                    $"{id} brings the engine, so one `dotnet add package {id}` gives a working app");
+                Assert.That(nuspec.FrameworkReferences, Is.Empty, $"{id} asks for no shared framework of its own (the engine brings ASP.NET Core)");
+                Assert.That(nuspec.Dependencies.Where(d => d.StartsWith("Polly", StringComparison.Ordinal)), Is.Empty, $"{id}: no Polly of its own");
+            });
+        }
+
+        // The kit runs the engine on TestServer: it brings the engine, not a copy of the contract.
+        Assert.That(nuspecs["Sessions.Conformance"].Dependencies, Does.Contain("Sessions.AspNetCore"), "Sessions.Conformance");
     }
 
     [Test]
@@ -181,7 +231,8 @@ public sealed class PackagingTests
     [Test]
     public void Packing_again_from_another_clone_path_gives_identical_dlls()
     {
-        // Sessions.Core and Sessions.FileSystem only (one small build), against the same packages of the first clone.
+        // Sessions.Core, the engine (Sessions.AspNetCore, which Sessions.Core was before issue 23) and Sessions.FileSystem
+        // only (one small build), against the same packages of the first clone.
         var cloneB = Clone(Path.Combine(_work, "elsewhere", "second-clone"), FakeRemote);
         var first = PackedDlls(_feed).ToDictionary(d => d.Name, d => Convert.ToHexString(SHA256.HashData(d.Bytes)));
 
@@ -190,10 +241,11 @@ public sealed class PackagingTests
         // holds the sources to one declaration per project.)
         var feedB = Path.Combine(_work, "feed-b");
         Pack(cloneB, [Path.Combine(cloneB, "src", "Sessions.Core", "Sessions.Core.csproj"),
+            Path.Combine(cloneB, "src", "Sessions.AspNetCore", "Sessions.AspNetCore.csproj"),
             Path.Combine(cloneB, "src", "Sessions.FileSystem", "Sessions.FileSystem.csproj")], feedB);
         var second = PackedDlls(feedB).ToDictionary(d => d.Name, d => Convert.ToHexString(SHA256.HashData(d.Bytes)));
 
-        Assert.That(second.Keys, Is.EquivalentTo(new[] { "Sessions.Core.dll", "Sessions.FileSystem.dll" }));
+        Assert.That(second.Keys, Is.EquivalentTo(new[] { "Sessions.Core.dll", "Sessions.AspNetCore.dll", "Sessions.FileSystem.dll" }));
         foreach (var (name, hash) in second)
         {
             Assert.That(hash, Is.EqualTo(first[name]), $"{name} differs between {_cloneA} and {cloneB}");
@@ -228,16 +280,7 @@ public sealed class PackagingTests
         var app = Directory.CreateDirectory(Path.Combine(_work, "webapp")).FullName;
         var sessions = Path.Combine(_work, "webapp-sessions");
         WriteNuGetConfig(app);
-        File.WriteAllText(Path.Combine(app, "WebApp.csproj"), """
-            <Project Sdk="Microsoft.NET.Sdk.Web">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-              </PropertyGroup>
-            </Project>
-            """);
+        WriteWebAppProject(app);
         File.WriteAllText(Path.Combine(app, "Program.cs"), """
             var builder = WebApplication.CreateBuilder(args);
             builder.Services.AddSessions(builder.Configuration.GetSection("Sessions"))
@@ -325,11 +368,7 @@ public sealed class PackagingTests
         using var process = Cli.Start("dotnet", $"bin/Release/net10.0/WebApp.dll --urls http://127.0.0.1:{port}", app, out var output);
         try
         {
-            using var http = new HttpClient(new HttpClientHandler { UseCookies = true, CookieContainer = new CookieContainer() })
-            {
-                BaseAddress = new Uri($"http://127.0.0.1:{port}"),
-                Timeout = TimeSpan.FromSeconds(30),
-            };
+            using var http = CookieClient(port);
             var first = GetWhenUp(http, "/visit", process, output);
             var second = http.GetStringAsync(new Uri("/visit", UriKind.Relative)).GetAwaiter().GetResult();
             string Get(string path) => http.GetStringAsync(new Uri(path, UriKind.Relative)).GetAwaiter().GetResult().Trim();
@@ -446,23 +485,328 @@ public sealed class PackagingTests
                         new MemorySessionBackend(timeProvider: services.GetService<TimeProvider>())));
             }
 
-            // The backend has none of the optional capabilities (key listing, purge, health probe, ...): every capability
-            // fixture of the kit, whichever this kit version has, is excused for that reason.
-            [TestFixture]
-            public sealed class Completeness : ConformanceCompletenessTests
-            {
-                protected override IReadOnlyDictionary<Type, string> ExcusedFixtures { get; } =
-                    typeof(ConformanceCompletenessTests).Assembly.GetExportedTypes()
-                        .Where(t => t is { IsClass: true, IsAbstract: true } && t.IsDefined(typeof(ConformanceFixtureAttribute), false))
-                        .Where(t => t != typeof(SessionBackendConformanceTests) && t != typeof(SessionBehaviourConformanceTests))
-                        .ToDictionary(t => t, _ => "WrappedBackend implements ISessionBackend only.");
-            }
-            """);
+            """ + CompletenessFixture("WrappedBackend"));
 
         // As the issue's user did: the template's own NUnit pin, then the kit, with warnings as errors (NU1605 and all).
         Cli.Run("dotnet", "add package Sessions.Conformance", project, BuildTimeout);
         var csproj = File.ReadAllText(Path.Combine(project, "KitCheck.csproj"));
         Assert.That(csproj, Does.Contain($"Include=\"Sessions.Conformance\" Version=\"{_version}\""));
+        RunKit(project, "kit from packages");
+    }
+
+    /// <summary>
+    /// Issue 23: a third party writes a backend against Sessions.Core alone (no ASP.NET Core, no Polly in its restore graph),
+    /// registers it with the core's one helper, and an app on Sessions.AspNetCore serves sessions from it.
+    /// </summary>
+    [Test]
+    public void A_third_party_backend_on_Sessions_Core_alone_serves_a_web_app()
+    {
+        var library = ThirdPartyLibrary();
+        var assets = File.ReadAllText(Path.Combine(library, "obj", "project.assets.json"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(assets, Does.Contain($"\"Sessions.Core/{_version}\""), "the library restores Sessions.Core from the local feed");
+            Assert.That(assets, Does.Not.Contain("Microsoft.AspNetCore.App"), "no ASP.NET Core shared framework in the library's restore graph");
+            Assert.That(assets, Does.Not.Contain("Polly"), "no Polly in the library's restore graph");
+            Assert.That(assets, Does.Not.Contain("Sessions.AspNetCore"), "the engine is not needed to write a backend");
+        });
+
+        var app = Directory.CreateDirectory(Path.Combine(_work, "third-party", "webapp")).FullName;
+        WriteWebAppProject(app, """<ProjectReference Include="../library/ThirdParty.Sessions.csproj" />""");
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddSessions(builder.Configuration.GetSection("Sessions"))
+                            .AddDictionaryBackend();
+            var app = builder.Build();
+            app.UseSessions();
+            app.MapGet("/count", (HttpContext context) =>
+            {
+                var count = (context.Session.GetInt32("count") ?? 0) + 1;
+                context.Session.SetInt32("count", count);
+                return $"count={count}";
+            });
+            app.Run();
+            """);
+        Cli.Run("dotnet", "add package Sessions.AspNetCore", app, BuildTimeout);
+        Assert.That(File.ReadAllText(Path.Combine(app, "WebApp.csproj")), Does.Contain($"Include=\"Sessions.AspNetCore\" Version=\"{_version}\""));
+        Cli.Run("dotnet", "build -c Release", app, BuildTimeout);
+
+        var port = FreePort();
+        using (var process = Cli.Start("dotnet", $"bin/Release/net10.0/WebApp.dll --urls http://127.0.0.1:{port}", app, out var output))
+        {
+            try
+            {
+                using var http = CookieClient(port);
+                var counts = new List<string> { GetWhenUp(http, "/count", process, output) };
+                for (var i = 0; i < 2; i++)
+                {
+                    counts.Add(http.GetStringAsync(new Uri("/count", UriKind.Relative)).GetAwaiter().GetResult());
+                }
+
+                using var cookieless = new HttpClient { BaseAddress = http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+                var stranger = cookieless.GetStringAsync(new Uri("/count", UriKind.Relative)).GetAwaiter().GetResult();
+                Assert.Multiple(() =>
+                {
+                    Assert.That(counts, Is.EqualTo(new[] { "count=1", "count=2", "count=3" }), $"the cookie brings the session back from the third-party store. {Cli.Tail(output)}");
+                    Assert.That(stranger, Is.EqualTo("count=1"), "a client without the cookie gets a session of its own");
+                });
+            }
+            finally
+            {
+                Cli.Kill(process);
+            }
+        }
+
+        // The core's registration helper runs the library's validator: a bad setting of the backend in force fails start-up.
+        using var invalid = Cli.Start("dotnet",
+            $"bin/Release/net10.0/WebApp.dll --urls http://127.0.0.1:{FreePort()} --Sessions:Dictionary:StoreName={new string('x', 65)}",
+            app, out var invalidOutput);
+        try
+        {
+            Assert.That(invalid.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, $"the app with an invalid StoreName kept running. {Cli.Tail(invalidOutput)}");
+            invalid.WaitForExit();
+            Assert.Multiple(() =>
+            {
+                Assert.That(invalid.ExitCode, Is.Not.Zero, Cli.Tail(invalidOutput));
+                Assert.That(Cli.Tail(invalidOutput), Does.Contain("Sessions:Dictionary:StoreName must be 1 to 64 characters"));
+            });
+        }
+        finally
+        {
+            Cli.Kill(invalid);
+        }
+    }
+
+    /// <summary>The conformance kit, from its package, holds the third party's backend (built on Sessions.Core alone) to the contract.</summary>
+    [Test]
+    public void The_kit_runs_against_a_third_party_backend_on_Sessions_Core_alone()
+    {
+        var library = ThirdPartyLibrary();
+        var project = Directory.CreateDirectory(Path.Combine(_work, "third-party", "kit")).FullName;
+        Cli.Run("dotnet", "new nunit -n ThirdPartyKit -o . --force", project, TimeSpan.FromMinutes(2));
+        File.Delete(Path.Combine(project, "UnitTest1.cs"));
+        File.WriteAllText(Path.Combine(project, "DictionaryBackendTests.cs"), """
+            using Microsoft.Extensions.DependencyInjection;
+            using Sessions.Backends;
+            using Sessions.Conformance;
+            using ThirdParty.Sessions;
+
+            namespace ThirdPartyKit;
+
+            [TestFixture]
+            public sealed class DictionaryBackendConformanceTests : SessionBackendConformanceTests
+            {
+                private readonly string _store = Guid.NewGuid().ToString("N");
+
+                protected override ValueTask<ISessionBackend> CreateBackendAsync() => new(new DictionarySessionBackend(_store));
+
+                protected override ValueTask<ISessionBackend> CreateBackendAsync(TimeProvider timeProvider) =>
+                    new(new DictionarySessionBackend(_store, timeProvider));
+            }
+
+            [TestFixture]
+            public sealed class DictionaryBehaviourConformanceTests : SessionBehaviourConformanceTests
+            {
+                // A store of its own for each app the kit starts, registered as an app would.
+                protected override void AddBackend(ISessionsBuilder builder)
+                {
+                    var store = Guid.NewGuid().ToString("N");
+                    builder.AddDictionaryBackend(options => options.StoreName = store);
+                }
+            }
+
+            """ + CompletenessFixture("DictionarySessionBackend"));
+        Cli.Run("dotnet", "add package Sessions.Conformance", project, BuildTimeout);
+        Cli.Run("dotnet", $"add reference \"{Path.Combine(library, "ThirdParty.Sessions.csproj")}\"", project, BuildTimeout);
+        RunKit(project, "kit on the third-party backend");
+    }
+
+    // ---- helpers ----
+
+    /// <summary>
+    /// The third party's backend library, made once: <c>dotnet new classlib</c>, <c>dotnet add package Sessions.Core</c>
+    /// (nothing else), a dictionary-backed store honouring the write conditions and expiry by the app's clock, its
+    /// options with a validator, and an <c>AddDictionaryBackend</c> on the core's <c>AddBackend</c> helper. Built with
+    /// warnings as errors; returns its folder (a NuGet.config in the parent folder serves the tests' projects beside it).
+    /// </summary>
+    private string ThirdPartyLibrary() => _thirdPartyLibrary ??= BuildThirdPartyLibrary();
+
+    private string BuildThirdPartyLibrary()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(_work, "third-party")).FullName;
+        WriteNuGetConfig(root);
+        var library = Directory.CreateDirectory(Path.Combine(root, "library")).FullName;
+        Cli.Run("dotnet", "new classlib -n ThirdParty.Sessions -o . --force", library, TimeSpan.FromMinutes(2));
+        File.Delete(Path.Combine(library, "Class1.cs"));
+        Cli.Run("dotnet", "add package Sessions.Core", library, BuildTimeout);
+        var csproj = File.ReadAllText(Path.Combine(library, "ThirdParty.Sessions.csproj"));
+        Assert.That(csproj, Does.Contain($"Include=\"Sessions.Core\" Version=\"{_version}\""));
+        Assert.That(Regex.Matches(csproj, "<PackageReference ").Count, Is.EqualTo(1), $"Sessions.Core is the library's only package: {csproj}");
+
+        File.WriteAllText(Path.Combine(library, "DictionarySessionBackend.cs"), """
+            using System.Collections.Concurrent;
+            using Sessions.Backends;
+
+            namespace ThirdParty.Sessions;
+
+            /// <summary>Session records in a process-wide dictionary per store name; expiry judged by the app's clock.</summary>
+            public sealed class DictionarySessionBackend : ISessionBackend
+            {
+                private static readonly ConcurrentDictionary<string, Dictionary<string, SessionRecord>> Stores = new(StringComparer.Ordinal);
+                private readonly Dictionary<string, SessionRecord> _records;
+                private readonly TimeProvider _clock;
+
+                /// <summary>Opens the store named <paramref name="storeName"/>; instances with the same name share it.</summary>
+                public DictionarySessionBackend(string storeName, TimeProvider? timeProvider = null)
+                {
+                    ArgumentException.ThrowIfNullOrEmpty(storeName);
+                    _records = Stores.GetOrAdd(storeName, _ => new Dictionary<string, SessionRecord>(StringComparer.Ordinal));
+                    _clock = timeProvider ?? TimeProvider.System;
+                }
+
+                /// <inheritdoc/>
+                public ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
+                {
+                    Check(key, cancellationToken);
+                    lock (_records)
+                    {
+                        return new(Live(key));
+                    }
+                }
+
+                /// <inheritdoc/>
+                public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken)
+                {
+                    Check(key, cancellationToken);
+                    ArgumentNullException.ThrowIfNull(record);
+                    lock (_records)
+                    {
+                        if (!condition.IsSatisfiedBy(Live(key)))
+                        {
+                            return new(false);
+                        }
+
+                        _records[key] = record with { Payload = record.Payload.ToArray(), ConcurrencyToken = null };
+                        return new(true);
+                    }
+                }
+
+                /// <inheritdoc/>
+                public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken)
+                {
+                    Check(key, cancellationToken);
+                    lock (_records)
+                    {
+                        var live = Live(key);
+                        if (live is null || (expectedVersion is { } version && live.Version != version))
+                        {
+                            return new(false);
+                        }
+
+                        return new(_records.Remove(key));
+                    }
+                }
+
+                /// <inheritdoc/>
+                public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+                {
+                    Check(key, cancellationToken);
+                    lock (_records)
+                    {
+                        if (Live(key) is not { } live)
+                        {
+                            return new(false);
+                        }
+
+                        _records[key] = live with { ExpiresAt = expiresAt };
+                        return new(true);
+                    }
+                }
+
+                private static void Check(string key, CancellationToken cancellationToken)
+                {
+                    SessionKeys.ThrowIfInvalid(key);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                // Under the lock: the record if it has not expired by the app's clock; an expired one is dropped.
+                private SessionRecord? Live(string key)
+                {
+                    if (!_records.TryGetValue(key, out var record))
+                    {
+                        return null;
+                    }
+
+                    if (_clock.GetUtcNow() < record.ExpiresAt)
+                    {
+                        return record;
+                    }
+
+                    _records.Remove(key);
+                    return null;
+                }
+            }
+            """);
+        File.WriteAllText(Path.Combine(library, "DictionarySessionBackendOptions.cs"), """
+            using Microsoft.Extensions.Options;
+
+            namespace ThirdParty.Sessions;
+
+            /// <summary>Options of <see cref="DictionarySessionBackend"/>, bound from <c>Sessions:Dictionary</c>.</summary>
+            public sealed class DictionarySessionBackendOptions
+            {
+                /// <summary>The store's name (1 to 64 characters); backends with the same name share their records.</summary>
+                public string StoreName { get; set; } = "default";
+            }
+
+            internal sealed class DictionarySessionBackendOptionsValidator : IValidateOptions<DictionarySessionBackendOptions>
+            {
+                public ValidateOptionsResult Validate(string? name, DictionarySessionBackendOptions options) =>
+                    options.StoreName is { Length: > 0 and <= 64 }
+                        ? ValidateOptionsResult.Success
+                        : ValidateOptionsResult.Fail($"Sessions:Dictionary:StoreName must be 1 to 64 characters; it is {options.StoreName?.Length ?? 0}.");
+            }
+            """);
+        File.WriteAllText(Path.Combine(library, "DictionarySessionsBuilderExtensions.cs"), """
+            using ThirdParty.Sessions;
+
+            namespace Microsoft.Extensions.DependencyInjection;
+
+            /// <summary>Registers the dictionary backend.</summary>
+            public static class DictionarySessionsBuilderExtensions
+            {
+                /// <summary>Adds the backend "dictionary", its options bound from <c>Sessions:Dictionary</c> then <paramref name="configure"/>.</summary>
+                public static ISessionsBuilder AddDictionaryBackend(this ISessionsBuilder builder, Action<DictionarySessionBackendOptions>? configure = null) =>
+                    builder.AddBackend<DictionarySessionBackendOptions, DictionarySessionBackendOptionsValidator>(
+                        "dictionary", "Dictionary", configure,
+                        (services, options) => new DictionarySessionBackend(options.StoreName, services.GetService<TimeProvider>()));
+            }
+            """);
+        Cli.Run("dotnet", "build -c Release -p:TreatWarningsAsErrors=true", library, BuildTimeout);
+        return library;
+    }
+
+
+    /// <summary>
+    /// The kit's completeness fixture for a backend with none of the optional capabilities (key listing, purge, health
+    /// probe, ...): every capability fixture of the kit, whichever this kit version has, is excused for that reason.
+    /// </summary>
+    private static string CompletenessFixture(string backend) => $$"""
+
+        [TestFixture]
+        public sealed class Completeness : ConformanceCompletenessTests
+        {
+            protected override IReadOnlyDictionary<Type, string> ExcusedFixtures { get; } =
+                typeof(ConformanceCompletenessTests).Assembly.GetExportedTypes()
+                    .Where(t => t is { IsClass: true, IsAbstract: true } && t.IsDefined(typeof(ConformanceFixtureAttribute), false))
+                    .Where(t => t != typeof(SessionBackendConformanceTests) && t != typeof(SessionBehaviourConformanceTests))
+                    .ToDictionary(t => t, _ => "{{backend}} implements ISessionBackend only.");
+        }
+        """;
+
+    /// <summary>Runs <c>dotnet test</c> in a kit project (warnings as errors) and fails unless the kit ran and passed.</summary>
+    private static void RunKit(string project, string label)
+    {
         var results = Path.Combine(project, "results");
         var output = Cli.Run("dotnet",
             $"test -c Release -p:TreatWarningsAsErrors=true --logger \"trx;LogFileName=kit.trx\" --results-directory \"{results}\"",
@@ -470,15 +814,13 @@ public sealed class PackagingTests
 
         var counters = XDocument.Load(Path.Combine(results, "kit.trx")).Descendants().First(e => e.Name.LocalName == "Counters");
         int Count(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0", System.Globalization.CultureInfo.InvariantCulture);
-        TestContext.Progress.WriteLine($"kit from packages: {Count("passed")} passed, {Count("failed")} failed, total {Count("total")}");
+        TestContext.Progress.WriteLine($"{label}: {Count("passed")} passed, {Count("failed")} failed, total {Count("total")}");
         Assert.Multiple(() =>
         {
             Assert.That(Count("failed"), Is.Zero, Cli.Tail(new System.Text.StringBuilder(output)));
             Assert.That(Count("passed"), Is.GreaterThan(50), "the kit's backend and behaviour halves ran");
         });
     }
-
-    // ---- helpers ----
 
     private static string FindRepositoryRoot()
     {
@@ -564,7 +906,48 @@ public sealed class PackagingTests
         }
     }
 
+    /// <summary>What a package's .nuspec asks of a user's restore: its package dependencies (every target group) and shared frameworks.</summary>
+    private sealed record Nuspec(string[] Dependencies, string[] FrameworkReferences, bool IsTool)
+    {
+        public static Nuspec Read(string package)
+        {
+            using var zip = ZipFile.OpenRead(package);
+            using var stream = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
+            var nuspec = XDocument.Load(stream);
+            string[] Attributes(string element, string attribute) =>
+                [.. nuspec.Descendants().Where(e => e.Name.LocalName == element).Select(e => e.Attribute(attribute)?.Value ?? "").Distinct().Order()];
+            return new Nuspec(
+                Attributes("dependency", "id"),
+                Attributes("frameworkReference", "name"),
+                nuspec.Descendants().Any(e => e.Name.LocalName == "packageType" && e.Attribute("name")?.Value == "DotnetTool"));
+        }
+    }
+
     private static int IndexOf(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle);
+
+    /// <summary>The project file of a web app made by hand (<c>WebApp.csproj</c>), with warnings as errors and <paramref name="items"/> in an item group.</summary>
+    private static void WriteWebAppProject(string app, string items = "") =>
+        File.WriteAllText(Path.Combine(app, "WebApp.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk.Web">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+              </PropertyGroup>
+              <ItemGroup>
+                {items}
+              </ItemGroup>
+            </Project>
+            """);
+
+    /// <summary>A client of the app on <paramref name="port"/> that keeps its cookies, as a browser does.</summary>
+    private static HttpClient CookieClient(int port) =>
+        new(new HttpClientHandler { UseCookies = true, CookieContainer = new CookieContainer() })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
 
     private static int FreePort()
     {
