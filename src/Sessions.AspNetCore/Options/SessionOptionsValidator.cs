@@ -36,7 +36,8 @@ internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
     // SessionOptions.A.B must be between x and y."; for those, the annotation's own message is formatted instead.
     private static string NamingTheSetting(string failure, string? name)
     {
-        var message = failure[(failure.IndexOf(": ", StringComparison.Ordinal) + 2)..];
+        var separator = failure.IndexOf(": ", StringComparison.Ordinal);
+        var message = separator < 0 ? failure : failure[(separator + 2)..];
         var root = (string.IsNullOrEmpty(name) ? nameof(SessionOptions) : name) + ".";
         const string Field = "The field ";
         if (message.StartsWith("Sessions:", StringComparison.Ordinal) || !message.StartsWith(Field + root, StringComparison.Ordinal))
@@ -44,7 +45,14 @@ internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
             return message;
         }
 
-        var path = message[(Field.Length + root.Length)..message.IndexOf(' ', Field.Length)];
+        var start = Field.Length + root.Length;
+        var end = message.IndexOf(' ', start);
+        if (end < 0)
+        {
+            return message;
+        }
+
+        var path = message[start..end];
         var type = typeof(SessionOptions);
         System.Reflection.PropertyInfo? property = null;
         foreach (var member in path.Split('.'))
@@ -55,7 +63,7 @@ internal sealed class SessionOptionsValidator : IValidateOptions<SessionOptions>
 
         return property?.GetCustomAttributes(typeof(RangeAttribute), false) is [RangeAttribute range]
             ? range.FormatErrorMessage(path)
-            : $"Sessions:{path.Replace('.', ':')}{message[(Field.Length + root.Length + path.Length)..]}";
+            : $"Sessions:{path.Replace('.', ':')}{message[(start + path.Length)..]}";
     }
 
     private static void AddCrossFieldFailures(SessionOptions options, List<string> failures)
