@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using Sessions.Backends;
 using Sessions.Backends.Migration;
+using Sessions.Core.Tests.Support;
 using Sessions.Memory;
 
 namespace Sessions.Core.Tests.Backends;
@@ -63,23 +64,12 @@ public sealed class MigratingBackendInitializerTests
 
     /// <summary>A real in-memory store with start-up work: it records that the work ran (and can fail it, as a store that cannot be prepared).</summary>
     private sealed class InitializingBackend(MemorySessionBackend inner, string name, List<string> log, bool fail = false)
-        : ISessionBackend, ISessionBackendInitializer
+        : ForwardingBackend(inner), ISessionBackendInitializer
     {
         public ValueTask InitializeAsync(CancellationToken cancellationToken)
         {
             log.Add(name);
             return fail ? ValueTask.FromException(new SessionStoreException($"{name} cannot be prepared: the table is missing.")) : ValueTask.CompletedTask;
         }
-
-        public ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
-
-        public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken) =>
-            inner.SetAsync(key, record, condition, cancellationToken);
-
-        public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken) =>
-            inner.RemoveAsync(key, expectedVersion, cancellationToken);
-
-        public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-            inner.TouchAsync(key, expiresAt, cancellationToken);
     }
 }
