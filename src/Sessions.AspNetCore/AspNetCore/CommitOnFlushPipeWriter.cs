@@ -8,7 +8,7 @@ namespace Sessions.AspNetCore;
 /// here, not in the server's pipe: the first flush commits the session, then hands the held bytes on. If the commit fails,
 /// the held bytes are dropped, so the error response the middleware writes instead carries only the error.
 /// </summary>
-internal sealed class CommitOnFlushPipeWriter(SessionRequestContext owner, PipeWriter inner) : PipeWriter
+internal sealed class CommitOnFlushPipeWriter(SessionResponseBodyFeature owner, PipeWriter inner) : PipeWriter
 {
     // Bytes written before the commit, in a pooled array; null once they were handed on (then everything passes through).
     private byte[]? _held = [];

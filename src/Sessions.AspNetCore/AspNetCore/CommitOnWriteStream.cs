@@ -1,7 +1,7 @@
 namespace Sessions.AspNetCore;
 
 /// <summary>The response body <see cref="Stream"/> seen by the app: the first asynchronous write or flush commits the session first.</summary>
-internal sealed class CommitOnWriteStream(SessionRequestContext owner, Stream inner) : Stream
+internal sealed class CommitOnWriteStream(SessionResponseBodyFeature owner, Stream inner) : Stream
 {
     public override bool CanRead => false;
 

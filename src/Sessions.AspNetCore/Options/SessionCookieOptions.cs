@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http;
 
 namespace Sessions;
@@ -9,6 +10,8 @@ public sealed class SessionCookieOptions
     public const string HostPrefix = "__Host-";
 
     /// <summary>The cookie name. Default <c>session</c>.</summary>
+    [Required(ErrorMessage = "Sessions:Cookie:Name must not be empty.")]
+    [RegularExpression("[!#$%&'*+.^_`|~0-9A-Za-z-]+", ErrorMessage = "Sessions:Cookie:Name must be a valid cookie name (letters, digits, and !#$%&'*+-.^_`|~).")]
     public string Name { get; set; } = "session";
 
     /// <summary>
@@ -27,6 +30,8 @@ public sealed class SessionCookieOptions
     public CookieSecurePolicy SecurePolicy { get; set; } = CookieSecurePolicy.SameAsRequest;
 
     /// <summary>The cookie path. Default <c>/</c>.</summary>
+    [Required(ErrorMessage = "Sessions:Cookie:Path must start with '/'.")]
+    [RegularExpression("/.*", ErrorMessage = "Sessions:Cookie:Path must start with '/'.")]
     public string Path { get; set; } = "/";
 
     /// <summary>The cookie domain, or <see langword="null"/> (the default) for a host-only cookie.</summary>

@@ -1,3 +1,8 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Sessions.Engine;
+using Sessions.Ids;
+
 namespace Sessions;
 
 /// <summary>How sessions behave: timeouts, storage keys, the envelope format, limits, concurrency and failure handling.</summary>
@@ -26,18 +31,23 @@ public sealed class SessionOptions
     public SessionMigrationOptions Migration { get; set; } = new();
 
     /// <summary>Sliding expiry: a session not used for this long ends. Default 20 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.0000001", "3650.00:00:00", ErrorMessage = "Sessions:IdleTimeout must be more than 0 and at most 3650 days.")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
 
     /// <summary>When set, a session ends this long after it was created, however active it is. Default: none.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.0000001", "3650.00:00:00", ErrorMessage = "Sessions:AbsoluteTimeout must be more than 0 and at most 3650 days when set; leave it unset for no absolute timeout.")]
     public TimeSpan? AbsoluteTimeout { get; set; }
 
     /// <summary>
     /// A session that was read but not modified has its expiry extended only when that gains at least this much time,
     /// so busy sessions do not cost a backend write per request. Default 1 minute; never more than half of <see cref="IdleTimeout"/>.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "10675199.02:48:05.4775807", ErrorMessage = "Sessions:TouchAfter must not be negative.")]
     public TimeSpan TouchAfter { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Prefix of every storage key this app writes; lets apps share a store. Default <c>session:</c>.</summary>
+    [Required(AllowEmptyStrings = true, ErrorMessage = "Sessions:KeyPrefix must not be null; set it to \"\" for no prefix.")]
+    [RegularExpression("[!-~]{0,100}", ErrorMessage = "Sessions:KeyPrefix must be at most 100 printable ASCII characters without spaces.")]
     public string KeyPrefix { get; set; } = DefaultKeyPrefix;
 
     /// <summary>
@@ -47,9 +57,11 @@ public sealed class SessionOptions
     public bool HashIdsAtRest { get; set; } = true;
 
     /// <summary>Random bytes in a new session ID (before base64url). Default 32; at least 16.</summary>
+    [Range(SessionIdGenerator.MinIdLengthBytes, SessionIdGenerator.MaxIdLengthBytes, ErrorMessage = "Sessions:IdLengthBytes must be between {1} and {2}.")]
     public int IdLengthBytes { get; set; } = 32;
 
     /// <summary>How session data is encoded in the store. Readers accept both formats, so switching is safe.</summary>
+    [EnumDataType(typeof(SessionFormat), ErrorMessage = "Sessions:Format must be Binary or Json.")]
     public SessionFormat Format { get; set; } = SessionFormat.Binary;
 
     /// <summary>
@@ -72,6 +84,8 @@ public sealed class SessionOptions
     /// reads as corrupt and its user gets a new session). Apps sharing one key ring and one store should differ in
     /// Data Protection's application name, not here.
     /// </summary>
+    [Required(ErrorMessage = "Sessions:ProtectionPurpose must not be blank; leave it unset for the default '" + DefaultProtectionPurpose + "'.")]
+    [MaxLength(200, ErrorMessage = "Sessions:ProtectionPurpose must be at most {1} characters.")]
     public string ProtectionPurpose { get; set; } = DefaultProtectionPurpose;
 
     /// <summary>
@@ -92,12 +106,15 @@ public sealed class SessionOptions
     public bool ProtectionIgnoreRevocationErrors { get; set; } = true;
 
     /// <summary>The largest encoded session, in bytes; saving a larger one throws <see cref="SessionPayloadTooLargeException"/>. Default 1 MiB.</summary>
+    [Range(64, int.MaxValue, ErrorMessage = "Sessions:MaxPayloadBytes must be at least {1}.")]
     public int MaxPayloadBytes { get; set; } = 1024 * 1024;
 
     /// <summary>What happens when two requests change the same session at once. Default <see cref="Sessions.ConcurrencyMode.Merge"/>.</summary>
+    [EnumDataType(typeof(ConcurrencyMode), ErrorMessage = "Sessions:ConcurrencyMode must be Merge, LastWriteWins or Fail.")]
     public ConcurrencyMode ConcurrencyMode { get; set; } = ConcurrencyMode.Merge;
 
     /// <summary>How many times a save is retried after a version conflict before giving up. Default 8.</summary>
+    [Range(0, 100, ErrorMessage = "Sessions:MaxConflictRetries must be between {1} and {2}.")]
     public int MaxConflictRetries { get; set; } = 8;
 
     /// <summary>
@@ -107,9 +124,11 @@ public sealed class SessionOptions
     /// first retry does not wait: within one process, commits of a session queue on a lock, so a first conflict needs only
     /// a reload. Default 2 ms; 0 to 1 s.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Sessions:ConflictRetryDelay must be between 0 and 1 second.")]
     public TimeSpan ConflictRetryDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>The longest wait between retries of a conflicting save (see <see cref="ConflictRetryDelay"/>). Default 50 ms; 0 to 10 s, at least <see cref="ConflictRetryDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10", ErrorMessage = "Sessions:MaxConflictRetryDelay must be between 0 and 10 seconds.")]
     public TimeSpan MaxConflictRetryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
@@ -120,9 +139,11 @@ public sealed class SessionOptions
     /// replace the signed-in one (logging the user out). After this time a request with the old ID is an unknown ID again.
     /// Default 10 s; more than 0 and at most 1 hour; a lifetime longer than <see cref="IdleTimeout"/> is cut to it.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.0000001", "01:00:00", ErrorMessage = "Sessions:MovedIdLifetime must be more than 0 and at most 1 hour.")]
     public TimeSpan MovedIdLifetime { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>What a request sees while the backend is unavailable. Default <see cref="Sessions.FailureMode.Throw"/>.</summary>
+    [EnumDataType(typeof(FailureMode), ErrorMessage = "Sessions:FailureMode must be Throw or Continue.")]
     public FailureMode FailureMode { get; set; } = FailureMode.Throw;
 
     /// <summary>
@@ -133,6 +154,7 @@ public sealed class SessionOptions
     /// store's usual worst latency: a write abandoned by the timeout may still have been applied.
     /// </summary>
     /// <remarks>Runs on the system clock even when the app registers another <see cref="TimeProvider"/>: a hung store hangs in real time.</remarks>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "Sessions:OperationTimeout must be between 10 ms and 10 minutes.")]
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -141,6 +163,8 @@ public sealed class SessionOptions
     /// <see cref="SessionCircuitBreakerOptions.BreakDuration"/> (default 500 ms) probes it, so sessions are served again
     /// within about that long of the store's return, whatever the outage's length.
     /// </summary>
+    [Required(ErrorMessage = "Sessions:CircuitBreaker must not be null; set Sessions:CircuitBreaker:Enabled to false to turn it off.")]
+    [ValidateObjectMembers]
     public SessionCircuitBreakerOptions CircuitBreaker { get; set; } = new();
 
     /// <summary>Whether new sessions get a persistent cookie (one that survives a browser restart). Default <see langword="false"/>.</summary>
@@ -153,6 +177,8 @@ public sealed class SessionOptions
     public IList<string> SigningKeys { get; } = [];
 
     /// <summary>The session cookie's name and attributes.</summary>
+    [Required(ErrorMessage = "Sessions:Cookie must not be null.")]
+    [ValidateObjectMembers]
     public SessionCookieOptions Cookie { get; set; } = new();
 
     /// <summary>
@@ -173,12 +199,14 @@ public sealed class SessionOptions
     /// user signs in from many clients at the same moment. What happens at the cap: <see cref="SessionLimitMode"/>.
     /// 1 to 500 (the user index's size). Cost: a sign-in of a user at the cap reads each of the user's sessions once.
     /// </summary>
+    [Range(1, UserSessionIndex.MaxMembers, ErrorMessage = "Sessions:MaxSessionsPerUser must be between {1} and {2} when set; leave it unset for no limit.")]
     public int? MaxSessionsPerUser { get; set; }
 
     /// <summary>
     /// What binding a session to a user at <see cref="MaxSessionsPerUser"/> does: revoke the user's least recently used
     /// session (the default) or refuse the binding with <see cref="SessionLimitExceededException"/>.
     /// </summary>
+    [EnumDataType(typeof(SessionLimitMode), ErrorMessage = "Sessions:SessionLimitMode must be RevokeLeastRecentlyUsed or Refuse.")]
     public SessionLimitMode SessionLimitMode { get; set; } = SessionLimitMode.RevokeLeastRecentlyUsed;
 
     /// <summary>The touch threshold in force: <see cref="TouchAfter"/>, capped at half of <see cref="IdleTimeout"/>.</summary>

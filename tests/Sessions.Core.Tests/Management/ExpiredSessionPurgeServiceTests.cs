@@ -149,7 +149,7 @@ public sealed class ExpiredSessionPurgeServiceTests
         }
     }
 
-    private sealed class PurgerBackend(MemorySessionBackend inner) : ISessionBackend, IExpiredSessionPurger
+    private sealed class PurgerBackend(MemorySessionBackend inner) : ForwardingBackend(inner), IExpiredSessionPurger
     {
         private int _purges;
 
@@ -168,16 +168,5 @@ public sealed class ExpiredSessionPurgeServiceTests
 
             return Inner.PurgeExpiredAsync(cancellationToken);
         }
-
-        public ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken) => Inner.GetAsync(key, cancellationToken);
-
-        public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken) =>
-            Inner.SetAsync(key, record, condition, cancellationToken);
-
-        public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken) =>
-            Inner.RemoveAsync(key, expectedVersion, cancellationToken);
-
-        public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-            Inner.TouchAsync(key, expiresAt, cancellationToken);
     }
 }

@@ -80,10 +80,8 @@ public sealed class SessionBackendHealthCheckTests
         return services.BuildServiceProvider();
     }
 
-    private sealed class ProbingBackend : ISessionBackend, ISessionBackendHealthProbe
+    private sealed class ProbingBackend() : ForwardingBackend(new MemorySessionBackend()), ISessionBackendHealthProbe
     {
-        private readonly MemorySessionBackend _inner = new();
-
         public bool Fail { get; set; }
 
         public int Probes { get; private set; }
@@ -93,16 +91,5 @@ public sealed class SessionBackendHealthCheckTests
             Probes++;
             return Fail ? ValueTask.FromException(new TimeoutException("PING timed out after 5 s")) : ValueTask.CompletedTask;
         }
-
-        public ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken) => _inner.GetAsync(key, cancellationToken);
-
-        public ValueTask<bool> SetAsync(string key, SessionRecord record, SetCondition condition, CancellationToken cancellationToken) =>
-            _inner.SetAsync(key, record, condition, cancellationToken);
-
-        public ValueTask<bool> RemoveAsync(string key, long? expectedVersion, CancellationToken cancellationToken) =>
-            _inner.RemoveAsync(key, expectedVersion, cancellationToken);
-
-        public ValueTask<bool> TouchAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-            _inner.TouchAsync(key, expiresAt, cancellationToken);
     }
 }

@@ -82,6 +82,19 @@ public sealed class SessionOptionsValidatorTests
                 o.SigningKeys.Add(Convert.ToBase64String(new byte[16]));
             },
             "Short_second_signing_key_is_refused_by_its_index");
+        yield return Case("Sessions:CircuitBreaker:FailureRatio", o => o.CircuitBreaker.FailureRatio = 0, "Failure_ratio_of_zero_is_refused");
+        yield return Case("Sessions:CircuitBreaker:MinimumThroughput", o => o.CircuitBreaker.MinimumThroughput = 1, "Minimum_throughput_of_one_is_refused");
+        yield return Case("Sessions:CircuitBreaker:SamplingDuration", o => o.CircuitBreaker.SamplingDuration = TimeSpan.FromMilliseconds(499), "Sampling_under_500_ms_is_refused");
+        yield return Case("Sessions:CircuitBreaker:BreakDuration", o => o.CircuitBreaker.BreakDuration = TimeSpan.FromMinutes(2), "Break_over_a_minute_is_refused");
+        yield return Case("Sessions:CircuitBreaker", o => o.CircuitBreaker = null!, "Null_circuit_breaker_is_refused");
+        yield return Case("Sessions:Cookie:Name", o => o.Cookie.Name = "my session", "Cookie_name_with_a_space_is_refused");
+        yield return Case("Sessions:Cookie:Path", o => o.Cookie.Path = "app", "Cookie_path_without_a_slash_is_refused");
+        yield return Case("Sessions:MaxSessionsPerUser", o => o.MaxSessionsPerUser = 0, "Zero_sessions_per_user_is_refused");
+        yield return Case("Sessions:SessionLimitMode", o => o.SessionLimitMode = (SessionLimitMode)3, "Undefined_limit_mode_is_refused");
+        yield return Case("Sessions:MovedIdLifetime", o => o.MovedIdLifetime = TimeSpan.FromHours(2), "Moved_id_lifetime_over_an_hour_is_refused");
+        yield return Case("Sessions:OperationTimeout", o => o.OperationTimeout = TimeSpan.FromMilliseconds(9), "Operation_timeout_under_10_ms_is_refused");
+        yield return Case("Sessions:MaxConflictRetryDelay", o => o.MaxConflictRetryDelay = TimeSpan.FromMilliseconds(1), "Max_retry_delay_under_the_retry_delay_is_refused");
+        yield return Case("Sessions:ExcludedPaths", o => o.ExcludedPaths.Add("health"), "Excluded_path_without_a_slash_is_refused");
 
         static TestCaseData Case(string setting, Action<SessionOptions> spoil, string name) =>
             new TestCaseData(setting, spoil).SetName(name);
@@ -98,6 +111,20 @@ public sealed class SessionOptionsValidatorTests
         Assert.That(result.Failed, Is.True);
         Assert.That(result.Failures, Has.Exactly(1).Items, "only the spoiled setting fails");
         Assert.That(result.Failures!.Single(), Does.StartWith(setting + " "));
+    }
+
+    [TestCase(null)]
+    [TestCase("")]
+    [TestCase("tenant a")]
+    public void A_range_failure_says_the_range_in_the_settings_own_terms_whatever_the_options_name(string? name)
+    {
+        var result = s_validator.Validate(name, new SessionOptions { IdleTimeout = TimeSpan.FromDays(3651), IdLengthBytes = 8 });
+
+        Assert.That(result.Failures, Is.EquivalentTo(new[]
+        {
+            "Sessions:IdleTimeout must be more than 0 and at most 3650 days.",
+            "Sessions:IdLengthBytes must be between 16 and 128.",
+        }));
     }
 
     [Test]

@@ -7,6 +7,7 @@ using Sessions.Backends;
 using Sessions.Core.Tests.Engine;
 using Sessions.Engine;
 using Sessions.Envelope;
+using Sessions.Protection;
 
 namespace Sessions.Core.Tests.Protection;
 
@@ -188,7 +189,7 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
 
         Assert.That(_counting.Unprotects, Is.EqualTo(1), "another instance unwraps the shared data key once");
 
-        Clock.Advance(PayloadCodec.WriteKeyLifetime - TimeSpan.FromSeconds(1));
+        Clock.Advance(DataKeyRing.WriteKeyLifetime - TimeSpan.FromSeconds(1));
         await CreateSessionAsync(writer, ("n", [9]));
         Assert.That(_counting.Protects, Is.EqualTo(1), "still within the write key's lifetime");
 
@@ -198,7 +199,7 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
         await LoadRequiredAsync(reader, late);
         Assert.That((_counting.Protects, _counting.Unprotects), Is.EqualTo((2, 2)), "a new data key for writes after a minute, unwrapped once by the reader; the first is still cached");
 
-        Clock.Advance(PayloadCodec.DataKeyLifetime);
+        Clock.Advance(DataKeyRing.DataKeyLifetime);
         await LoadRequiredAsync(reader, ids[0]);
         using (Assert.EnterMultipleScope())
         {
@@ -215,7 +216,7 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
         var options = new SessionOptions { ProtectPayloads = true };
         var envelope = new SessionEnvelope(Clock.GetUtcNow(), null, null, false, new Dictionary<string, byte[]> { ["n"] = [1] });
         var records = new List<byte[]>();
-        for (var i = 0; i < PayloadCodec.MaxCachedDataKeys + 44; i++)
+        for (var i = 0; i < DataKeyRing.MaxCachedDataKeys + 44; i++)
         {
             // Each codec draws its own data key, as each app instance (or lifetime) does.
             records.Add(new PayloadCodec(options, null, "memory", _ring.Provider, NullLogger.Instance, Clock).Encode(envelope));
@@ -226,12 +227,12 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
         {
             Clock.Advance(TimeSpan.FromSeconds(1)); // distinct expiry times, so "the oldest" is well defined
             Assert.That(reader.TryDecode(record, out var decoded) && decoded.Entries["n"][0] == 1, Is.True);
-            Assert.That(reader.CachedDataKeyCount, Is.LessThanOrEqualTo(PayloadCodec.MaxCachedDataKeys));
+            Assert.That(reader.CachedDataKeyCount, Is.LessThanOrEqualTo(DataKeyRing.MaxCachedDataKeys));
         }
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(reader.CachedDataKeyCount, Is.EqualTo(PayloadCodec.MaxCachedDataKeys));
+            Assert.That(reader.CachedDataKeyCount, Is.EqualTo(DataKeyRing.MaxCachedDataKeys));
             Assert.That(_counting.Unprotects, Is.EqualTo(records.Count));
             Assert.That(reader.TryDecode(records[^1], out _), Is.True);
             Assert.That(_counting.Unprotects, Is.EqualTo(records.Count), "the newest key is still cached");
@@ -284,7 +285,7 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
         using var refreshed = new ProtectedKeyRing(_keyDirectory);
         var reader = Protected(refreshed.Provider);
         Assert.That(await reader.LoadAsync(id, CancellationToken.None), Is.Not.Null);
-        Clock.Advance(PayloadCodec.DataKeyLifetime + TimeSpan.FromSeconds(1));
+        Clock.Advance(DataKeyRing.DataKeyLifetime + TimeSpan.FromSeconds(1));
         Assert.That(await reader.LoadAsync(id, CancellationToken.None), Is.Not.Null, "unwrapped again, ignoring the revocation again");
 
         using (Assert.EnterMultipleScope())
@@ -309,7 +310,7 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
         Assert.That(await store.LoadAsync(id, CancellationToken.None), Is.Not.Null, "within the data key's lifetime the cached key still decrypts (documented)");
         Assert.That(await Protected(refreshed.Provider, ignoreRevocation: false).LoadAsync(id, CancellationToken.None), Is.Null, "a new instance refuses the revoked key at once");
 
-        Clock.Advance(PayloadCodec.DataKeyLifetime + TimeSpan.FromSeconds(1));
+        Clock.Advance(DataKeyRing.DataKeyLifetime + TimeSpan.FromSeconds(1));
         Assert.That(await store.LoadAsync(other, CancellationToken.None), Is.Null, "after the lifetime the key is unwrapped again, and Data Protection refuses the revoked key");
         Assert.That(Logger.Entries.Count(e => e.EventId.Id == 1060), Is.EqualTo(2));
     }
@@ -325,7 +326,7 @@ public sealed class EnvelopeEncryptionTests : SessionStoreTestBase
         _ring.Keys.RevokeKey(key.KeyId, "test: key leaked");
         using var refreshed = new ProtectedKeyRing(_keyDirectory);
         _counting.Inner = refreshed.Provider; // the running instance's key ring after Data Protection's refresh
-        Clock.Advance(PayloadCodec.WriteKeyLifetime + TimeSpan.FromSeconds(1));
+        Clock.Advance(DataKeyRing.WriteKeyLifetime + TimeSpan.FromSeconds(1));
         var after = await CreateSessionAsync(store, ("n", [2]));
 
         var wrappedUnder = ProtectedKeyRing.KeyIdOf(StoredPayload(after));

@@ -4,6 +4,7 @@ using NUnit.Framework;
 using Sessions.Core.Tests.Engine;
 using Sessions.Engine;
 using Sessions.Envelope;
+using Sessions.Protection;
 
 namespace Sessions.Core.Tests.Protection;
 
@@ -182,7 +183,7 @@ public sealed class PayloadProtectionTests : SessionStoreTestBase
         }
 
         // Past the cache lifetime the data keys are unwrapped again: still no second warning.
-        Clock.Advance(PayloadCodec.DataKeyLifetime + TimeSpan.FromSeconds(1));
+        Clock.Advance(DataKeyRing.DataKeyLifetime + TimeSpan.FromSeconds(1));
         foreach (var id in ids)
         {
             await LoadRequiredAsync(reader, id);

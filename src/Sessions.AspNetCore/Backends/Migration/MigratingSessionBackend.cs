@@ -20,9 +20,10 @@ namespace Sessions.Backends.Migration;
 /// writing only to <see cref="From"/> (a rolling deployment) are outside its view: switch every instance at once.</para>
 /// </remarks>
 public sealed class MigratingSessionBackend :
-    ISessionBackend, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable, IDisposable
+    ISessionBackend, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, ISessionBackendLimits,
+    ISessionBackendInitializer, IAsyncDisposable, IDisposable
 {
-    private const string ProbeKey = "sessions-migration-probe";
+    private readonly MigrationStores _stores;
     private int _disposed;
 
     /// <summary>Composes two backends.</summary>
@@ -41,32 +42,29 @@ public sealed class MigratingSessionBackend :
             throw new ArgumentException("The two backends of a migration must be different stores.", nameof(to));
         }
 
-        From = from;
-        To = to;
-        FromName = fromName;
-        ToName = toName;
+        _stores = new MigrationStores(from, to, fromName, toName);
     }
 
     /// <summary>The store sessions move out of.</summary>
-    public ISessionBackend From { get; }
+    public ISessionBackend From => _stores.From;
 
     /// <summary>The store sessions move into.</summary>
-    public ISessionBackend To { get; }
+    public ISessionBackend To => _stores.To;
 
     /// <summary>The name of <see cref="From"/>.</summary>
-    public string FromName { get; }
+    public string FromName => _stores.FromName;
 
     /// <summary>The name of <see cref="To"/>.</summary>
-    public string ToName { get; }
+    public string ToName => _stores.ToName;
 
     /// <summary>
     /// The smaller of the two stores' limits (<see cref="ISessionBackendLimits"/>), in bytes, since a record is written to
     /// <see cref="To"/> and may still be read from <see cref="From"/>; <see cref="int.MaxValue"/> when neither states one.
     /// </summary>
-    public int MaxPayloadBytes => Math.Min(LimitOf(From), LimitOf(To));
+    public int MaxPayloadBytes => _stores.MaxPayloadBytes;
 
     /// <summary>Whether both stores can list their keys (<see cref="ISessionKeyEnumerator"/>), which <see cref="EnumerateKeysAsync"/> and a bulk copy need.</summary>
-    public bool CanEnumerateKeys => From is ISessionKeyEnumerator && To is ISessionKeyEnumerator;
+    public bool CanEnumerateKeys => _stores.CanEnumerateKeys;
 
     /// <summary>The name under which <c>AddMigratingBackend</c> registers the migrating backend: <c>{from}-&gt;{to}</c>.</summary>
     /// <param name="from">The name of the store sessions move out of.</param>
@@ -253,23 +251,9 @@ public sealed class MigratingSessionBackend :
     {
         ArgumentNullException.ThrowIfNull(prefix);
         ThrowIfDisposed();
-        var to = To as ISessionKeyEnumerator ?? throw new NotSupportedException($"The session backend '{ToName}' cannot list its keys.");
-        var from = From as ISessionKeyEnumerator ?? throw new NotSupportedException($"The session backend '{FromName}' cannot list its keys.");
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var key in to.EnumerateKeysAsync(prefix, cancellationToken).ConfigureAwait(false))
+        await foreach (var key in _stores.EnumerateKeysAsync(prefix, cancellationToken).ConfigureAwait(false))
         {
-            if (seen.Add(key))
-            {
-                yield return key;
-            }
-        }
-
-        await foreach (var key in from.EnumerateKeysAsync(prefix, cancellationToken).ConfigureAwait(false))
-        {
-            if (seen.Add(key))
-            {
-                yield return key;
-            }
+            yield return key;
         }
     }
 
@@ -279,18 +263,7 @@ public sealed class MigratingSessionBackend :
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        long purged = 0;
-        if (From is IExpiredSessionPurger fromPurger)
-        {
-            purged += await fromPurger.PurgeExpiredAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (To is IExpiredSessionPurger toPurger)
-        {
-            purged += await toPurger.PurgeExpiredAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        return purged;
+        return await _stores.PurgeExpiredAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Checks both stores, each with its own probe or with a read of a key that does not exist.</summary>
@@ -300,9 +273,20 @@ public sealed class MigratingSessionBackend :
     public async ValueTask ProbeAsync(CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        var from = ProbeOneAsync(From, FromName, cancellationToken);
-        var to = ProbeOneAsync(To, ToName, cancellationToken);
-        await Task.WhenAll(from, to).ConfigureAwait(false);
+        await _stores.ProbeAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs the start-up work of each store that has some (<see cref="ISessionBackendInitializer"/>): <see cref="From"/>,
+    /// then <see cref="To"/>. A store without it needs none.
+    /// </summary>
+    /// <param name="cancellationToken">Cancelled when start-up is abandoned.</param>
+    /// <returns>A task that completes when both stores are ready.</returns>
+    /// <exception cref="SessionStoreException">A store cannot be prepared; its message says what to set or check.</exception>
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        await _stores.InitializeAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Disposes both stores.</summary>
@@ -314,8 +298,7 @@ public sealed class MigratingSessionBackend :
             return;
         }
 
-        await DisposeOneAsync(To).ConfigureAwait(false);
-        await DisposeOneAsync(From).ConfigureAwait(false);
+        await _stores.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -329,20 +312,7 @@ public sealed class MigratingSessionBackend :
             return;
         }
 
-        DisposeOne(To);
-        DisposeOne(From);
-    }
-
-    private static void DisposeOne(ISessionBackend backend)
-    {
-        if (backend is IDisposable disposable)
-        {
-            disposable.Dispose();
-        }
-        else if (backend is IAsyncDisposable asyncDisposable)
-        {
-            asyncDisposable.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        _stores.Dispose();
     }
 
     private async ValueTask<bool> MoveOnWriteAsync(string key, SessionRecord record, long version, CancellationToken cancellationToken)
@@ -393,57 +363,8 @@ public sealed class MigratingSessionBackend :
     private static SessionRecord Tag(SessionRecord record, bool fromOld) =>
         record with { ConcurrencyToken = new MigrationToken(fromOld, record.ConcurrencyToken) };
 
-    private static int LimitOf(ISessionBackend backend) => (backend as ISessionBackendLimits)?.MaxPayloadBytes ?? int.MaxValue;
-
-    private static async Task ProbeOneAsync(ISessionBackend backend, string name, CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (backend is ISessionBackendHealthProbe probe)
-            {
-                await probe.ProbeAsync(cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await backend.GetAsync(ProbeKey, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            throw new InvalidOperationException($"The session backend '{name}' of the migration does not answer: {ex.Message}", ex);
-        }
-    }
-
-    private static async ValueTask DisposeOneAsync(ISessionBackend backend)
-    {
-        if (backend is IAsyncDisposable asyncDisposable)
-        {
-            await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-        }
-        else if (backend is IDisposable disposable)
-        {
-            disposable.Dispose();
-        }
-    }
-
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
     /// <summary>Which store a record was read from, and that store's own token for it.</summary>
     private sealed record MigrationToken(bool FromOld, object? Inner);
-}
-
-/// <summary>The outcome of <see cref="MigratingSessionBackend.MoveAsync"/>.</summary>
-public enum SessionMoveResult
-{
-    /// <summary>The source store has no live record under the key (never had one, expired, or moved already).</summary>
-    NotInSource = 0,
-
-    /// <summary>Copied to the target and deleted from the source.</summary>
-    Moved = 1,
-
-    /// <summary>The target already had a record under the key; it was kept, and the source's stale copy deleted.</summary>
-    AlreadyInTarget = 2,
-
-    /// <summary>The source's record changed or went away during the move; nothing was moved. Run the move again.</summary>
-    Conflict = 3,
 }
