@@ -264,7 +264,7 @@ public sealed class SessionMiddleware
                 body = $"409 Conflict: {Ran}: another request changed this session at the same time and the changes could not be combined. Retry the request.\n";
                 break;
             case not null when endpointRan && TimedOut(ex):
-                // A write that timed out was sent: the store may still apply it (Core README, Commit failures).
+                // A write that timed out was sent: the store may still apply it (docs/concurrency.md, "Commit failures").
                 response.Headers.RetryAfter = "5";
                 body = $"503 Service Unavailable: this request was processed, but the session store ({Store.BackendName}) did not confirm its changes to the session in time: they may or may not have been saved. Check before retrying.\n";
                 break;

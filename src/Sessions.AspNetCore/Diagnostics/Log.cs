@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Sessions.Diagnostics;
 
-/// <summary>The engine's log messages. Event IDs 1000-1099 belong to the engine; see README for the full list.</summary>
+/// <summary>The engine's log messages. Event IDs 1000-1099 belong to the engine; docs/observability.md lists them all.</summary>
 /// <remarks>
 /// Every [LoggerMessage] of a project stays in this one partial declaration: with the class split over several files,
 /// the .NET 10 logging generator emits the parts in an unstable order (dotnet/runtime#119587), so the same commit built

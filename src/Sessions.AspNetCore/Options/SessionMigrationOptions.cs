@@ -4,7 +4,7 @@ namespace Sessions;
 /// Moving sessions from one store to another without logging anyone out (<c>Sessions:Migration</c>): when both
 /// <see cref="From"/> and <see cref="To"/> name registered backends, the migrating backend
 /// (<see cref="Sessions.Backends.Migration.MigratingSessionBackend"/>) is in force, whatever <see cref="SessionOptions.Backend"/> says.
-/// Remove both settings to finish the move (see the README, "Changing stores").
+/// Remove both settings to finish the move (see docs/changing-stores.md).
 /// </summary>
 public sealed class SessionMigrationOptions
 {

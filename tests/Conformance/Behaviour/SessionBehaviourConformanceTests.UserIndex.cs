@@ -93,7 +93,7 @@ public abstract partial class SessionBehaviourConformanceTests
     /// The store drops the user's index record (deleted behind the engine's back, as an evicting store does), and a later
     /// sign-in starts a new index: revoking all the user's sessions still ends every live one. On a backend that lists its
     /// keys (<see cref="ISessionKeyEnumerator"/>) at once; on one that cannot, a session the revocation could not reach ends
-    /// at its next index check (its first use past <c>TouchAfter</c>), as the Core README states.
+    /// at its next index check (its first use past <c>TouchAfter</c>), as docs/revocation.md states.
     /// </summary>
     [Test]
     public virtual async Task Revoking_all_ends_every_live_session_after_the_user_index_was_lost()

@@ -6,7 +6,7 @@ using Sessions.Management;
 namespace Sessions.Core.Tests.Engine;
 
 // The user index's healing and the revocation marker, on a backend that cannot list its keys (the counting wrapper hides the
-// memory backend's ISessionKeyEnumerator), as memcached: what the Core README promises there, and what it costs.
+// memory backend's ISessionKeyEnumerator), as memcached: what docs/revocation.md promises there, and what it costs.
 public sealed class UserIndexHealingTests : SessionStoreTestBase
 {
     private static readonly TimeSpan s_touchAfter = TimeSpan.FromMinutes(1);
