@@ -19,13 +19,13 @@ namespace Sessions.DynamoDb;
 /// <c>ConditionExpression</c>), so DynamoDB makes them atomic; every condition treats an expired item as absent. A failed
 /// condition is a clean <see langword="false"/>. Throttling and other errors surface, after the SDK's retries, as
 /// <see cref="DynamoDbSessionException"/>.</para>
-/// <para>On first use (or at start-up, through the registration's hosted service) the table is checked: a missing table or a
+/// <para>At start-up (<see cref="InitializeAsync"/>, which the engine runs) or on first use the table is checked: a missing table or a
 /// wrong key schema fails with a message that says what to set; with <see cref="DynamoDbSessionBackendOptions.CreateTable"/>
 /// a missing table is created.</para>
 /// <para>Key listing and the purge scan the whole table (paginated), so they cost read capacity in proportion to its size.</para>
 /// </remarks>
 public sealed class DynamoDbSessionBackend
-    : ISessionBackend, ISessionBackendLimits, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, IAsyncDisposable, IDisposable
+    : ISessionBackend, ISessionBackendInitializer, ISessionBackendLimits, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, IAsyncDisposable, IDisposable
 {
     // Conditional deletes the purge keeps in flight at once.
     private const int PurgeParallelism = 8;
@@ -88,7 +88,7 @@ public sealed class DynamoDbSessionBackend
     /// <summary>
     /// Checks the table now rather than on first use: it must exist (or is created, with
     /// <see cref="DynamoDbSessionBackendOptions.CreateTable"/>) and have the key schema sessions need. Runs once per instance
-    /// when it succeeds; a failure is retried on the next call. The registration calls it at start-up.
+    /// when it succeeds; a failure is retried on the next call. The engine calls it at start-up (<see cref="InitializeAsync"/>).
     /// </summary>
     /// <param name="cancellationToken">Cancels the check.</param>
     /// <returns>A task that completes when the table is usable.</returns>
@@ -110,7 +110,7 @@ public sealed class DynamoDbSessionBackend
                 _tableChecked = true;
             }
         }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "table check");
         }
@@ -119,6 +119,12 @@ public sealed class DynamoDbSessionBackend
             _tableCheck.Release();
         }
     }
+
+    /// <summary>Checks (or creates) the table: <see cref="EnsureTableAsync"/>. The engine calls it when the host starts with this backend in force.</summary>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>A task that completes when the table is usable.</returns>
+    /// <exception cref="DynamoDbSessionException">The table is missing or shaped wrongly, or DynamoDB could not be reached.</exception>
+    public ValueTask InitializeAsync(CancellationToken cancellationToken) => new(EnsureTableAsync(cancellationToken));
 
     /// <inheritdoc />
     public async ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
@@ -131,7 +137,7 @@ public sealed class DynamoDbSessionBackend
                 new GetItemRequest { TableName = Table, Key = SessionItem.Key(key), ConsistentRead = true },
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "read (GetItem)");
         }
@@ -182,7 +188,7 @@ public sealed class DynamoDbSessionBackend
         {
             return false;
         }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "write (PutItem)");
         }
@@ -211,7 +217,7 @@ public sealed class DynamoDbSessionBackend
         {
             return false;
         }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "delete (DeleteItem)");
         }
@@ -247,7 +253,7 @@ public sealed class DynamoDbSessionBackend
         {
             return false;
         }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "touch (UpdateItem)");
         }
@@ -331,7 +337,7 @@ public sealed class DynamoDbSessionBackend
         {
             table = await _table.DescribeAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "health probe (DescribeTable)");
         }
@@ -405,7 +411,7 @@ public sealed class DynamoDbSessionBackend
         {
             return await _client.ScanAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, operation);
         }
@@ -431,7 +437,7 @@ public sealed class DynamoDbSessionBackend
         {
             return false; // touched, rewritten or deleted since the scan
         }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "purge (DeleteItem)");
         }

@@ -1,7 +1,13 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Sessions.DynamoDb;
 
-/// <summary>Options for <see cref="DynamoDbSessionBackend"/> (configuration section <c>Sessions:DynamoDb</c> by convention).</summary>
-public sealed class DynamoDbSessionBackendOptions
+/// <summary>
+/// Options for <see cref="DynamoDbSessionBackend"/> (configuration section <c>Sessions:DynamoDb</c> by convention). The
+/// ranges are data annotations, checked by a source-generated validator; the URL and region rules by <see cref="Validate(ValidationContext)"/>.
+/// </summary>
+public sealed class DynamoDbSessionBackendOptions : IValidatableObject
 {
     /// <summary>The table used when <see cref="Table"/> is not set: <c>sessions</c>.</summary>
     public const string DefaultTable = "sessions";
@@ -13,6 +19,7 @@ public sealed class DynamoDbSessionBackendOptions
     /// The DynamoDB table that holds the sessions (default <c>sessions</c>). Its key schema must be a single string partition
     /// key named <c>pk</c> and no sort key; <see cref="CreateTable"/> creates such a table.
     /// </summary>
+    [RegularExpression("^[A-Za-z0-9_.-]{3,255}$", ErrorMessage = "Sessions:DynamoDb:Table must be a DynamoDB table name (3 to 255 characters: letters, digits, '_', '-', '.').")]
     public string Table { get; set; } = DefaultTable;
 
     /// <summary>
@@ -40,47 +47,34 @@ public sealed class DynamoDbSessionBackendOptions
     /// How long one HTTP request to DynamoDB may take before the SDK gives up on it and retries (default 5 seconds). Used only
     /// when the backend builds its own client.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:05:00", ErrorMessage = "Sessions:DynamoDb:RequestTimeout must be more than zero and at most 5 minutes.")]
     public TimeSpan RequestTimeout { get; set; } = DefaultRequestTimeout;
 
     /// <summary>
     /// How many times the SDK retries a throttled or failed request (standard retry mode, with exponential backoff and
     /// jitter) before the backend reports the error (default 3). Used only when the backend builds its own client.
     /// </summary>
+    [Range(0, 10, ErrorMessage = "Sessions:DynamoDb:MaxRetries must be between 0 and 10.")]
     public int MaxRetries { get; set; } = 3;
 
-    /// <summary>Checks the options.</summary>
+    /// <summary>Checks the options: the annotations and the rules below.</summary>
     /// <returns>One message per problem, each naming the option and what to set; empty when the options are valid.</returns>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(Table) || Table.Length is < 3 or > 255 || !Table.All(IsTableNameCharacter))
-        {
-            errors.Add($"Sessions:DynamoDb:Table must be a DynamoDB table name (3 to 255 characters: letters, digits, '_', '-', '.'); it is '{Table}'.");
-        }
+    public IReadOnlyList<string> Validate() => [.. new DynamoDbSessionBackendOptionsValidator().Validate(null, this).Failures ?? []];
 
+    /// <summary>The rules that are code, not annotations: the service URL and the region.</summary>
+    /// <param name="validationContext">The context, unused.</param>
+    /// <returns>One result per problem.</returns>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
         if (ServiceUrl is not null
             && (!Uri.TryCreate(ServiceUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
         {
-            errors.Add($"Sessions:DynamoDb:ServiceUrl must be an absolute http or https URL such as http://127.0.0.1:8000; it is '{ServiceUrl}'.");
+            yield return new($"Sessions:DynamoDb:ServiceUrl must be an absolute http or https URL such as http://127.0.0.1:8000; it is '{ServiceUrl}'.");
         }
 
         if (Region is not null && string.IsNullOrWhiteSpace(Region))
         {
-            errors.Add("Sessions:DynamoDb:Region must be a region name such as us-east-1, or unset.");
+            yield return new("Sessions:DynamoDb:Region must be a region name such as us-east-1, or unset.");
         }
-
-        if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > TimeSpan.FromMinutes(5))
-        {
-            errors.Add($"Sessions:DynamoDb:RequestTimeout must be more than zero and at most 5 minutes; it is {RequestTimeout}.");
-        }
-
-        if (MaxRetries is < 0 or > 10)
-        {
-            errors.Add($"Sessions:DynamoDb:MaxRetries must be between 0 and 10; it is {MaxRetries}.");
-        }
-
-        return errors;
     }
-
-    private static bool IsTableNameCharacter(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.';
 }
