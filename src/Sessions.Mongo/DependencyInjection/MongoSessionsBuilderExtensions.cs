@@ -1,6 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using MongoDB.Driver;
 using Sessions.Mongo;
 
@@ -31,10 +28,9 @@ public static class MongoSessionsBuilderExtensions
     public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, Action<MongoSessionBackendOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return Register(builder, configure, Store.FromOptionsOrContainer, static (services, options, time) =>
-            !string.IsNullOrWhiteSpace(options.ConnectionString) || services.GetService<IMongoClient>() is not { } client
-                ? new MongoSessionBackend(options, time)
-                : new MongoSessionBackend(client, options, time));
+        builder.Services.AddOptions<MongoSessionBackendOptions>().PostConfigure<IServiceProvider>(static (options, services) =>
+            options.GivenClient ??= string.IsNullOrWhiteSpace(options.ConnectionString) ? services.GetService<IMongoClient>() : null);
+        return Register(builder, configure);
     }
 
     /// <summary>
@@ -48,9 +44,8 @@ public static class MongoSessionsBuilderExtensions
     /// <returns>The builder.</returns>
     public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, IMongoClient client, Action<MongoSessionBackendOptions>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(client);
-        return Register(builder, configure, Store.Client, (_, options, time) => new MongoSessionBackend(client, options, time));
+        return Register(builder, o => { o.GivenClient = client; configure?.Invoke(o); });
     }
 
     /// <summary>
@@ -63,43 +58,16 @@ public static class MongoSessionsBuilderExtensions
     /// <returns>The builder.</returns>
     public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, IMongoDatabase database, Action<MongoSessionBackendOptions>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(database);
-        return Register(builder, configure, Store.Database, (_, options, time) => new MongoSessionBackend(database, options, time));
+        return Register(builder, o => { o.GivenDatabase = database; configure?.Invoke(o); });
     }
 
-    private static ISessionsBuilder Register(
-        ISessionsBuilder builder,
-        Action<MongoSessionBackendOptions>? configure,
-        Store store,
-        Func<IServiceProvider, MongoSessionBackendOptions, TimeProvider?, MongoSessionBackend> create)
-    {
-        builder.AddBackendOptions(SectionName, configure);
-        builder.Services.RemoveAll<IValidateOptions<MongoSessionBackendOptions>>();
-        builder.Services.AddSingleton<IValidateOptions<MongoSessionBackendOptions>>(
-            services => new MongoSessionBackendOptionsValidator(store, services.GetService<IServiceProviderIsService>()));
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MongoIndexStartup>());
-
-        // A singleton of its own type too, so that the start-up index step finds it even when the kit or a decorator wraps
-        // the ISessionBackend the container hands out.
-        builder.Services.RemoveAll<MongoSessionBackend>();
-        builder.Services.AddSingleton(services => create(
-            services,
-            services.GetRequiredService<IOptions<MongoSessionBackendOptions>>().Value,
-            services.GetService<TimeProvider>()));
-        return builder.UseBackend(BackendName, static services => services.GetRequiredService<MongoSessionBackend>());
-    }
-
-    /// <summary>Where the backend's client comes from, which decides the settings it needs.</summary>
-    internal enum Store
-    {
-        /// <summary>The connection string, else the <see cref="IMongoClient"/> in the container.</summary>
-        FromOptionsOrContainer,
-
-        /// <summary>A client handed to <c>AddMongoBackend</c>.</summary>
-        Client,
-
-        /// <summary>A database handed to <c>AddMongoBackend</c>.</summary>
-        Database,
-    }
+    private static ISessionsBuilder Register(ISessionsBuilder builder, Action<MongoSessionBackendOptions>? configure) =>
+        builder.AddBackend<MongoSessionBackendOptions, MongoSessionBackendOptionsValidator>(BackendName, SectionName, configure, static (services, options) =>
+        {
+            var time = services.GetService<TimeProvider>();
+            return options.GivenDatabase is { } database ? new MongoSessionBackend(database, options, time)
+                : options.GivenClient is { } client ? new MongoSessionBackend(client, options, time)
+                : new MongoSessionBackend(options, time);
+        });
 }
