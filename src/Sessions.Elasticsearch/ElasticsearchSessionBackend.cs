@@ -29,7 +29,7 @@ namespace Sessions.Elasticsearch;
 /// expired documents.</para>
 /// </remarks>
 public sealed class ElasticsearchSessionBackend
-    : ISessionBackend, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable, IDisposable
+    : ISessionBackend, ISessionBackendInitializer, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable, IDisposable
 {
     /// <summary>
     /// The largest payload, in bytes: 64 MiB. Its base64 form (4/3 larger) and the rest of the request stay under the 100mb
@@ -90,9 +90,15 @@ public sealed class ElasticsearchSessionBackend
     /// <summary>The largest payload one document holds, in bytes: <see cref="DefaultMaxPayloadBytes"/> (64 MiB).</summary>
     public int MaxPayloadBytes => DefaultMaxPayloadBytes;
 
+    /// <summary>Checks (or, with <see cref="ElasticsearchSessionBackendOptions.CreateIndex"/>, creates) the index: <see cref="EnsureIndexAsync"/>. The engine calls it when the host starts with this backend in force.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the index exists.</returns>
+    /// <exception cref="ElasticsearchSessionException">The index is missing (and may not be created), or Elasticsearch failed.</exception>
+    public ValueTask InitializeAsync(CancellationToken cancellationToken) => new(EnsureIndexAsync(cancellationToken));
+
     /// <summary>
     /// Checks that the index exists and, with <see cref="ElasticsearchSessionBackendOptions.CreateIndex"/>, creates it with the
-    /// sessions mapping when it does not. Runs once per instance when it succeeds. The registration calls it at start-up.
+    /// sessions mapping when it does not. Runs once per instance when it succeeds. The engine calls it at start-up (<see cref="InitializeAsync"/>).
     /// </summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the index exists.</returns>

@@ -1,7 +1,4 @@
 using Elastic.Clients.Elasticsearch;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Sessions.Elasticsearch;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -32,10 +29,9 @@ public static class ElasticsearchSessionsBuilderExtensions
     public static ISessionsBuilder AddElasticsearchBackend(this ISessionsBuilder builder, Action<ElasticsearchSessionBackendOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return Register(builder, configure, clientSupplied: false, static (services, options, time) =>
-            !string.IsNullOrWhiteSpace(options.Url) || services.GetService<ElasticsearchClient>() is not { } client
-                ? new ElasticsearchSessionBackend(options, time)
-                : new ElasticsearchSessionBackend(client, options, time));
+        builder.Services.AddOptions<ElasticsearchSessionBackendOptions>().PostConfigure<IServiceProvider>(static (options, services) =>
+            options.GivenClient ??= string.IsNullOrWhiteSpace(options.Url) ? services.GetService<ElasticsearchClient>() : null);
+        return Register(builder, configure);
     }
 
     /// <summary>Stores sessions in an Elasticsearch index reached through <paramref name="client"/>, which the application owns. The URL and credential options are ignored.</summary>
@@ -45,30 +41,13 @@ public static class ElasticsearchSessionsBuilderExtensions
     /// <returns>The builder.</returns>
     public static ISessionsBuilder AddElasticsearchBackend(this ISessionsBuilder builder, ElasticsearchClient client, Action<ElasticsearchSessionBackendOptions>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(client);
-        return Register(builder, configure, clientSupplied: true, (_, options, time) => new ElasticsearchSessionBackend(client, options, time));
+        return Register(builder, o => { o.GivenClient = client; configure?.Invoke(o); });
     }
 
-    private static ISessionsBuilder Register(
-        ISessionsBuilder builder,
-        Action<ElasticsearchSessionBackendOptions>? configure,
-        bool clientSupplied,
-        Func<IServiceProvider, ElasticsearchSessionBackendOptions, TimeProvider?, ElasticsearchSessionBackend> create)
-    {
-        builder.AddBackendOptions(SectionName, configure);
-        builder.Services.RemoveAll<IValidateOptions<ElasticsearchSessionBackendOptions>>();
-        builder.Services.AddSingleton<IValidateOptions<ElasticsearchSessionBackendOptions>>(
-            services => new ElasticsearchSessionBackendOptionsValidator(clientSupplied, services.GetService<IServiceProviderIsService>()));
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ElasticsearchIndexStartup>());
-
-        // A singleton of its own type too, so that the start-up index check finds it even when the kit or a decorator wraps
-        // the ISessionBackend the container hands out.
-        builder.Services.RemoveAll<ElasticsearchSessionBackend>();
-        builder.Services.AddSingleton(services => create(
-            services,
-            services.GetRequiredService<IOptions<ElasticsearchSessionBackendOptions>>().Value,
-            services.GetService<TimeProvider>()));
-        return builder.UseBackend(BackendName, static services => services.GetRequiredService<ElasticsearchSessionBackend>());
-    }
+    private static ISessionsBuilder Register(ISessionsBuilder builder, Action<ElasticsearchSessionBackendOptions>? configure) =>
+        builder.AddBackend<ElasticsearchSessionBackendOptions, ElasticsearchSessionBackendOptionsValidator>(BackendName, SectionName, configure, static (services, options) =>
+            options.GivenClient is { } client
+                ? new ElasticsearchSessionBackend(client, options, services.GetService<TimeProvider>())
+                : new ElasticsearchSessionBackend(options, services.GetService<TimeProvider>()));
 }
