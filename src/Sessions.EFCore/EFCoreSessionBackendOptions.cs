@@ -1,7 +1,10 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Sessions.EFCore;
 
-/// <summary>Options for <see cref="EFCoreSessionBackend"/>.</summary>
-public sealed class EFCoreSessionBackendOptions
+/// <summary>Options for <see cref="EFCoreSessionBackend"/>: data annotations, checked by a source-generated validator.</summary>
+public sealed class EFCoreSessionBackendOptions : IValidatableObject
 {
     /// <summary>
     /// The database, for <c>AddEFCoreBackend()</c> called without a database delegate (<c>Sessions:EFCore:Provider</c>):
@@ -25,6 +28,7 @@ public sealed class EFCoreSessionBackendOptions
     /// The table name when the backend uses its own internal <c>DbContext</c> (<c>AddEFCoreBackend(db =&gt; db.UseNpgsql(...))</c>).
     /// Default <c>sessions</c>. With your own context, pass the name to <c>modelBuilder.AddSessions(...)</c> instead; this is ignored.
     /// </summary>
+    [Required(ErrorMessage = "Sessions:EFCore:TableName must not be empty (default \"sessions\").")]
     public string TableName { get; set; } = "sessions";
 
     /// <summary>The schema for the internal context's table (PostgreSQL, SQL Server); <see langword="null"/> (the default) for the database's default schema.</summary>
@@ -34,17 +38,20 @@ public sealed class EFCoreSessionBackendOptions
     /// How many expired rows one purge statement deletes (default 1000). The purge repeats the statement until fewer are
     /// left, so it never holds locks on many rows at once.
     /// </summary>
+    [Range(1, 100_000, ErrorMessage = "Sessions:EFCore:PurgeBatchSize must be between 1 and 100000.")]
     public int PurgeBatchSize { get; set; } = 1000;
 
     /// <summary>
     /// How many keys one enumeration query returns (default 500); the enumeration pages by key, so it holds no cursor open.
     /// </summary>
+    [Range(1, 100_000, ErrorMessage = "Sessions:EFCore:EnumerationPageSize must be between 1 and 100000.")]
     public int EnumerationPageSize { get; set; } = 500;
 
     /// <summary>
     /// How many times an operation is attempted when the database reports a transient failure that is safe to retry
     /// (default 3; 1 disables retries). See the package README for which failures are retried.
     /// </summary>
+    [Range(1, 10, ErrorMessage = "Sessions:EFCore:MaxAttempts must be between 1 and 10.")]
     public int MaxAttempts { get; set; } = 3;
 
     /// <summary>
@@ -56,43 +63,21 @@ public sealed class EFCoreSessionBackendOptions
     public bool PrepareStatements { get; set; } = true;
 
     /// <summary>The size of the internal context's pool (default 128). Ignored with your own context.</summary>
+    [Range(1, int.MaxValue, ErrorMessage = "Sessions:EFCore:ContextPoolSize must be positive.")]
     public int ContextPoolSize { get; set; } = 128;
 
     /// <summary>Checks the values; returns the problems, each saying what to set.</summary>
     /// <returns>An empty list when the options are valid.</returns>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(TableName))
-        {
-            errors.Add("Sessions:EFCore:TableName must not be empty (default \"sessions\").");
-        }
+    public IReadOnlyList<string> Validate() => [.. new EFCoreSessionBackendOptionsValidator().Validate(null, this).Failures ?? []];
 
+    /// <summary>The rule that is code, not an annotation: a schema, when set, is not blank.</summary>
+    /// <param name="validationContext">The context, unused.</param>
+    /// <returns>One result per problem.</returns>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
         if (Schema is not null && string.IsNullOrWhiteSpace(Schema))
         {
-            errors.Add("Sessions:EFCore:Schema must be null (the default schema) or a schema name, not blank.");
+            yield return new("Sessions:EFCore:Schema must be null (the default schema) or a schema name, not blank.");
         }
-
-        if (PurgeBatchSize is < 1 or > 100_000)
-        {
-            errors.Add($"Sessions:EFCore:PurgeBatchSize must be between 1 and 100000; got {PurgeBatchSize}.");
-        }
-
-        if (EnumerationPageSize is < 1 or > 100_000)
-        {
-            errors.Add($"Sessions:EFCore:EnumerationPageSize must be between 1 and 100000; got {EnumerationPageSize}.");
-        }
-
-        if (MaxAttempts is < 1 or > 10)
-        {
-            errors.Add($"Sessions:EFCore:MaxAttempts must be between 1 and 10; got {MaxAttempts}.");
-        }
-
-        if (ContextPoolSize < 1)
-        {
-            errors.Add($"Sessions:EFCore:ContextPoolSize must be positive; got {ContextPoolSize}.");
-        }
-
-        return errors;
     }
 }
