@@ -26,28 +26,27 @@ public static class ElasticsearchSessionsBuilderExtensions
     /// <example><code>
     /// builder.Services.AddSessions().AddElasticsearchBackend(o =&gt; { o.Url = "http://127.0.0.1:9200"; o.CreateIndex = true; });
     /// </code></example>
-    public static ISessionsBuilder AddElasticsearchBackend(this ISessionsBuilder builder, Action<ElasticsearchSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddOptions<ElasticsearchSessionBackendOptions>().PostConfigure<IServiceProvider>(static (options, services) =>
-            options.GivenClient ??= string.IsNullOrWhiteSpace(options.Url) ? services.GetService<ElasticsearchClient>() : null);
-        return Register(builder, configure);
-    }
+    public static ISessionsBuilder AddElasticsearchBackend(this ISessionsBuilder builder, Action<ElasticsearchSessionBackendOptions>? configure = null) =>
+        Register(builder, configure, null);
 
     /// <summary>Stores sessions in an Elasticsearch index reached through <paramref name="client"/>, which the application owns. The URL and credential options are ignored.</summary>
     /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
     /// <param name="client">The client to use.</param>
     /// <param name="configure">Sets the index and the other options.</param>
     /// <returns>The builder.</returns>
-    public static ISessionsBuilder AddElasticsearchBackend(this ISessionsBuilder builder, ElasticsearchClient client, Action<ElasticsearchSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        return Register(builder, o => { o.GivenClient = client; configure?.Invoke(o); });
-    }
+    public static ISessionsBuilder AddElasticsearchBackend(this ISessionsBuilder builder, ElasticsearchClient client, Action<ElasticsearchSessionBackendOptions>? configure = null) =>
+        Register(builder, configure, client ?? throw new ArgumentNullException(nameof(client)));
 
-    private static ISessionsBuilder Register(ISessionsBuilder builder, Action<ElasticsearchSessionBackendOptions>? configure) =>
-        builder.AddBackend<ElasticsearchSessionBackendOptions, ElasticsearchSessionBackendOptionsValidator>(BackendName, SectionName, configure, static (services, options) =>
-            options.GivenClient is { } client
-                ? new ElasticsearchSessionBackend(client, options, services.GetService<TimeProvider>())
+    // The client handed over, else one registered in the container when no URL is set, is kept on the options (not bound
+    // from configuration), so that the validator and the factory read the options alone.
+    private static ISessionsBuilder Register(ISessionsBuilder builder, Action<ElasticsearchSessionBackendOptions>? configure, ElasticsearchClient? client)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<ElasticsearchSessionBackendOptions>().PostConfigure<IServiceProvider>((options, services) =>
+            options.GivenClient = client ?? (string.IsNullOrWhiteSpace(options.Url) ? services.GetService<ElasticsearchClient>() : null));
+        return builder.AddBackend<ElasticsearchSessionBackendOptions, ElasticsearchSessionBackendOptionsValidator>(BackendName, SectionName, configure, static (services, options) =>
+            options.GivenClient is { } given
+                ? new ElasticsearchSessionBackend(given, options, services.GetService<TimeProvider>())
                 : new ElasticsearchSessionBackend(options, services.GetService<TimeProvider>()));
+    }
 }

@@ -25,13 +25,8 @@ public static class MongoSessionsBuilderExtensions
     /// <example><code>
     /// builder.Services.AddSessions().AddMongoBackend(o =&gt; { o.ConnectionString = "mongodb://127.0.0.1:27017"; o.Database = "app"; });
     /// </code></example>
-    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, Action<MongoSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddOptions<MongoSessionBackendOptions>().PostConfigure<IServiceProvider>(static (options, services) =>
-            options.GivenClient ??= string.IsNullOrWhiteSpace(options.ConnectionString) ? services.GetService<IMongoClient>() : null);
-        return Register(builder, configure);
-    }
+    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, Action<MongoSessionBackendOptions>? configure = null) =>
+        Register(builder, configure, null, null);
 
     /// <summary>
     /// Stores sessions in a MongoDB collection reached through <paramref name="client"/>, which the application owns: the
@@ -42,11 +37,8 @@ public static class MongoSessionsBuilderExtensions
     /// <param name="client">The client to use.</param>
     /// <param name="configure">Sets the database, the collection and the other options.</param>
     /// <returns>The builder.</returns>
-    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, IMongoClient client, Action<MongoSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        return Register(builder, o => { o.GivenClient = client; configure?.Invoke(o); });
-    }
+    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, IMongoClient client, Action<MongoSessionBackendOptions>? configure = null) =>
+        Register(builder, configure, client ?? throw new ArgumentNullException(nameof(client)), null);
 
     /// <summary>
     /// Stores sessions in a collection of <paramref name="database"/>, which the application owns. The connection string and
@@ -56,18 +48,22 @@ public static class MongoSessionsBuilderExtensions
     /// <param name="database">The database that holds the sessions collection.</param>
     /// <param name="configure">Sets the collection and the other options.</param>
     /// <returns>The builder.</returns>
-    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, IMongoDatabase database, Action<MongoSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(database);
-        return Register(builder, o => { o.GivenDatabase = database; configure?.Invoke(o); });
-    }
+    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, IMongoDatabase database, Action<MongoSessionBackendOptions>? configure = null) =>
+        Register(builder, configure, null, database ?? throw new ArgumentNullException(nameof(database)));
 
-    private static ISessionsBuilder Register(ISessionsBuilder builder, Action<MongoSessionBackendOptions>? configure) =>
-        builder.AddBackend<MongoSessionBackendOptions, MongoSessionBackendOptionsValidator>(BackendName, SectionName, configure, static (services, options) =>
+    // What the app hands over is kept on the options (not bound from configuration); without it, a client registered in the
+    // container stands in for a missing connection string. The validator and the factory then read the options alone.
+    private static ISessionsBuilder Register(ISessionsBuilder builder, Action<MongoSessionBackendOptions>? configure, IMongoClient? client, IMongoDatabase? database)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<MongoSessionBackendOptions>().PostConfigure<IServiceProvider>((options, services) =>
         {
-            var time = services.GetService<TimeProvider>();
-            return options.GivenDatabase is { } database ? new MongoSessionBackend(database, options, time)
-                : options.GivenClient is { } client ? new MongoSessionBackend(client, options, time)
-                : new MongoSessionBackend(options, time);
+            (options.GivenClient, options.GivenDatabase) = (client, database);
+            options.GivenClient ??= database is null && string.IsNullOrWhiteSpace(options.ConnectionString) ? services.GetService<IMongoClient>() : null;
         });
+        return builder.AddBackend<MongoSessionBackendOptions, MongoSessionBackendOptionsValidator>(BackendName, SectionName, configure, static (services, options) =>
+            options.GivenDatabase is { } database ? new MongoSessionBackend(database, options, services.GetService<TimeProvider>())
+            : options.GivenClient is { } client ? new MongoSessionBackend(client, options, services.GetService<TimeProvider>())
+            : new MongoSessionBackend(options, services.GetService<TimeProvider>()));
+    }
 }
