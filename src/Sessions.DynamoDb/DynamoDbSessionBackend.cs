@@ -130,17 +130,8 @@ public sealed class DynamoDbSessionBackend
     public async ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
     {
         await BeginAsync(key, cancellationToken).ConfigureAwait(false);
-        GetItemResponse response;
-        try
-        {
-            response = await _client.GetItemAsync(
-                new GetItemRequest { TableName = Table, Key = SessionItem.Key(key), ConsistentRead = true },
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "read (GetItem)");
-        }
+        var request = new GetItemRequest { TableName = Table, Key = SessionItem.Key(key), ConsistentRead = true };
+        var response = await CallAsync(ct => _client.GetItemAsync(request, ct), "read (GetItem)", cancellationToken).ConfigureAwait(false);
 
         if (response.Item is not { Count: > 0 } item)
         {
@@ -179,19 +170,7 @@ public sealed class DynamoDbSessionBackend
             request.ExpressionAttributeValues = SessionConditions.Values(NowMs(), withVersion ? condition.ExpectedVersion : null);
         }
 
-        try
-        {
-            await _client.PutItemAsync(request, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
-        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "write (PutItem)");
-        }
+        return await ConditionalAsync(ct => _client.PutItemAsync(request, ct), "write (PutItem)", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -208,19 +187,7 @@ public sealed class DynamoDbSessionBackend
             ExpressionAttributeValues = SessionConditions.Values(NowMs(), expectedVersion),
         };
 
-        try
-        {
-            await _client.DeleteItemAsync(request, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
-        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "delete (DeleteItem)");
-        }
+        return await ConditionalAsync(ct => _client.DeleteItemAsync(request, ct), "delete (DeleteItem)", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -244,19 +211,7 @@ public sealed class DynamoDbSessionBackend
             ExpressionAttributeValues = values,
         };
 
-        try
-        {
-            await _client.UpdateItemAsync(request, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
-        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "touch (UpdateItem)");
-        }
+        return await ConditionalAsync(ct => _client.UpdateItemAsync(request, ct), "touch (UpdateItem)", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -332,20 +287,7 @@ public sealed class DynamoDbSessionBackend
     public async ValueTask ProbeAsync(CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        TableDescription? table;
-        try
-        {
-            table = await _table.DescribeAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "health probe (DescribeTable)");
-        }
-
-        if (table is null)
-        {
-            throw _errors.TableMissing();
-        }
+        _ = await CallAsync(_table.DescribeAsync, "health probe (DescribeTable)", cancellationToken).ConfigureAwait(false) ?? throw _errors.TableMissing();
     }
 
     /// <summary>Marks the backend disposed and, when it built its own client, disposes that client. Idempotent.</summary>
@@ -407,39 +349,47 @@ public sealed class DynamoDbSessionBackend
             request.Limit = limit;
         }
 
+        return await CallAsync(ct => _client.ScanAsync(request, ct), operation, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Touched, rewritten or deleted since the scan: the condition fails and the item is kept.
+    private Task<bool> DeleteIfExpiredAsync(string key, CancellationToken cancellationToken)
+    {
+        var request = new DeleteItemRequest
+        {
+            TableName = Table,
+            Key = SessionItem.Key(key),
+            ConditionExpression = SessionConditions.Expired,
+            ExpressionAttributeNames = SessionConditions.Names(withVersion: false),
+            ExpressionAttributeValues = SessionConditions.Values(NowMs()),
+        };
+        return ConditionalAsync(ct => _client.DeleteItemAsync(request, ct), "purge (DeleteItem)", cancellationToken);
+    }
+
+    // One call to DynamoDB; what it throws, after the SDK's retries, becomes a DynamoDbSessionException that says what to do.
+    private async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, string operation, CancellationToken cancellationToken)
+    {
         try
         {
-            return await _client.ScanAsync(request, cancellationToken).ConfigureAwait(false);
+            return await call(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
+        catch (Exception e) when (e is not ConditionalCheckFailedException && StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, operation);
         }
     }
 
-    private async Task<bool> DeleteIfExpiredAsync(string key, CancellationToken cancellationToken)
+    // A conditional write: true when DynamoDB applied it, false when its condition failed.
+    private async Task<bool> ConditionalAsync<T>(Func<CancellationToken, Task<T>> write, string operation, CancellationToken cancellationToken)
     {
         try
         {
-            await _client.DeleteItemAsync(
-                new DeleteItemRequest
-                {
-                    TableName = Table,
-                    Key = SessionItem.Key(key),
-                    ConditionExpression = SessionConditions.Expired,
-                    ExpressionAttributeNames = SessionConditions.Names(withVersion: false),
-                    ExpressionAttributeValues = SessionConditions.Values(NowMs()),
-                },
-                cancellationToken).ConfigureAwait(false);
+            await CallAsync(write, operation, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (ConditionalCheckFailedException)
         {
-            return false; // touched, rewritten or deleted since the scan
-        }
-        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "purge (DeleteItem)");
+            return false;
         }
     }
 

@@ -4,8 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Sessions.DynamoDb;
 
 /// <summary>
-/// Options for <see cref="DynamoDbSessionBackend"/> (configuration section <c>Sessions:DynamoDb</c> by convention). The
-/// ranges are data annotations, checked by a source-generated validator; the URL and region rules by <see cref="Validate(ValidationContext)"/>.
+/// Options for <see cref="DynamoDbSessionBackend"/> (configuration section <c>Sessions:DynamoDb</c> by convention), checked
+/// by a source-generated validator: the table name is a data annotation, the other rules are <see cref="Validate(ValidationContext)"/>.
 /// </summary>
 public sealed class DynamoDbSessionBackendOptions : IValidatableObject
 {
@@ -19,7 +19,8 @@ public sealed class DynamoDbSessionBackendOptions : IValidatableObject
     /// The DynamoDB table that holds the sessions (default <c>sessions</c>). Its key schema must be a single string partition
     /// key named <c>pk</c> and no sort key; <see cref="CreateTable"/> creates such a table.
     /// </summary>
-    [RegularExpression("^[A-Za-z0-9_.-]{3,255}$", ErrorMessage = "Sessions:DynamoDb:Table must be a DynamoDB table name (3 to 255 characters: letters, digits, '_', '-', '.').")]
+    [Required(ErrorMessage = TableRule)]
+    [RegularExpression("^[A-Za-z0-9_.-]{3,255}$", ErrorMessage = TableRule)]
     public string Table { get; set; } = DefaultTable;
 
     /// <summary>
@@ -47,21 +48,22 @@ public sealed class DynamoDbSessionBackendOptions : IValidatableObject
     /// How long one HTTP request to DynamoDB may take before the SDK gives up on it and retries (default 5 seconds). Used only
     /// when the backend builds its own client.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:05:00", ErrorMessage = "Sessions:DynamoDb:RequestTimeout must be more than zero and at most 5 minutes.")]
     public TimeSpan RequestTimeout { get; set; } = DefaultRequestTimeout;
 
     /// <summary>
     /// How many times the SDK retries a throttled or failed request (standard retry mode, with exponential backoff and
     /// jitter) before the backend reports the error (default 3). Used only when the backend builds its own client.
     /// </summary>
-    [Range(0, 10, ErrorMessage = "Sessions:DynamoDb:MaxRetries must be between 0 and 10.")]
     public int MaxRetries { get; set; } = 3;
 
     /// <summary>Checks the options: the annotations and the rules below.</summary>
     /// <returns>One message per problem, each naming the option and what to set; empty when the options are valid.</returns>
     public IReadOnlyList<string> Validate() => [.. new DynamoDbSessionBackendOptionsValidator().Validate(null, this).Failures ?? []];
 
-    /// <summary>The rules that are code, not annotations: the service URL and the region.</summary>
+    /// <summary>
+    /// The rules that are code, not annotations: the service URL, the region and the ranges (the generator's <c>[Range]</c>
+    /// ignores its error message, dotnet/runtime#123137, and the message must name the setting).
+    /// </summary>
     /// <param name="validationContext">The context, unused.</param>
     /// <returns>One result per problem.</returns>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -76,5 +78,17 @@ public sealed class DynamoDbSessionBackendOptions : IValidatableObject
         {
             yield return new("Sessions:DynamoDb:Region must be a region name such as us-east-1, or unset.");
         }
+
+        if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > TimeSpan.FromMinutes(5))
+        {
+            yield return new($"Sessions:DynamoDb:RequestTimeout must be more than zero and at most 5 minutes; it is {RequestTimeout}.");
+        }
+
+        if (MaxRetries is < 0 or > 10)
+        {
+            yield return new($"Sessions:DynamoDb:MaxRetries must be between 0 and 10; it is {MaxRetries}.");
+        }
     }
+
+    private const string TableRule = "Sessions:DynamoDb:Table must be a DynamoDB table name (3 to 255 characters: letters, digits, '_', '-', '.').";
 }

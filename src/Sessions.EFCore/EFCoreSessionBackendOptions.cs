@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Sessions.EFCore;
 
-/// <summary>Options for <see cref="EFCoreSessionBackend"/>: data annotations, checked by a source-generated validator.</summary>
+/// <summary>Options for <see cref="EFCoreSessionBackend"/>, checked by a source-generated validator: the table name is a data annotation, the other rules are <see cref="Validate(ValidationContext)"/>.</summary>
 public sealed class EFCoreSessionBackendOptions : IValidatableObject
 {
     /// <summary>
@@ -38,20 +38,17 @@ public sealed class EFCoreSessionBackendOptions : IValidatableObject
     /// How many expired rows one purge statement deletes (default 1000). The purge repeats the statement until fewer are
     /// left, so it never holds locks on many rows at once.
     /// </summary>
-    [Range(1, 100_000, ErrorMessage = "Sessions:EFCore:PurgeBatchSize must be between 1 and 100000.")]
     public int PurgeBatchSize { get; set; } = 1000;
 
     /// <summary>
     /// How many keys one enumeration query returns (default 500); the enumeration pages by key, so it holds no cursor open.
     /// </summary>
-    [Range(1, 100_000, ErrorMessage = "Sessions:EFCore:EnumerationPageSize must be between 1 and 100000.")]
     public int EnumerationPageSize { get; set; } = 500;
 
     /// <summary>
     /// How many times an operation is attempted when the database reports a transient failure that is safe to retry
     /// (default 3; 1 disables retries). See the package README for which failures are retried.
     /// </summary>
-    [Range(1, 10, ErrorMessage = "Sessions:EFCore:MaxAttempts must be between 1 and 10.")]
     public int MaxAttempts { get; set; } = 3;
 
     /// <summary>
@@ -63,14 +60,16 @@ public sealed class EFCoreSessionBackendOptions : IValidatableObject
     public bool PrepareStatements { get; set; } = true;
 
     /// <summary>The size of the internal context's pool (default 128). Ignored with your own context.</summary>
-    [Range(1, int.MaxValue, ErrorMessage = "Sessions:EFCore:ContextPoolSize must be positive.")]
     public int ContextPoolSize { get; set; } = 128;
 
     /// <summary>Checks the values; returns the problems, each saying what to set.</summary>
     /// <returns>An empty list when the options are valid.</returns>
     public IReadOnlyList<string> Validate() => [.. new EFCoreSessionBackendOptionsValidator().Validate(null, this).Failures ?? []];
 
-    /// <summary>The rule that is code, not an annotation: a schema, when set, is not blank.</summary>
+    /// <summary>
+    /// The rules that are code: a schema, when set, is not blank; and the ranges (the generator's <c>[Range]</c> ignores its
+    /// error message, dotnet/runtime#123137, and the message must name the setting).
+    /// </summary>
     /// <param name="validationContext">The context, unused.</param>
     /// <returns>One result per problem.</returns>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -78,6 +77,26 @@ public sealed class EFCoreSessionBackendOptions : IValidatableObject
         if (Schema is not null && string.IsNullOrWhiteSpace(Schema))
         {
             yield return new("Sessions:EFCore:Schema must be null (the default schema) or a schema name, not blank.");
+        }
+
+        if (PurgeBatchSize is < 1 or > 100_000)
+        {
+            yield return new($"Sessions:EFCore:PurgeBatchSize must be between 1 and 100000; got {PurgeBatchSize}.");
+        }
+
+        if (EnumerationPageSize is < 1 or > 100_000)
+        {
+            yield return new($"Sessions:EFCore:EnumerationPageSize must be between 1 and 100000; got {EnumerationPageSize}.");
+        }
+
+        if (MaxAttempts is < 1 or > 10)
+        {
+            yield return new($"Sessions:EFCore:MaxAttempts must be between 1 and 10; got {MaxAttempts}.");
+        }
+
+        if (ContextPoolSize < 1)
+        {
+            yield return new($"Sessions:EFCore:ContextPoolSize must be positive; got {ContextPoolSize}.");
         }
     }
 }

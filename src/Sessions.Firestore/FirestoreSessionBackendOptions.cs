@@ -5,8 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Sessions.Firestore;
 
 /// <summary>
-/// Options for <see cref="FirestoreSessionBackend"/>, bound from the configuration section <c>Sessions:Firestore</c>. The
-/// ranges are data annotations, checked by a source-generated validator; the name and path rules by <see cref="Validate(ValidationContext)"/>.
+/// Options for <see cref="FirestoreSessionBackend"/>, bound from the configuration section <c>Sessions:Firestore</c>, checked
+/// by a source-generated validator that runs <see cref="Validate(ValidationContext)"/>.
 /// </summary>
 public sealed class FirestoreSessionBackendOptions : IValidatableObject
 {
@@ -55,11 +55,9 @@ public sealed class FirestoreSessionBackendOptions : IValidatableObject
     /// The deadline of each read or write call (default 1 second). A call that takes longer fails with a
     /// <see cref="FirestoreSessionException"/> (gRPC <c>DeadlineExceeded</c>), which the core reports as a backend failure.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:05:00", ErrorMessage = "Sessions:Firestore:CallTimeout must be more than zero and at most 5 minutes.")]
     public TimeSpan CallTimeout { get; set; } = DefaultCallTimeout;
 
     /// <summary>The deadline of one page of a key listing or purge query, and of one batch of purge deletes (default 30 seconds).</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ErrorMessage = "Sessions:Firestore:QueryTimeout must be more than zero and at most 1 hour.")]
     public TimeSpan QueryTimeout { get; set; } = DefaultQueryTimeout;
 
     /// <summary>The emulator in force: <see cref="EmulatorHost"/>, else the <c>FIRESTORE_EMULATOR_HOST</c> environment variable, else <see langword="null"/>.</summary>
@@ -69,11 +67,14 @@ public sealed class FirestoreSessionBackendOptions : IValidatableObject
         : Environment.GetEnvironmentVariable(EmulatorHostEnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment.Trim()
         : null;
 
-    /// <summary>Checks the options: the annotations and the rules of <see cref="Validate(ValidationContext)"/>.</summary>
+    /// <summary>Checks the options (<see cref="Validate(ValidationContext)"/>, through the generated validator).</summary>
     /// <returns>One message per problem, each naming the option and what to set; empty when the options are valid.</returns>
     public IReadOnlyList<string> Validate() => [.. new FirestoreSessionBackendOptionsValidator().Validate(null, this).Failures ?? []];
 
-    /// <summary>The rules that are code, not annotations: the project, database and collection IDs, the emulator host and the credentials file.</summary>
+    /// <summary>
+    /// The rules, as code: the IDs, the emulator host and the credentials file need it, and the generator's <c>[Range]</c>
+    /// ignores its error message (dotnet/runtime#123137), which must name the setting.
+    /// </summary>
     /// <param name="validationContext">The context, unused.</param>
     /// <returns>One result per problem.</returns>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -103,6 +104,16 @@ public sealed class FirestoreSessionBackendOptions : IValidatableObject
         if (CredentialsPath is not null && ResolveEmulatorHost() is null && !File.Exists(CredentialsPath))
         {
             yield return new($"Sessions:Firestore:CredentialsPath names a service-account key file that does not exist: '{CredentialsPath}'. Fix the path, or unset it to use Application Default Credentials.");
+        }
+
+        if (CallTimeout <= TimeSpan.Zero || CallTimeout > TimeSpan.FromMinutes(5))
+        {
+            yield return new($"Sessions:Firestore:CallTimeout must be more than zero and at most 5 minutes; it is {CallTimeout}.");
+        }
+
+        if (QueryTimeout <= TimeSpan.Zero || QueryTimeout > TimeSpan.FromHours(1))
+        {
+            yield return new($"Sessions:Firestore:QueryTimeout must be more than zero and at most 1 hour; it is {QueryTimeout}.");
         }
     }
 
