@@ -248,8 +248,7 @@ public sealed class MongoSessionBackend
     public async IAsyncEnumerable<string> EnumerateKeysAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        Begin(cancellationToken);
         string? after = null;
         while (true)
         {
@@ -275,8 +274,7 @@ public sealed class MongoSessionBackend
     /// </remarks>
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        Begin(cancellationToken);
         long purged = 0;
         while (true)
         {
@@ -371,9 +369,14 @@ public sealed class MongoSessionBackend
     private ValueTask BeginAsync(string key, CancellationToken cancellationToken)
     {
         SessionKeys.ThrowIfInvalid(key);
+        Begin(cancellationToken);
+        return _createIndexes && !_indexesEnsured ? new ValueTask(EnsureIndexesAsync(cancellationToken)) : ValueTask.CompletedTask;
+    }
+
+    private void Begin(CancellationToken cancellationToken)
+    {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        return _createIndexes && !_indexesEnsured ? new ValueTask(EnsureIndexesAsync(cancellationToken)) : ValueTask.CompletedTask;
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
