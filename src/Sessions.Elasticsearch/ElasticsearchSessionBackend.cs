@@ -48,7 +48,6 @@ public sealed class ElasticsearchSessionBackend
     private readonly ElasticsearchErrors _errors;
     private readonly bool _createIndex;
     private readonly int _batchSize;
-    private readonly SemaphoreSlim _indexLock = new(1, 1);
     private volatile bool _indexEnsured;
     private int _disposed;
 
@@ -111,39 +110,28 @@ public sealed class ElasticsearchSessionBackend
             return;
         }
 
-        await _indexLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        // No lock: concurrent first calls may each check (and create) the index, which the tolerated
+        // resource_already_exists_exception makes harmless; after a success, calls skip the step.
+        var exists = await _client.Indices.ExistsAsync(new Elastic.Clients.Elasticsearch.IndexManagement.ExistsRequest(Index), cancellationToken).ConfigureAwait(false);
+        if (ElasticsearchErrors.Status(exists) == 404)
         {
-            if (_indexEnsured)
+            if (!_createIndex)
             {
-                return;
+                throw _errors.IndexMissing();
             }
 
-            var exists = await _client.Indices.ExistsAsync(new Elastic.Clients.Elasticsearch.IndexManagement.ExistsRequest(Index), cancellationToken).ConfigureAwait(false);
-            if (ElasticsearchErrors.Status(exists) == 404)
+            var created = await _client.Indices.CreateAsync(ElasticsearchSessionIndex.Create(Index), cancellationToken).ConfigureAwait(false);
+            if (!created.IsValidResponse && ElasticsearchErrors.ErrorType(created) != ElasticsearchErrors.IndexAlreadyExists)
             {
-                if (!_createIndex)
-                {
-                    throw _errors.IndexMissing();
-                }
-
-                var created = await _client.Indices.CreateAsync(ElasticsearchSessionIndex.Create(Index), cancellationToken).ConfigureAwait(false);
-                if (!created.IsValidResponse && ElasticsearchErrors.ErrorType(created) != ElasticsearchErrors.IndexAlreadyExists)
-                {
-                    throw _errors.Translate(created, "index creation (PUT /{index})");
-                }
+                throw _errors.Translate(created, "index creation (PUT /{index})");
             }
-            else if (!exists.IsValidResponse)
-            {
-                throw _errors.Translate(exists, "index check (HEAD /{index})");
-            }
-
-            _indexEnsured = true;
         }
-        finally
+        else if (!exists.IsValidResponse)
         {
-            _indexLock.Release();
+            throw _errors.Translate(exists, "index check (HEAD /{index})");
         }
+
+        _indexEnsured = true;
     }
 
     /// <inheritdoc />

@@ -32,7 +32,6 @@ public sealed class MongoSessionBackend
     private readonly MongoErrors _errors;
     private readonly bool _createIndexes;
     private readonly int _batchSize;
-    private readonly SemaphoreSlim _indexLock = new(1, 1);
     private volatile bool _indexesEnsured;
     private int _disposed;
 
@@ -110,23 +109,17 @@ public sealed class MongoSessionBackend
             return;
         }
 
-        await _indexLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // No lock: concurrent first calls may each send createIndexes, which MongoDB applies once; after a success, calls skip it.
         try
         {
-            if (!_indexesEnsured)
-            {
-                await Collection.Indexes.CreateOneAsync(MongoSessionCommands.TtlIndex, cancellationToken: cancellationToken).ConfigureAwait(false);
-                _indexesEnsured = true;
-            }
+            await Collection.Indexes.CreateOneAsync(MongoSessionCommands.TtlIndex, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "creation of the TTL index (createIndexes)");
         }
-        finally
-        {
-            _indexLock.Release();
-        }
+
+        _indexesEnsured = true;
     }
 
     /// <summary>
