@@ -112,23 +112,15 @@ public sealed class ElasticsearchSessionBackend
 
         // No lock: concurrent first calls may each check (and create) the index, which the tolerated
         // resource_already_exists_exception makes harmless; after a success, calls skip the step.
-        var exists = await _client.Indices.ExistsAsync(new Elastic.Clients.Elasticsearch.IndexManagement.ExistsRequest(Index), cancellationToken).ConfigureAwait(false);
-        if (ElasticsearchErrors.Status(exists) == 404)
+        if (!await IndexExistsAsync("index check (HEAD /{index})", cancellationToken).ConfigureAwait(false))
         {
-            if (!_createIndex)
-            {
-                throw _errors.IndexMissing();
-            }
-
-            var created = await _client.Indices.CreateAsync(ElasticsearchSessionIndex.Create(Index), cancellationToken).ConfigureAwait(false);
+            var created = _createIndex
+                ? await _client.Indices.CreateAsync(ElasticsearchSessionIndex.Create(Index), cancellationToken).ConfigureAwait(false)
+                : throw _errors.IndexMissing();
             if (!created.IsValidResponse && ElasticsearchErrors.ErrorType(created) != ElasticsearchErrors.IndexAlreadyExists)
             {
                 throw _errors.Translate(created, "index creation (PUT /{index})");
             }
-        }
-        else if (!exists.IsValidResponse)
-        {
-            throw _errors.Translate(exists, "index check (HEAD /{index})");
         }
 
         _indexEnsured = true;
@@ -338,15 +330,9 @@ public sealed class ElasticsearchSessionBackend
     public async ValueTask ProbeAsync(CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        var response = await _client.Indices.ExistsAsync(new Elastic.Clients.Elasticsearch.IndexManagement.ExistsRequest(Index), cancellationToken).ConfigureAwait(false);
-        if (ElasticsearchErrors.Status(response) == 404)
+        if (!await IndexExistsAsync("health probe (HEAD /{index})", cancellationToken).ConfigureAwait(false))
         {
             throw _errors.IndexMissing();
-        }
-
-        if (!response.IsValidResponse)
-        {
-            throw _errors.Translate(response, "health probe (HEAD /{index})");
         }
     }
 
@@ -365,6 +351,18 @@ public sealed class ElasticsearchSessionBackend
         {
             _ownedSettings?.Dispose();
         }
+    }
+
+    // HEAD /{index}: false on 404; any other failure (unreachable, refused credentials) is thrown as what it is.
+    private async Task<bool> IndexExistsAsync(string operation, CancellationToken cancellationToken)
+    {
+        var response = await _client.Indices.ExistsAsync(new Elastic.Clients.Elasticsearch.IndexManagement.ExistsRequest(Index), cancellationToken).ConfigureAwait(false);
+        if (ElasticsearchErrors.Status(response) == 404)
+        {
+            return false;
+        }
+
+        return response.IsValidResponse ? true : throw _errors.Translate(response, operation);
     }
 
     /// <summary>The index request of a write: <c>PUT /{index}/_doc/{key}</c>, with <c>op_type=create</c> or <c>if_seq_no</c>/<c>if_primary_term</c> as <paramref name="precondition"/> says.</summary>
