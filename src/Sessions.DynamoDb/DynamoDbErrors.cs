@@ -19,115 +19,60 @@ internal sealed class DynamoDbErrors(string table, string endpoint)
 
     public string Endpoint { get; } = endpoint;
 
-    /// <summary>Whether the backend should translate <paramref name="exception"/>: everything but cancellation the caller asked for.</summary>
-    public static bool ShouldTranslate(Exception exception, CancellationToken cancellationToken) =>
-        exception is not DynamoDbSessionException and not ObjectDisposedException and not ArgumentException
-        && !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
+    public DynamoDbSessionException TableMissing(Exception? inner = null) => Failure(
+        $"DynamoDB table '{Table}' does not exist at {Endpoint}; create it (partition key 'pk', type String, no sort key) or set Sessions:DynamoDb:CreateTable=true.",
+        inner,
+        "ResourceNotFoundException");
 
-    public DynamoDbSessionException TableMissing() => new(
-        $"DynamoDB table '{Table}' does not exist at {Endpoint}; create it (partition key 'pk', type String, no sort key) or set Sessions:DynamoDb:CreateTable=true.")
-    {
-        Table = Table,
-        Endpoint = Endpoint,
-        ErrorCode = "ResourceNotFoundException",
-    };
-
-    public DynamoDbSessionException WrongKeySchema(string actual) => new(
+    public DynamoDbSessionException WrongKeySchema(string actual) => Failure(
         $"DynamoDB table '{Table}' at {Endpoint} has the key schema {actual}, but sessions need a single String partition key named " +
         $"'{SessionItem.KeyAttribute}' and no sort key. Point Sessions:DynamoDb:Table at another table, or create one with that key " +
-        "(or let Sessions:DynamoDb:CreateTable=true create it under a new name).")
-    {
-        Table = Table,
-        Endpoint = Endpoint,
-    };
+        "(or let Sessions:DynamoDb:CreateTable=true create it under a new name).");
 
-    public DynamoDbSessionException PayloadTooLarge(string key, int payloadBytes) => new(
+    public DynamoDbSessionException PayloadTooLarge(string key, int payloadBytes) => Failure(
         $"A session record of {payloadBytes} bytes does not fit in one DynamoDB item (limit 400 KB; at most {SessionItem.MaxPayloadBytes(key.Length)} " +
-        "payload bytes under this key). Keep less in the session, or lower Sessions:MaxPayloadBytes so that the core refuses it first.")
-    {
-        Table = Table,
-        Endpoint = Endpoint,
-        ErrorCode = "ItemTooLarge",
-    };
+        "payload bytes under this key). Keep less in the session, or lower Sessions:MaxPayloadBytes so that the core refuses it first.",
+        code: "ItemTooLarge");
 
     public DynamoDbSessionException Translate(Exception exception, string operation)
     {
         switch (exception)
         {
             case ResourceNotFoundException:
-                var missing = TableMissing();
-                return new DynamoDbSessionException(missing.Message, exception) { Table = Table, Endpoint = Endpoint, ErrorCode = missing.ErrorCode };
+                return TableMissing(exception);
 
             case AmazonServiceException service when service.ErrorCode is { } code && s_throttlingCodes.Contains(code):
-                return new DynamoDbSessionException(
+                return Failure(
                     $"DynamoDB at {Endpoint} throttled the {operation} on table '{Table}' ({code}) and the SDK's retries did not get through. " +
                     "Raise the table's capacity or switch it to on-demand billing; a burst of traffic may also settle by itself.",
-                    exception)
-                {
-                    Table = Table,
-                    Endpoint = Endpoint,
-                    ErrorCode = code,
-                    IsThrottling = true,
-                };
+                    exception,
+                    code,
+                    throttling: true);
 
             case AmazonServiceException service when service.StatusCode != 0 && service.ErrorCode is not null:
-                return new DynamoDbSessionException(
+                return Failure(
                     $"DynamoDB at {Endpoint} refused the {operation} on table '{Table}': {service.ErrorCode} (HTTP {(int)service.StatusCode}): {service.Message}",
-                    exception)
-                {
-                    Table = Table,
-                    Endpoint = Endpoint,
-                    ErrorCode = service.ErrorCode,
-                };
+                    exception,
+                    service.ErrorCode);
 
             case OperationCanceledException or TimeoutException:
-                return new DynamoDbSessionException(
+                return Failure(
                     $"DynamoDB at {Endpoint} did not answer the {operation} on table '{Table}' in time, after the SDK's retries. " +
                     "Check that the endpoint is reachable; raise Sessions:DynamoDb:RequestTimeout if it is slow.",
-                    exception)
-                {
-                    Table = Table,
-                    Endpoint = Endpoint,
-                };
+                    exception);
 
             default:
-                var unreachable = FindInner<SocketException>(exception) is not null || FindInner<HttpRequestException>(exception) is not null;
-                return new DynamoDbSessionException(
+                var unreachable = StoreErrors.Find<SocketException>(exception) is not null || StoreErrors.Find<HttpRequestException>(exception) is not null;
+                return Failure(
                     unreachable
-                        ? $"Could not reach DynamoDB at {Endpoint} for the {operation} on table '{Table}': {Innermost(exception).Message}. " +
+                        ? $"Could not reach DynamoDB at {Endpoint} for the {operation} on table '{Table}': {StoreErrors.Innermost(exception).Message}. " +
                           "Is the endpoint running and reachable? Set Sessions:DynamoDb:ServiceUrl or Sessions:DynamoDb:Region."
                         : $"The {operation} on DynamoDB table '{Table}' at {Endpoint} failed: {exception.Message}",
-                    exception)
-                {
-                    Table = Table,
-                    Endpoint = Endpoint,
-                    ErrorCode = (exception as AmazonServiceException)?.ErrorCode,
-                };
+                    exception,
+                    (exception as AmazonServiceException)?.ErrorCode);
         }
     }
 
-    private static T? FindInner<T>(Exception exception)
-        where T : Exception
-    {
-        for (Exception? e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is T found)
-            {
-                return found;
-            }
-        }
-
-        return null;
-    }
-
-    private static Exception Innermost(Exception exception)
-    {
-        var e = exception;
-        while (e.InnerException is not null)
-        {
-            e = e.InnerException;
-        }
-
-        return e;
-    }
+    public DynamoDbSessionException Failure(string message, Exception? inner = null, string? code = null, bool throttling = false) =>
+        new(message, inner) { Table = Table, Endpoint = Endpoint, ErrorCode = code, IsThrottling = throttling };
 }

@@ -19,13 +19,13 @@ namespace Sessions.DynamoDb;
 /// <c>ConditionExpression</c>), so DynamoDB makes them atomic; every condition treats an expired item as absent. A failed
 /// condition is a clean <see langword="false"/>. Throttling and other errors surface, after the SDK's retries, as
 /// <see cref="DynamoDbSessionException"/>.</para>
-/// <para>On first use (or at start-up, through the registration's hosted service) the table is checked: a missing table or a
+/// <para>At start-up (<see cref="InitializeAsync"/>, which the engine runs) or on first use the table is checked: a missing table or a
 /// wrong key schema fails with a message that says what to set; with <see cref="DynamoDbSessionBackendOptions.CreateTable"/>
 /// a missing table is created.</para>
 /// <para>Key listing and the purge scan the whole table (paginated), so they cost read capacity in proportion to its size.</para>
 /// </remarks>
 public sealed class DynamoDbSessionBackend
-    : ISessionBackend, ISessionBackendLimits, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, IAsyncDisposable, IDisposable
+    : ISessionBackend, ISessionBackendInitializer, ISessionBackendLimits, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, IAsyncDisposable, IDisposable
 {
     // Conditional deletes the purge keeps in flight at once.
     private const int PurgeParallelism = 8;
@@ -88,7 +88,7 @@ public sealed class DynamoDbSessionBackend
     /// <summary>
     /// Checks the table now rather than on first use: it must exist (or is created, with
     /// <see cref="DynamoDbSessionBackendOptions.CreateTable"/>) and have the key schema sessions need. Runs once per instance
-    /// when it succeeds; a failure is retried on the next call. The registration calls it at start-up.
+    /// when it succeeds; a failure is retried on the next call. The engine calls it at start-up (<see cref="InitializeAsync"/>).
     /// </summary>
     /// <param name="cancellationToken">Cancels the check.</param>
     /// <returns>A task that completes when the table is usable.</returns>
@@ -110,7 +110,7 @@ public sealed class DynamoDbSessionBackend
                 _tableChecked = true;
             }
         }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "table check");
         }
@@ -120,21 +120,18 @@ public sealed class DynamoDbSessionBackend
         }
     }
 
+    /// <summary>Checks (or creates) the table: <see cref="EnsureTableAsync"/>. The engine calls it when the host starts with this backend in force.</summary>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>A task that completes when the table is usable.</returns>
+    /// <exception cref="DynamoDbSessionException">The table is missing or shaped wrongly, or DynamoDB could not be reached.</exception>
+    public ValueTask InitializeAsync(CancellationToken cancellationToken) => new(EnsureTableAsync(cancellationToken));
+
     /// <inheritdoc />
     public async ValueTask<SessionRecord?> GetAsync(string key, CancellationToken cancellationToken)
     {
         await BeginAsync(key, cancellationToken).ConfigureAwait(false);
-        GetItemResponse response;
-        try
-        {
-            response = await _client.GetItemAsync(
-                new GetItemRequest { TableName = Table, Key = SessionItem.Key(key), ConsistentRead = true },
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "read (GetItem)");
-        }
+        var request = new GetItemRequest { TableName = Table, Key = SessionItem.Key(key), ConsistentRead = true };
+        var response = await CallAsync(ct => _client.GetItemAsync(request, ct), "read (GetItem)", cancellationToken).ConfigureAwait(false);
 
         if (response.Item is not { Count: > 0 } item)
         {
@@ -173,19 +170,7 @@ public sealed class DynamoDbSessionBackend
             request.ExpressionAttributeValues = SessionConditions.Values(NowMs(), withVersion ? condition.ExpectedVersion : null);
         }
 
-        try
-        {
-            await _client.PutItemAsync(request, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "write (PutItem)");
-        }
+        return await ConditionalAsync(ct => _client.PutItemAsync(request, ct), "write (PutItem)", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -202,19 +187,7 @@ public sealed class DynamoDbSessionBackend
             ExpressionAttributeValues = SessionConditions.Values(NowMs(), expectedVersion),
         };
 
-        try
-        {
-            await _client.DeleteItemAsync(request, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "delete (DeleteItem)");
-        }
+        return await ConditionalAsync(ct => _client.DeleteItemAsync(request, ct), "delete (DeleteItem)", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -238,19 +211,7 @@ public sealed class DynamoDbSessionBackend
             ExpressionAttributeValues = values,
         };
 
-        try
-        {
-            await _client.UpdateItemAsync(request, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "touch (UpdateItem)");
-        }
+        return await ConditionalAsync(ct => _client.UpdateItemAsync(request, ct), "touch (UpdateItem)", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -326,20 +287,7 @@ public sealed class DynamoDbSessionBackend
     public async ValueTask ProbeAsync(CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        TableDescription? table;
-        try
-        {
-            table = await _table.DescribeAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "health probe (DescribeTable)");
-        }
-
-        if (table is null)
-        {
-            throw _errors.TableMissing();
-        }
+        _ = await CallAsync(_table.DescribeAsync, "health probe (DescribeTable)", cancellationToken).ConfigureAwait(false) ?? throw _errors.TableMissing();
     }
 
     /// <summary>Marks the backend disposed and, when it built its own client, disposes that client. Idempotent.</summary>
@@ -401,39 +349,47 @@ public sealed class DynamoDbSessionBackend
             request.Limit = limit;
         }
 
+        return await CallAsync(ct => _client.ScanAsync(request, ct), operation, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Touched, rewritten or deleted since the scan: the condition fails and the item is kept.
+    private Task<bool> DeleteIfExpiredAsync(string key, CancellationToken cancellationToken)
+    {
+        var request = new DeleteItemRequest
+        {
+            TableName = Table,
+            Key = SessionItem.Key(key),
+            ConditionExpression = SessionConditions.Expired,
+            ExpressionAttributeNames = SessionConditions.Names(withVersion: false),
+            ExpressionAttributeValues = SessionConditions.Values(NowMs()),
+        };
+        return ConditionalAsync(ct => _client.DeleteItemAsync(request, ct), "purge (DeleteItem)", cancellationToken);
+    }
+
+    // One call to DynamoDB; what it throws, after the SDK's retries, becomes a DynamoDbSessionException that says what to do.
+    private async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, string operation, CancellationToken cancellationToken)
+    {
         try
         {
-            return await _client.ScanAsync(request, cancellationToken).ConfigureAwait(false);
+            return await call(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (e is not ConditionalCheckFailedException && StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, operation);
         }
     }
 
-    private async Task<bool> DeleteIfExpiredAsync(string key, CancellationToken cancellationToken)
+    // A conditional write: true when DynamoDB applied it, false when its condition failed.
+    private async Task<bool> ConditionalAsync<T>(Func<CancellationToken, Task<T>> write, string operation, CancellationToken cancellationToken)
     {
         try
         {
-            await _client.DeleteItemAsync(
-                new DeleteItemRequest
-                {
-                    TableName = Table,
-                    Key = SessionItem.Key(key),
-                    ConditionExpression = SessionConditions.Expired,
-                    ExpressionAttributeNames = SessionConditions.Names(withVersion: false),
-                    ExpressionAttributeValues = SessionConditions.Values(NowMs()),
-                },
-                cancellationToken).ConfigureAwait(false);
+            await CallAsync(write, operation, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (ConditionalCheckFailedException)
         {
-            return false; // touched, rewritten or deleted since the scan
-        }
-        catch (Exception e) when (DynamoDbErrors.ShouldTranslate(e, cancellationToken))
-        {
-            throw _errors.Translate(e, "purge (DeleteItem)");
+            return false;
         }
     }
 

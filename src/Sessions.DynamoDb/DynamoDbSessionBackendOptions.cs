@@ -1,7 +1,13 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Sessions.DynamoDb;
 
-/// <summary>Options for <see cref="DynamoDbSessionBackend"/> (configuration section <c>Sessions:DynamoDb</c> by convention).</summary>
-public sealed class DynamoDbSessionBackendOptions
+/// <summary>
+/// Options for <see cref="DynamoDbSessionBackend"/> (configuration section <c>Sessions:DynamoDb</c> by convention), checked
+/// by a source-generated validator: the table name is a data annotation, the other rules are <see cref="Validate(ValidationContext)"/>.
+/// </summary>
+public sealed class DynamoDbSessionBackendOptions : IValidatableObject
 {
     /// <summary>The table used when <see cref="Table"/> is not set: <c>sessions</c>.</summary>
     public const string DefaultTable = "sessions";
@@ -13,6 +19,8 @@ public sealed class DynamoDbSessionBackendOptions
     /// The DynamoDB table that holds the sessions (default <c>sessions</c>). Its key schema must be a single string partition
     /// key named <c>pk</c> and no sort key; <see cref="CreateTable"/> creates such a table.
     /// </summary>
+    [Required(ErrorMessage = TableRule)]
+    [RegularExpression("^[A-Za-z0-9_.-]{3,255}$", ErrorMessage = TableRule)]
     public string Table { get; set; } = DefaultTable;
 
     /// <summary>
@@ -48,39 +56,39 @@ public sealed class DynamoDbSessionBackendOptions
     /// </summary>
     public int MaxRetries { get; set; } = 3;
 
-    /// <summary>Checks the options.</summary>
+    /// <summary>Checks the options: the annotations and the rules below.</summary>
     /// <returns>One message per problem, each naming the option and what to set; empty when the options are valid.</returns>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(Table) || Table.Length is < 3 or > 255 || !Table.All(IsTableNameCharacter))
-        {
-            errors.Add($"Sessions:DynamoDb:Table must be a DynamoDB table name (3 to 255 characters: letters, digits, '_', '-', '.'); it is '{Table}'.");
-        }
+    public IReadOnlyList<string> Validate() => [.. new DynamoDbSessionBackendOptionsValidator().Validate(null, this).Failures ?? []];
 
+    /// <summary>
+    /// The rules that are code, not annotations: the service URL, the region and the ranges (the generator's <c>[Range]</c>
+    /// ignores its error message, dotnet/runtime#123137, and the message must name the setting).
+    /// </summary>
+    /// <param name="validationContext">The context, unused.</param>
+    /// <returns>One result per problem.</returns>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
         if (ServiceUrl is not null
             && (!Uri.TryCreate(ServiceUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
         {
-            errors.Add($"Sessions:DynamoDb:ServiceUrl must be an absolute http or https URL such as http://127.0.0.1:8000; it is '{ServiceUrl}'.");
+            yield return new($"Sessions:DynamoDb:ServiceUrl must be an absolute http or https URL such as http://127.0.0.1:8000; it is '{ServiceUrl}'.");
         }
 
         if (Region is not null && string.IsNullOrWhiteSpace(Region))
         {
-            errors.Add("Sessions:DynamoDb:Region must be a region name such as us-east-1, or unset.");
+            yield return new("Sessions:DynamoDb:Region must be a region name such as us-east-1, or unset.");
         }
 
         if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > TimeSpan.FromMinutes(5))
         {
-            errors.Add($"Sessions:DynamoDb:RequestTimeout must be more than zero and at most 5 minutes; it is {RequestTimeout}.");
+            yield return new($"Sessions:DynamoDb:RequestTimeout must be more than zero and at most 5 minutes; it is {RequestTimeout}.");
         }
 
         if (MaxRetries is < 0 or > 10)
         {
-            errors.Add($"Sessions:DynamoDb:MaxRetries must be between 0 and 10; it is {MaxRetries}.");
+            yield return new($"Sessions:DynamoDb:MaxRetries must be between 0 and 10; it is {MaxRetries}.");
         }
-
-        return errors;
     }
 
-    private static bool IsTableNameCharacter(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.';
+    private const string TableRule = "Sessions:DynamoDb:Table must be a DynamoDB table name (3 to 255 characters: letters, digits, '_', '-', '.').";
 }

@@ -111,12 +111,8 @@ internal sealed partial class SessionTable(IAmazonDynamoDB client, DynamoDbError
 
             if (TimeProvider.System.GetElapsedTime(started) > s_activeTimeout)
             {
-                throw new DynamoDbSessionException(
-                    $"DynamoDB table '{errors.Table}' at {errors.Endpoint} is still {table.TableStatus?.Value} after {s_activeTimeout.TotalMinutes} minutes; check it in the console, then restart.")
-                {
-                    Table = errors.Table,
-                    Endpoint = errors.Endpoint,
-                };
+                throw errors.Failure(
+                    $"DynamoDB table '{errors.Table}' at {errors.Endpoint} is still {table.TableStatus?.Value} after {s_activeTimeout.TotalMinutes} minutes; check it in the console, then restart.");
             }
 
             await Task.Delay(poll, cancellationToken);

@@ -379,7 +379,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
                     opened = true;
                     return await body(context, connection, sql, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is not SessionRecordCorruptException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
+                catch (Exception ex) when (StoreErrors.ShouldWrap(ex, cancellationToken))
                 {
                     var kind = DatabaseErrors.Classify(ex, opened);
                     var retriable = kind == FailureKind.NotApplied || (kind == FailureKind.OutcomeUnknown && idempotent);
@@ -447,7 +447,7 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
                 $"The sessions table {sql.Table} does not exist in {where}. Sessions.EFCore never creates it silently: call " +
                 "await app.Services.EnsureSessionsTableAsync() at start-up, or map it in your DbContext with modelBuilder.AddSessions() and apply a migration.",
                 ex)
-            { Operation = operation };
+            { Operation = operation, Endpoint = where };
         }
 
         return kind switch
@@ -456,15 +456,15 @@ public sealed class EFCoreSessionBackend : ISessionBackend, ISessionKeyEnumerato
                 $"The connection to {where} failed while a session {operation} was running, so whether it was applied is unknown; it was not retried " +
                 $"because repeating it could apply it twice. The caller may reload the session and try again. ({ex.Message})",
                 ex)
-            { Operation = operation, OutcomeUnknown = true },
+            { Operation = operation, OutcomeUnknown = true, Endpoint = where },
             FailureKind.NotApplied => new EFCoreSessionBackendException(
                 $"The session {operation} failed {attempts} time(s) on {where} with a transient error and was not applied; is the database up and " +
                 $"reachable? ({ex.Message})",
                 ex)
-            { Operation = operation },
-            _ => ex is ObjectDisposedException or ArgumentException or NotSupportedException or InvalidOperationException
+            { Operation = operation, Endpoint = where },
+            _ => ex is NotSupportedException or InvalidOperationException
                 ? ex
-                : new EFCoreSessionBackendException($"The session {operation} failed on {where}: {ex.Message}", ex) { Operation = operation },
+                : new EFCoreSessionBackendException($"The session {operation} failed on {where}: {ex.Message}", ex) { Operation = operation, Endpoint = where },
         };
     }
 

@@ -2,30 +2,13 @@ namespace Sessions.EFCore;
 
 /// <summary>
 /// The database failed in a way the backend could not retry safely: for example the connection broke while a conditional
-/// write was running, so whether it was applied is unknown. The inner exception is the provider's.
+/// write was running, so whether it was applied is unknown. The inner exception is the provider's;
+/// <see cref="SessionStoreException.Endpoint"/> names the database.
 /// </summary>
-public sealed class EFCoreSessionBackendException : Exception
+/// <param name="message">What happened and what to do.</param>
+/// <param name="innerException">The provider's exception, if any.</param>
+public sealed class EFCoreSessionBackendException(string message, Exception? innerException = null) : SessionStoreException(message, innerException)
 {
-    /// <summary>Creates the exception.</summary>
-    public EFCoreSessionBackendException()
-    {
-    }
-
-    /// <summary>Creates the exception with a message.</summary>
-    /// <param name="message">What happened and what to do.</param>
-    public EFCoreSessionBackendException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with a message and a cause.</summary>
-    /// <param name="message">What happened and what to do.</param>
-    /// <param name="innerException">The provider's exception.</param>
-    public EFCoreSessionBackendException(string message, Exception? innerException)
-        : base(message, innerException)
-    {
-    }
-
     /// <summary>
     /// <see langword="true"/> when the statement may or may not have been applied (the connection broke while it ran);
     /// <see langword="false"/> when it certainly was not.

@@ -1,7 +1,10 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Sessions.EFCore;
 
-/// <summary>Options for <see cref="EFCoreSessionBackend"/>.</summary>
-public sealed class EFCoreSessionBackendOptions
+/// <summary>Options for <see cref="EFCoreSessionBackend"/>, checked by a source-generated validator: the table name is a data annotation, the other rules are <see cref="Validate(ValidationContext)"/>.</summary>
+public sealed class EFCoreSessionBackendOptions : IValidatableObject
 {
     /// <summary>
     /// The database, for <c>AddEFCoreBackend()</c> called without a database delegate (<c>Sessions:EFCore:Provider</c>):
@@ -25,6 +28,7 @@ public sealed class EFCoreSessionBackendOptions
     /// The table name when the backend uses its own internal <c>DbContext</c> (<c>AddEFCoreBackend(db =&gt; db.UseNpgsql(...))</c>).
     /// Default <c>sessions</c>. With your own context, pass the name to <c>modelBuilder.AddSessions(...)</c> instead; this is ignored.
     /// </summary>
+    [Required(ErrorMessage = "Sessions:EFCore:TableName must not be empty (default \"sessions\").")]
     public string TableName { get; set; } = "sessions";
 
     /// <summary>The schema for the internal context's table (PostgreSQL, SQL Server); <see langword="null"/> (the default) for the database's default schema.</summary>
@@ -60,39 +64,39 @@ public sealed class EFCoreSessionBackendOptions
 
     /// <summary>Checks the values; returns the problems, each saying what to set.</summary>
     /// <returns>An empty list when the options are valid.</returns>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(TableName))
-        {
-            errors.Add("Sessions:EFCore:TableName must not be empty (default \"sessions\").");
-        }
+    public IReadOnlyList<string> Validate() => [.. new EFCoreSessionBackendOptionsValidator().Validate(null, this).Failures ?? []];
 
+    /// <summary>
+    /// The rules that are code: a schema, when set, is not blank; and the ranges (the generator's <c>[Range]</c> ignores its
+    /// error message, dotnet/runtime#123137, and the message must name the setting).
+    /// </summary>
+    /// <param name="validationContext">The context, unused.</param>
+    /// <returns>One result per problem.</returns>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
         if (Schema is not null && string.IsNullOrWhiteSpace(Schema))
         {
-            errors.Add("Sessions:EFCore:Schema must be null (the default schema) or a schema name, not blank.");
+            yield return new("Sessions:EFCore:Schema must be null (the default schema) or a schema name, not blank.");
         }
 
         if (PurgeBatchSize is < 1 or > 100_000)
         {
-            errors.Add($"Sessions:EFCore:PurgeBatchSize must be between 1 and 100000; got {PurgeBatchSize}.");
+            yield return new($"Sessions:EFCore:PurgeBatchSize must be between 1 and 100000; got {PurgeBatchSize}.");
         }
 
         if (EnumerationPageSize is < 1 or > 100_000)
         {
-            errors.Add($"Sessions:EFCore:EnumerationPageSize must be between 1 and 100000; got {EnumerationPageSize}.");
+            yield return new($"Sessions:EFCore:EnumerationPageSize must be between 1 and 100000; got {EnumerationPageSize}.");
         }
 
         if (MaxAttempts is < 1 or > 10)
         {
-            errors.Add($"Sessions:EFCore:MaxAttempts must be between 1 and 10; got {MaxAttempts}.");
+            yield return new($"Sessions:EFCore:MaxAttempts must be between 1 and 10; got {MaxAttempts}.");
         }
 
         if (ContextPoolSize < 1)
         {
-            errors.Add($"Sessions:EFCore:ContextPoolSize must be positive; got {ContextPoolSize}.");
+            yield return new($"Sessions:EFCore:ContextPoolSize must be positive; got {ContextPoolSize}.");
         }
-
-        return errors;
     }
 }

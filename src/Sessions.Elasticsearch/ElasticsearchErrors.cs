@@ -36,10 +36,10 @@ internal sealed class ElasticsearchErrors(string url, string index)
         "or set Sessions:Elasticsearch:CreateIndex=true to have the backend create it at start-up.",
         inner)
     {
-        Url = Url,
+        Endpoint = Url,
         Index = Index,
         StatusCode = status,
-        ErrorType = IndexNotFound,
+        ErrorCode = IndexNotFound,
     };
 
     public SessionPayloadTooLargeException PayloadTooLarge(int payloadBytes, int maxPayloadBytes, string why) => new(
@@ -62,7 +62,7 @@ internal sealed class ElasticsearchErrors(string url, string index)
         {
             case null:
                 return Failure(
-                    $"Could not reach Elasticsearch at {Url} for the {operation} on index '{Index}': {Innermost(original)?.Message ?? "no response"}. " +
+                    $"Could not reach Elasticsearch at {Url} for the {operation} on index '{Index}': {StoreErrors.Innermost(original)?.Message ?? "no response"}. " +
                     "Is the node running and reachable? Set Sessions:Elasticsearch:Url (raise Sessions:Elasticsearch:RequestTimeout if it is only slow).",
                     original, status, type);
 
@@ -99,16 +99,5 @@ internal sealed class ElasticsearchErrors(string url, string index)
     }
 
     private ElasticsearchSessionException Failure(string message, Exception? inner, int? status, string? type) =>
-        new(message, inner) { Url = Url, Index = Index, StatusCode = status, ErrorType = type };
-
-    private static Exception? Innermost(Exception? exception)
-    {
-        var e = exception;
-        while (e?.InnerException is not null)
-        {
-            e = e.InnerException;
-        }
-
-        return e;
-    }
+        new(message, inner) { Endpoint = Url, Index = Index, StatusCode = status, ErrorCode = type };
 }

@@ -29,7 +29,7 @@ namespace Sessions.Elasticsearch;
 /// expired documents.</para>
 /// </remarks>
 public sealed class ElasticsearchSessionBackend
-    : ISessionBackend, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable, IDisposable
+    : ISessionBackend, ISessionBackendInitializer, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable, IDisposable
 {
     /// <summary>
     /// The largest payload, in bytes: 64 MiB. Its base64 form (4/3 larger) and the rest of the request stay under the 100mb
@@ -48,7 +48,6 @@ public sealed class ElasticsearchSessionBackend
     private readonly ElasticsearchErrors _errors;
     private readonly bool _createIndex;
     private readonly int _batchSize;
-    private readonly SemaphoreSlim _indexLock = new(1, 1);
     private volatile bool _indexEnsured;
     private int _disposed;
 
@@ -90,9 +89,15 @@ public sealed class ElasticsearchSessionBackend
     /// <summary>The largest payload one document holds, in bytes: <see cref="DefaultMaxPayloadBytes"/> (64 MiB).</summary>
     public int MaxPayloadBytes => DefaultMaxPayloadBytes;
 
+    /// <summary>Checks (or, with <see cref="ElasticsearchSessionBackendOptions.CreateIndex"/>, creates) the index: <see cref="EnsureIndexAsync"/>. The engine calls it when the host starts with this backend in force.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the index exists.</returns>
+    /// <exception cref="ElasticsearchSessionException">The index is missing (and may not be created), or Elasticsearch failed.</exception>
+    public ValueTask InitializeAsync(CancellationToken cancellationToken) => new(EnsureIndexAsync(cancellationToken));
+
     /// <summary>
     /// Checks that the index exists and, with <see cref="ElasticsearchSessionBackendOptions.CreateIndex"/>, creates it with the
-    /// sessions mapping when it does not. Runs once per instance when it succeeds. The registration calls it at start-up.
+    /// sessions mapping when it does not. Runs once per instance when it succeeds. The engine calls it at start-up (<see cref="InitializeAsync"/>).
     /// </summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the index exists.</returns>
@@ -105,39 +110,20 @@ public sealed class ElasticsearchSessionBackend
             return;
         }
 
-        await _indexLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        // No lock: concurrent first calls may each check (and create) the index, which the tolerated
+        // resource_already_exists_exception makes harmless; after a success, calls skip the step.
+        if (!await IndexExistsAsync("index check (HEAD /{index})", cancellationToken).ConfigureAwait(false))
         {
-            if (_indexEnsured)
+            var created = _createIndex
+                ? await _client.Indices.CreateAsync(ElasticsearchSessionIndex.Create(Index), cancellationToken).ConfigureAwait(false)
+                : throw _errors.IndexMissing();
+            if (!created.IsValidResponse && ElasticsearchErrors.ErrorType(created) != ElasticsearchErrors.IndexAlreadyExists)
             {
-                return;
+                throw _errors.Translate(created, "index creation (PUT /{index})");
             }
-
-            var exists = await _client.Indices.ExistsAsync(new Elastic.Clients.Elasticsearch.IndexManagement.ExistsRequest(Index), cancellationToken).ConfigureAwait(false);
-            if (ElasticsearchErrors.Status(exists) == 404)
-            {
-                if (!_createIndex)
-                {
-                    throw _errors.IndexMissing();
-                }
-
-                var created = await _client.Indices.CreateAsync(ElasticsearchSessionIndex.Create(Index), cancellationToken).ConfigureAwait(false);
-                if (!created.IsValidResponse && ElasticsearchErrors.ErrorType(created) != ElasticsearchErrors.IndexAlreadyExists)
-                {
-                    throw _errors.Translate(created, "index creation (PUT /{index})");
-                }
-            }
-            else if (!exists.IsValidResponse)
-            {
-                throw _errors.Translate(exists, "index check (HEAD /{index})");
-            }
-
-            _indexEnsured = true;
         }
-        finally
-        {
-            _indexLock.Release();
-        }
+
+        _indexEnsured = true;
     }
 
     /// <inheritdoc />
@@ -344,15 +330,9 @@ public sealed class ElasticsearchSessionBackend
     public async ValueTask ProbeAsync(CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        var response = await _client.Indices.ExistsAsync(new Elastic.Clients.Elasticsearch.IndexManagement.ExistsRequest(Index), cancellationToken).ConfigureAwait(false);
-        if (ElasticsearchErrors.Status(response) == 404)
+        if (!await IndexExistsAsync("health probe (HEAD /{index})", cancellationToken).ConfigureAwait(false))
         {
             throw _errors.IndexMissing();
-        }
-
-        if (!response.IsValidResponse)
-        {
-            throw _errors.Translate(response, "health probe (HEAD /{index})");
         }
     }
 
@@ -371,6 +351,18 @@ public sealed class ElasticsearchSessionBackend
         {
             _ownedSettings?.Dispose();
         }
+    }
+
+    // HEAD /{index}: false on 404; any other failure (unreachable, refused credentials) is thrown as what it is.
+    private async Task<bool> IndexExistsAsync(string operation, CancellationToken cancellationToken)
+    {
+        var response = await _client.Indices.ExistsAsync(new Elastic.Clients.Elasticsearch.IndexManagement.ExistsRequest(Index), cancellationToken).ConfigureAwait(false);
+        if (ElasticsearchErrors.Status(response) == 404)
+        {
+            return false;
+        }
+
+        return response.IsValidResponse ? true : throw _errors.Translate(response, operation);
     }
 
     /// <summary>The index request of a write: <c>PUT /{index}/_doc/{key}</c>, with <c>op_type=create</c> or <c>if_seq_no</c>/<c>if_primary_term</c> as <paramref name="precondition"/> says.</summary>

@@ -1,7 +1,10 @@
+using System.ComponentModel.DataAnnotations;
+using Elastic.Clients.Elasticsearch;
+
 namespace Sessions.Elasticsearch;
 
 /// <summary>Options for <see cref="ElasticsearchSessionBackend"/>, bound from the configuration section <c>Sessions:Elasticsearch</c>.</summary>
-public sealed class ElasticsearchSessionBackendOptions
+public sealed class ElasticsearchSessionBackendOptions : IValidatableObject
 {
     /// <summary>The index used when <see cref="Index"/> is not set: <c>sessions</c>.</summary>
     public const string DefaultIndex = "sessions";
@@ -46,6 +49,15 @@ public sealed class ElasticsearchSessionBackendOptions
 
     /// <summary>How many keys one page of key listing returns, and the scroll size of the purge's delete-by-query (default 1,000; 1 to 10,000, the default <c>index.max_result_window</c>).</summary>
     public int BatchSize { get; set; } = DefaultBatchSize;
+
+    /// <summary>The client handed to <c>AddElasticsearchBackend</c>, or the one registered in the container when no URL is set.</summary>
+    internal ElasticsearchClient? GivenClient { get; set; }
+
+    /// <summary>Checks the options as <see cref="Validate(bool)"/> does, knowing whether <c>AddElasticsearchBackend</c> was given (or found) a client.</summary>
+    /// <param name="validationContext">The context, unused.</param>
+    /// <returns>One result per problem.</returns>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext) =>
+        Validate(clientSupplied: GivenClient is not null).Select(e => new ValidationResult(e));
 
     /// <summary>Checks the options.</summary>
     /// <param name="clientSupplied">Whether the application supplies the client (so that no URL is needed).</param>

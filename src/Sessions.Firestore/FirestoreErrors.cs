@@ -9,11 +9,6 @@ internal sealed class FirestoreErrors(string endpoint, string database, bool isE
 
     public string Database { get; } = database;
 
-    /// <summary>Whether to translate <paramref name="exception"/>: everything but the caller's own cancellation and argument errors.</summary>
-    public static bool ShouldTranslate(Exception exception, CancellationToken cancellationToken) =>
-        exception is not FirestoreSessionException and not ObjectDisposedException and not ArgumentException and not Sessions.Backends.SessionRecordCorruptException
-        && !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
-
     public FirestoreSessionException TooLarge(string key, int payloadBytes, int maxPayloadBytes) => new(
         $"A session record of {payloadBytes} bytes does not fit in one Firestore document (limit 1 MiB; at most {maxPayloadBytes} payload bytes " +
         $"under key '{key}'). Keep less in the session, or lower Sessions:MaxPayloadBytes so that the core refuses it first.")
@@ -30,7 +25,7 @@ internal sealed class FirestoreErrors(string endpoint, string database, bool isE
             ? "Is the emulator running there? Set Sessions:Firestore:EmulatorHost (or FIRESTORE_EMULATOR_HOST) to its host:port."
             : "Check the network path to firestore.googleapis.com, or set Sessions:Firestore:EmulatorHost to use an emulator.";
         // With ThrowOperationCanceledOnCancellation, a passed deadline surfaces as OperationCanceledException (the caller's
-        // own cancellation is never translated: see ShouldTranslate).
+        // own cancellation is never translated: see StoreErrors.ShouldWrap).
         var status = exception is RpcException rpc ? rpc.Status : exception is OperationCanceledException ? new Status(Grpc.Core.StatusCode.DeadlineExceeded, "deadline exceeded") : (Status?)null;
         if (status is { } s)
         {

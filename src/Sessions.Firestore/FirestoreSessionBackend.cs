@@ -314,7 +314,7 @@ public sealed class FirestoreSessionBackend
                 {
                     response = await _client.BatchWriteAsync(batch, _routing, Deadline(_queryTimeout), cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (FirestoreErrors.ShouldTranslate(e, cancellationToken))
+                catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
                 {
                     throw _errors.Translate(e, "purge (BatchWrite)");
                 }
@@ -472,7 +472,7 @@ public sealed class FirestoreSessionBackend
         {
             return null;
         }
-        catch (Exception e) when (FirestoreErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, operation);
         }
@@ -484,7 +484,7 @@ public sealed class FirestoreSessionBackend
         {
             await _client.CommitAsync(new CommitRequest { Database = _database, Writes = { write } }, _routing, Deadline(_callTimeout), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (FirestoreErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, operation);
         }
@@ -502,7 +502,7 @@ public sealed class FirestoreSessionBackend
         {
             return false;
         }
-        catch (Exception e) when (FirestoreErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, operation);
         }
@@ -522,7 +522,7 @@ public sealed class FirestoreSessionBackend
                 }
             }
         }
-        catch (Exception e) when (FirestoreErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, operation);
         }

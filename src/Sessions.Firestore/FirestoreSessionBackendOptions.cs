@@ -1,9 +1,14 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Sessions.Firestore;
 
-/// <summary>Options for <see cref="FirestoreSessionBackend"/>, bound from the configuration section <c>Sessions:Firestore</c>.</summary>
-public sealed class FirestoreSessionBackendOptions
+/// <summary>
+/// Options for <see cref="FirestoreSessionBackend"/>, bound from the configuration section <c>Sessions:Firestore</c>, checked
+/// by a source-generated validator that runs <see cref="Validate(ValidationContext)"/>.
+/// </summary>
+public sealed class FirestoreSessionBackendOptions : IValidatableObject
 {
     /// <summary>The database used when <see cref="DatabaseId"/> is not set: <c>(default)</c>.</summary>
     public const string DefaultDatabaseId = "(default)";
@@ -62,49 +67,54 @@ public sealed class FirestoreSessionBackendOptions
         : Environment.GetEnvironmentVariable(EmulatorHostEnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment.Trim()
         : null;
 
-    /// <summary>Checks the options.</summary>
-    /// <returns>One message per problem, each naming the setting and what to set; empty when the options are valid.</returns>
-    public IReadOnlyList<string> Validate()
+    /// <summary>Checks the options (<see cref="Validate(ValidationContext)"/>, through the generated validator).</summary>
+    /// <returns>One message per problem, each naming the option and what to set; empty when the options are valid.</returns>
+    public IReadOnlyList<string> Validate() => [.. new FirestoreSessionBackendOptionsValidator().Validate(null, this).Failures ?? []];
+
+    /// <summary>
+    /// The rules, as code: the IDs, the emulator host and the credentials file need it, and the generator's <c>[Range]</c>
+    /// ignores its error message (dotnet/runtime#123137), which must name the setting.
+    /// </summary>
+    /// <param name="validationContext">The context, unused.</param>
+    /// <returns>One result per problem.</returns>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(ProjectId) || !ProjectId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':'))
         {
-            errors.Add($"Sessions:Firestore:ProjectId must be set to the Google Cloud project ID (for example my-project; any name, such as demo, works on the emulator); it is '{ProjectId}'.");
+            yield return new($"Sessions:Firestore:ProjectId must be set to the Google Cloud project ID (for example my-project; any name, such as demo, works on the emulator); it is '{ProjectId}'.");
         }
 
         if (string.IsNullOrWhiteSpace(DatabaseId) || DatabaseId.Contains('/', StringComparison.Ordinal))
         {
-            errors.Add($"Sessions:Firestore:DatabaseId must be a database ID such as (default) or sessions-db; it is '{DatabaseId}'.");
+            yield return new($"Sessions:Firestore:DatabaseId must be a database ID such as (default) or sessions-db; it is '{DatabaseId}'.");
         }
 
         if (!IsValidCollectionId(Collection))
         {
-            errors.Add(
+            yield return new(
                 $"Sessions:Firestore:Collection must be a collection ID: 1 to 1,500 bytes, no '/', not '.' or '..', not of the form __name__; it is '{Collection}'.");
         }
 
         if (ResolveEmulatorHost() is { } host && !IsHostPort(host))
         {
-            errors.Add(
+            yield return new(
                 $"Sessions:Firestore:EmulatorHost (or the FIRESTORE_EMULATOR_HOST environment variable) must be host:port, such as 127.0.0.1:8080, without a scheme; it is '{host}'.");
         }
 
         if (CredentialsPath is not null && ResolveEmulatorHost() is null && !File.Exists(CredentialsPath))
         {
-            errors.Add($"Sessions:Firestore:CredentialsPath names a service-account key file that does not exist: '{CredentialsPath}'. Fix the path, or unset it to use Application Default Credentials.");
+            yield return new($"Sessions:Firestore:CredentialsPath names a service-account key file that does not exist: '{CredentialsPath}'. Fix the path, or unset it to use Application Default Credentials.");
         }
 
         if (CallTimeout <= TimeSpan.Zero || CallTimeout > TimeSpan.FromMinutes(5))
         {
-            errors.Add($"Sessions:Firestore:CallTimeout must be more than zero and at most 5 minutes; it is {CallTimeout}.");
+            yield return new($"Sessions:Firestore:CallTimeout must be more than zero and at most 5 minutes; it is {CallTimeout}.");
         }
 
         if (QueryTimeout <= TimeSpan.Zero || QueryTimeout > TimeSpan.FromHours(1))
         {
-            errors.Add($"Sessions:Firestore:QueryTimeout must be more than zero and at most 1 hour; it is {QueryTimeout}.");
+            yield return new($"Sessions:Firestore:QueryTimeout must be more than zero and at most 1 hour; it is {QueryTimeout}.");
         }
-
-        return errors;
     }
 
     private static bool IsValidCollectionId(string? id) =>

@@ -16,12 +16,6 @@ internal sealed class MongoErrors(string servers, string database, string collec
 
     public string Namespace { get; } = $"{database}.{collection}";
 
-    /// <summary>Whether the backend should translate <paramref name="exception"/>: everything but the caller's own cancellation and its own exceptions.</summary>
-    public static bool ShouldTranslate(Exception exception, CancellationToken cancellationToken) =>
-        exception is not MongoSessionException and not SessionException and not ObjectDisposedException and not ArgumentException
-        and not Sessions.Backends.SessionRecordCorruptException
-        && !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
-
     /// <summary>Whether the server refused a write because a document with the same <c>_id</c> exists (code 11000).</summary>
     public static bool IsDuplicateKey(Exception exception) => ServerCode(exception) == DuplicateKey
         || (exception is MongoWriteException { WriteError.Category: ServerErrorCategory.DuplicateKey });
@@ -79,7 +73,7 @@ internal sealed class MongoErrors(string servers, string database, string collec
 
             case MongoConnectionException:
                 return Failure(
-                    $"The connection to MongoDB at {Servers} failed during the {operation} on {Namespace}: {Innermost(exception).Message}. " +
+                    $"The connection to MongoDB at {Servers} failed during the {operation} on {Namespace}: {StoreErrors.Innermost(exception).Message}. " +
                     "Is the server running and reachable? Check Sessions:Mongo:ConnectionString.",
                     exception,
                     code);
@@ -104,16 +98,5 @@ internal sealed class MongoErrors(string servers, string database, string collec
         && exception.Message.Contains("larger than", StringComparison.OrdinalIgnoreCase);
 
     private MongoSessionException Failure(string message, Exception inner, int? code) =>
-        new(message, inner) { Servers = Servers, Namespace = Namespace, ErrorCode = code };
-
-    private static Exception Innermost(Exception exception)
-    {
-        var e = exception;
-        while (e.InnerException is not null)
-        {
-            e = e.InnerException;
-        }
-
-        return e;
-    }
+        new(message, inner) { Endpoint = Servers, Namespace = Namespace, ErrorCode = code };
 }

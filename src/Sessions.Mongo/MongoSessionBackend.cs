@@ -21,7 +21,7 @@ namespace Sessions.Mongo;
 /// stay until <see cref="PurgeExpiredAsync"/> deletes them, and listing and purging scan the collection.</para>
 /// </remarks>
 public sealed class MongoSessionBackend
-    : ISessionBackend, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable, IDisposable
+    : ISessionBackend, ISessionBackendInitializer, ISessionKeyEnumerator, IExpiredSessionPurger, ISessionBackendHealthProbe, ISessionBackendLimits, IAsyncDisposable, IDisposable
 {
     private static readonly ReplaceOptions s_upsert = new() { IsUpsert = true };
     private static readonly ReplaceOptions s_noUpsert = new() { IsUpsert = false };
@@ -32,7 +32,6 @@ public sealed class MongoSessionBackend
     private readonly MongoErrors _errors;
     private readonly bool _createIndexes;
     private readonly int _batchSize;
-    private readonly SemaphoreSlim _indexLock = new(1, 1);
     private volatile bool _indexesEnsured;
     private int _disposed;
 
@@ -110,24 +109,29 @@ public sealed class MongoSessionBackend
             return;
         }
 
-        await _indexLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // No lock: concurrent first calls may each send createIndexes, which MongoDB applies once; after a success, calls skip it.
         try
         {
-            if (!_indexesEnsured)
-            {
-                await Collection.Indexes.CreateOneAsync(MongoSessionCommands.TtlIndex, cancellationToken: cancellationToken).ConfigureAwait(false);
-                _indexesEnsured = true;
-            }
+            await Collection.Indexes.CreateOneAsync(MongoSessionCommands.TtlIndex, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (MongoErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "creation of the TTL index (createIndexes)");
         }
-        finally
-        {
-            _indexLock.Release();
-        }
+
+        _indexesEnsured = true;
     }
+
+    /// <summary>
+    /// Creates the TTL index (<see cref="EnsureIndexesAsync"/>) when <see cref="MongoSessionBackendOptions.CreateIndexes"/> is
+    /// set; otherwise does nothing. The engine calls it when the host starts with this backend in force, so that a missing
+    /// privilege stops the app with a clear message.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the index exists, or at once without <see cref="MongoSessionBackendOptions.CreateIndexes"/>.</returns>
+    /// <exception cref="MongoSessionException">MongoDB could not be reached, or refused the credentials or the privilege.</exception>
+    public ValueTask InitializeAsync(CancellationToken cancellationToken) =>
+        _createIndexes ? new(EnsureIndexesAsync(cancellationToken)) : ValueTask.CompletedTask;
 
     /// <inheritdoc />
     /// <exception cref="SessionRecordCorruptException">The document under the key is not a session record.</exception>
@@ -139,7 +143,7 @@ public sealed class MongoSessionBackend
         {
             document = await Collection.Find(MongoSessionCommands.ById(key)).Limit(1).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (MongoErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "read (find)");
         }
@@ -191,7 +195,7 @@ public sealed class MongoSessionBackend
         {
             return false; // a live document holds the key
         }
-        catch (Exception e) when (MongoErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "write (replace)", record.Payload.Length);
         }
@@ -209,7 +213,7 @@ public sealed class MongoSessionBackend
             var result = await Collection.DeleteOneAsync(filter, cancellationToken).ConfigureAwait(false);
             return result.DeletedCount == 1;
         }
-        catch (Exception e) when (MongoErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "delete");
         }
@@ -226,7 +230,7 @@ public sealed class MongoSessionBackend
                 MongoSessionCommands.Live(key, _time.GetUtcNow()), MongoSessionCommands.Touch(expiresAt), cancellationToken: cancellationToken).ConfigureAwait(false);
             return result.MatchedCount == 1;
         }
-        catch (Exception e) when (MongoErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "touch (update)");
         }
@@ -237,8 +241,7 @@ public sealed class MongoSessionBackend
     public async IAsyncEnumerable<string> EnumerateKeysAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        Begin(cancellationToken);
         string? after = null;
         while (true)
         {
@@ -264,8 +267,7 @@ public sealed class MongoSessionBackend
     /// </remarks>
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        Begin(cancellationToken);
         long purged = 0;
         while (true)
         {
@@ -280,7 +282,7 @@ public sealed class MongoSessionBackend
                 var result = await Collection.DeleteManyAsync(MongoSessionCommands.StillExpired(ids, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
                 purged += result.DeletedCount;
             }
-            catch (Exception e) when (MongoErrors.ShouldTranslate(e, cancellationToken))
+            catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
             {
                 throw _errors.Translate(e, "purge (delete)");
             }
@@ -301,7 +303,7 @@ public sealed class MongoSessionBackend
         {
             await _database.RunCommandAsync<BsonDocument>(new BsonDocument("ping", 1), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (MongoErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, "health probe (ping)");
         }
@@ -351,7 +353,7 @@ public sealed class MongoSessionBackend
             var documents = await find.ToListAsync(cancellationToken).ConfigureAwait(false);
             return [.. documents.Select(d => d[MongoSessionDocument.Id])];
         }
-        catch (Exception e) when (MongoErrors.ShouldTranslate(e, cancellationToken))
+        catch (Exception e) when (StoreErrors.ShouldWrap(e, cancellationToken))
         {
             throw _errors.Translate(e, operation);
         }
@@ -360,9 +362,14 @@ public sealed class MongoSessionBackend
     private ValueTask BeginAsync(string key, CancellationToken cancellationToken)
     {
         SessionKeys.ThrowIfInvalid(key);
+        Begin(cancellationToken);
+        return _createIndexes && !_indexesEnsured ? new ValueTask(EnsureIndexesAsync(cancellationToken)) : ValueTask.CompletedTask;
+    }
+
+    private void Begin(CancellationToken cancellationToken)
+    {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        return _createIndexes && !_indexesEnsured ? new ValueTask(EnsureIndexesAsync(cancellationToken)) : ValueTask.CompletedTask;
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

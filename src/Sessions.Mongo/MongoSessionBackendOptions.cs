@@ -1,9 +1,10 @@
+using System.ComponentModel.DataAnnotations;
 using MongoDB.Driver;
 
 namespace Sessions.Mongo;
 
 /// <summary>Options for <see cref="MongoSessionBackend"/>, bound from the configuration section <c>Sessions:Mongo</c>.</summary>
-public sealed class MongoSessionBackendOptions
+public sealed class MongoSessionBackendOptions : IValidatableObject
 {
     /// <summary>The collection used when <see cref="Collection"/> is not set: <c>sessions</c>.</summary>
     public const string DefaultCollection = "sessions";
@@ -43,6 +44,18 @@ public sealed class MongoSessionBackendOptions
     /// batch is one <c>find</c> and, for the purge, one <c>delete</c>.
     /// </summary>
     public int BatchSize { get; set; } = DefaultBatchSize;
+
+    /// <summary>The client handed to <c>AddMongoBackend</c>, or the one registered in the container when no connection string is set.</summary>
+    internal IMongoClient? GivenClient { get; set; }
+
+    /// <summary>The database handed to <c>AddMongoBackend</c>.</summary>
+    internal IMongoDatabase? GivenDatabase { get; set; }
+
+    /// <summary>Checks the options as <see cref="Validate(bool, bool)"/> does, knowing whether <c>AddMongoBackend</c> was given (or found) a client or a database.</summary>
+    /// <param name="validationContext">The context, unused.</param>
+    /// <returns>One result per problem.</returns>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext) =>
+        Validate(storeSupplied: GivenClient is not null || GivenDatabase is not null, databaseSupplied: GivenDatabase is not null).Select(e => new ValidationResult(e));
 
     /// <summary>Checks the options.</summary>
     /// <param name="storeSupplied">Whether the application supplies the client or database (so that no connection string is needed).</param>

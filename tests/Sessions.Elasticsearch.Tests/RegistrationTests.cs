@@ -35,7 +35,7 @@ public sealed class RegistrationTests
             Assert.That(options.BatchSize, Is.EqualTo(250));
             Assert.That(options.RequestTimeout, Is.EqualTo(TimeSpan.FromSeconds(3)));
             Assert.That(services.GetRequiredService<SessionBackendSelection>().Name, Is.EqualTo("elasticsearch"));
-            Assert.That(services.GetRequiredService<ElasticsearchSessionBackend>().Index, Is.EqualTo("app-sessions"));
+            Assert.That(Backend(services).Index, Is.EqualTo("app-sessions"));
         }
     }
 
@@ -52,7 +52,7 @@ public sealed class RegistrationTests
     {
         using var services = Build([]);
 
-        var e = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<ElasticsearchSessionBackend>());
+        var e = Assert.Throws<OptionsValidationException>(() => Backend(services));
 
         Assert.That(e!.Message, Does.Contain("Sessions:Elasticsearch:Url is not set and no ElasticsearchClient is registered"));
     }
@@ -63,7 +63,7 @@ public sealed class RegistrationTests
         var transport = new RecordedTransport(Responses.NotFound("sessions", "k"));
         using var services = Build([], configureServices: s => s.AddSingleton(transport.Client));
 
-        await services.GetRequiredService<ElasticsearchSessionBackend>().GetAsync("k", CancellationToken.None);
+        await Backend(services).GetAsync("k", CancellationToken.None);
 
         Assert.That(transport.Requests, Has.Count.EqualTo(1), "the request went through the registered client");
     }
@@ -76,7 +76,7 @@ public sealed class RegistrationTests
         collection.AddSessions().AddElasticsearchBackend(transport.Client);
         await using var services = collection.BuildServiceProvider();
 
-        await services.GetRequiredService<ElasticsearchSessionBackend>().GetAsync("k", CancellationToken.None);
+        await Backend(services).GetAsync("k", CancellationToken.None);
 
         Assert.That(transport.Requests, Has.Count.EqualTo(1));
     }
@@ -119,7 +119,7 @@ public sealed class RegistrationTests
 
         using var services = Build(values);
 
-        var e = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<ElasticsearchSessionBackend>());
+        var e = Assert.Throws<OptionsValidationException>(() => Backend(services));
         Assert.That(e!.Message, Does.Contain(message));
     }
 
@@ -135,6 +135,9 @@ public sealed class RegistrationTests
     {
         Assert.Throws<ArgumentException>(() => _ = new ElasticsearchSessionBackend(new ElasticsearchSessionBackendOptions()));
     }
+
+    // The container hands out the backend in force as ISessionBackend (the one registration helper registers no concrete type).
+    private static ElasticsearchSessionBackend Backend(IServiceProvider services) => (ElasticsearchSessionBackend)services.GetRequiredService<ISessionBackend>();
 
     private static ServiceProvider Build(Dictionary<string, string?> values, Action<ElasticsearchSessionBackendOptions>? configure = null, Action<IServiceCollection>? configureServices = null)
     {

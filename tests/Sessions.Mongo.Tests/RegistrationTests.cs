@@ -33,7 +33,7 @@ public sealed class RegistrationTests
             Assert.That(options.CreateIndexes, Is.True);
             Assert.That(options.BatchSize, Is.EqualTo(250));
             Assert.That(services.GetRequiredService<SessionBackendSelection>().Name, Is.EqualTo("mongo"));
-            Assert.That(services.GetRequiredService<MongoSessionBackend>().Collection.CollectionNamespace.FullName, Is.EqualTo("app.web_sessions"));
+            Assert.That(Backend(services).Collection.CollectionNamespace.FullName, Is.EqualTo("app.web_sessions"));
         }
     }
 
@@ -42,7 +42,7 @@ public sealed class RegistrationTests
     {
         using var services = Build(new() { ["Sessions:Mongo:ConnectionString"] = "mongodb://127.0.0.1:1/fromuri" });
 
-        Assert.That(services.GetRequiredService<MongoSessionBackend>().Collection.CollectionNamespace.FullName, Is.EqualTo("fromuri.sessions"));
+        Assert.That(Backend(services).Collection.CollectionNamespace.FullName, Is.EqualTo("fromuri.sessions"));
     }
 
     [Test]
@@ -50,7 +50,7 @@ public sealed class RegistrationTests
     {
         using var services = Build(new() { ["Sessions:Mongo:ConnectionString"] = "mongodb://127.0.0.1:1/app", ["Sessions:Mongo:Collection"] = "from_config" }, o => o.Collection = "from_code");
 
-        Assert.That(services.GetRequiredService<MongoSessionBackend>().Collection.CollectionNamespace.CollectionName, Is.EqualTo("from_code"));
+        Assert.That(Backend(services).Collection.CollectionNamespace.CollectionName, Is.EqualTo("from_code"));
     }
 
     [Test]
@@ -58,7 +58,7 @@ public sealed class RegistrationTests
     {
         using var services = Build(new() { ["Sessions:Mongo:Database"] = "app" });
 
-        var e = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<MongoSessionBackend>());
+        var e = Assert.Throws<OptionsValidationException>(() => Backend(services));
 
         Assert.That(e!.Message, Does.Contain("Sessions:Mongo:ConnectionString is not set and no IMongoClient is registered"));
     }
@@ -69,7 +69,7 @@ public sealed class RegistrationTests
         using var client = new MongoClient("mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100");
         var services = Build(new() { ["Sessions:Mongo:Database"] = "app" }, configureServices: s => s.AddSingleton<IMongoClient>(client));
 
-        var backend = services.GetRequiredService<MongoSessionBackend>();
+        var backend = Backend(services);
         Assert.That(backend.Collection.Database.Client, Is.SameAs(client));
 
         services.Dispose();
@@ -84,7 +84,7 @@ public sealed class RegistrationTests
         collection.AddSessions().AddMongoBackend(client.GetDatabase("given"));
         using var services = collection.BuildServiceProvider();
 
-        Assert.That(services.GetRequiredService<MongoSessionBackend>().Collection.CollectionNamespace.FullName, Is.EqualTo("given.sessions"));
+        Assert.That(Backend(services).Collection.CollectionNamespace.FullName, Is.EqualTo("given.sessions"));
     }
 
     [Test]
@@ -95,7 +95,7 @@ public sealed class RegistrationTests
         collection.AddSessions().AddMongoBackend(client);
         using var services = collection.BuildServiceProvider();
 
-        var e = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<MongoSessionBackend>());
+        var e = Assert.Throws<OptionsValidationException>(() => Backend(services));
         Assert.That(e!.Message, Does.Contain("Sessions:Mongo:Database is not set"));
     }
 
@@ -132,7 +132,7 @@ public sealed class RegistrationTests
             [$"Sessions:Mongo:{setting}"] = value,
         });
 
-        var e = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<MongoSessionBackend>());
+        var e = Assert.Throws<OptionsValidationException>(() => Backend(services));
         Assert.That(e!.Message, Does.Contain(message));
     }
 
@@ -141,6 +141,9 @@ public sealed class RegistrationTests
     {
         Assert.Throws<ArgumentException>(() => _ = new MongoSessionBackend(new MongoSessionBackendOptions()));
     }
+
+    // The container hands out the backend in force as ISessionBackend (the one registration helper registers no concrete type).
+    private static MongoSessionBackend Backend(IServiceProvider services) => (MongoSessionBackend)services.GetRequiredService<ISessionBackend>();
 
     private static ServiceProvider Build(Dictionary<string, string?> values, Action<MongoSessionBackendOptions>? configure = null, Action<IServiceCollection>? configureServices = null)
     {

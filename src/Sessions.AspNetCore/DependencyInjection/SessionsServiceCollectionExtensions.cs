@@ -160,12 +160,13 @@ public static class SessionsServiceCollectionExtensions
         return new SessionsBuilder(services, configuration);
     }
 
-    /// <summary>Creates the selected backend when the app starts, so its options are validated then (and only its own).</summary>
     /// <summary>
-    /// Creates the selected backend when the app starts, so its options are validated then (and only its own), and warms
-    /// it: a backend with a health probe is probed once (bounded by <see cref="WarmUpTimeout"/>), so connection set-up
-    /// (a TCP or TLS handshake, a gRPC channel, a database pool) is not paid by the first requests against the operation
-    /// timeout. A failed warm-up does not stop the app: the store may come up later, and requests then get 503 until it does.
+    /// Creates the selected backend when the app starts, so its options are validated then (and only its own); runs its
+    /// start-up work when it implements <see cref="ISessionBackendInitializer"/> (create or check a table or an index: a
+    /// failure stops start-up with the backend's message); and warms it: a backend with a health probe is probed once
+    /// (bounded by <see cref="WarmUpTimeout"/>), so connection set-up (a TCP or TLS handshake, a gRPC channel, a database
+    /// pool) is not paid by the first requests against the operation timeout. A failed warm-up does not stop the app: the
+    /// store may come up later, and requests then get 503 until it does.
     /// </summary>
     private sealed class SessionBackendActivator(IServiceProvider services) : IHostedService
     {
@@ -174,6 +175,11 @@ public static class SessionsServiceCollectionExtensions
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             var backend = services.GetRequiredService<ISessionBackend>();
+            if (backend is ISessionBackendInitializer initializer)
+            {
+                await initializer.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             if (backend is not ISessionBackendHealthProbe probe)
             {
                 return;

@@ -40,8 +40,8 @@ public class SessionStoreException : Exception
 
     /// <summary>
     /// The one rule for what counts as the store failing, used by the engine (timeouts, the circuit breaker, 503) and by
-    /// backends deciding what to translate: every exception but the library's own verdicts (<see cref="SessionException"/>)
-    /// and the caller's own cancellation.
+    /// backends deciding what to translate (through <see cref="StoreErrors.ShouldWrap"/>): every exception but the library's
+    /// own verdicts (<see cref="SessionException"/>) and the caller's own cancellation.
     /// </summary>
     /// <param name="exception">What a store call threw.</param>
     /// <param name="cancellationToken">The token the caller passed to that call.</param>

@@ -1,8 +1,5 @@
 using Amazon.DynamoDBv2;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Sessions.DynamoDb;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -28,31 +25,13 @@ public static class DynamoDbSessionsBuilderExtensions
     /// // from configuration (Sessions:DynamoDb:Table, :ServiceUrl, :Region, :CreateTable):
     /// builder.Services.AddSessions(builder.Configuration.GetSection("Sessions")).AddDynamoDbBackend();
     /// </code></example>
-    public static ISessionsBuilder AddDynamoDbBackend(this ISessionsBuilder builder, Action<DynamoDbSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-
-        builder.AddBackendOptions("DynamoDb", configure);
-        builder.Services.TryAddEnumerable(
-            ServiceDescriptor.Singleton<IValidateOptions<DynamoDbSessionBackendOptions>, DynamoDbSessionBackendOptionsValidator>());
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DynamoDbTableStartupCheck>());
-
-        // The backend is a singleton of its own type too, so that the start-up check finds it even when something (a test
-        // kit, a decorator) wraps the ISessionBackend the container hands out.
-        builder.Services.RemoveAll<DynamoDbSessionBackend>();
-        builder.Services.AddSingleton(static services =>
+    public static ISessionsBuilder AddDynamoDbBackend(this ISessionsBuilder builder, Action<DynamoDbSessionBackendOptions>? configure = null) =>
+        builder.AddBackend<DynamoDbSessionBackendOptions, DynamoDbSessionBackendOptionsValidator>("dynamodb", "DynamoDb", configure, static (services, options) =>
         {
-            var options = services.GetRequiredService<IOptions<DynamoDbSessionBackendOptions>>().Value;
             var time = services.GetService<TimeProvider>();
             var logger = services.GetService<ILogger<DynamoDbSessionBackend>>();
             return services.GetService<IAmazonDynamoDB>() is { } client
                 ? new DynamoDbSessionBackend(client, options, time, logger)
                 : new DynamoDbSessionBackend(options, time, logger);
         });
-
-        return builder.UseBackend(BackendName, static services => services.GetRequiredService<DynamoDbSessionBackend>());
-    }
-
-    /// <summary>The backend's name in metrics, traces, logs and health checks: <c>dynamodb</c>.</summary>
-    internal const string BackendName = "dynamodb";
 }

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Sessions.Backends;
 using Sessions.EFCore;
@@ -30,13 +29,9 @@ public static class EFCoreSessionsBuilderExtensions
     /// // appsettings.json: "Sessions": { "EFCore": { "Provider": "PostgreSQL", "ConnectionString": "Host=...;Database=app" } }
     /// builder.Services.AddSessions(builder.Configuration.GetSection("Sessions")).AddEFCoreBackend();
     /// </code></example>
-    public static ISessionsBuilder AddEFCoreBackend(this ISessionsBuilder builder, Action<EFCoreSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        AddOptions(builder, configure);
-        return builder.UseBackend(BackendName, services =>
+    public static ISessionsBuilder AddEFCoreBackend(this ISessionsBuilder builder, Action<EFCoreSessionBackendOptions>? configure = null) =>
+        builder.AddBackend<EFCoreSessionBackendOptions, EFCoreSessionBackendOptionsValidator>(BackendName, SectionName, configure, static (services, options) =>
         {
-            var options = services.GetRequiredService<IOptions<EFCoreSessionBackendOptions>>().Value;
             var missing = new List<string>();
             if (options.Provider is null)
             {
@@ -80,7 +75,6 @@ public static class EFCoreSessionsBuilderExtensions
 
             return EFCoreSessionBackend.Create(database, options, services.GetService<TimeProvider>());
         });
-    }
 
     /// <summary>
     /// Stores sessions in a SQL table through the backend's own internal <see cref="DbContext"/>, on the database that
@@ -96,13 +90,9 @@ public static class EFCoreSessionsBuilderExtensions
     /// <example><code>builder.Services.AddSessions().AddEFCoreBackend(db => db.UseNpgsql(connectionString));</code></example>
     public static ISessionsBuilder AddEFCoreBackend(this ISessionsBuilder builder, Action<DbContextOptionsBuilder> configureDatabase, Action<EFCoreSessionBackendOptions>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configureDatabase);
-        AddOptions(builder, configure);
-        return builder.UseBackend(BackendName, services => EFCoreSessionBackend.Create(
-            configureDatabase,
-            services.GetRequiredService<IOptions<EFCoreSessionBackendOptions>>().Value,
-            services.GetService<TimeProvider>()));
+        return builder.AddBackend<EFCoreSessionBackendOptions, EFCoreSessionBackendOptionsValidator>(BackendName, SectionName, configure, (services, options) =>
+            EFCoreSessionBackend.Create(configureDatabase, options, services.GetService<TimeProvider>()));
     }
 
     /// <summary>
@@ -116,19 +106,14 @@ public static class EFCoreSessionsBuilderExtensions
     /// <param name="configure">Sets batch sizes and retries after binding <c>Sessions:EFCore</c>; the table name comes from the model. <see langword="null"/> for none.</param>
     /// <returns>The builder.</returns>
     public static ISessionsBuilder AddEFCoreBackend<TContext>(this ISessionsBuilder builder, Action<EFCoreSessionBackendOptions>? configure = null)
-        where TContext : DbContext
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        AddOptions(builder, configure);
-        return builder.UseBackend(BackendName, services =>
+        where TContext : DbContext =>
+        builder.AddBackend<EFCoreSessionBackendOptions, EFCoreSessionBackendOptionsValidator>(BackendName, SectionName, configure, static (services, options) =>
         {
-            var options = services.GetRequiredService<IOptions<EFCoreSessionBackendOptions>>().Value;
             var contexts = services.GetService<IDbContextFactory<TContext>>() is { } factory
                 ? ContextSources.FromFactory(factory)
                 : ContextSources.FromScopes<TContext>(services.GetRequiredService<IServiceScopeFactory>());
             return new EFCoreSessionBackend(contexts, options, services.GetService<TimeProvider>());
         });
-    }
 
     /// <summary>
     /// Creates the sessions table and its expiry index if they are missing: the explicit, optional schema step for the
@@ -148,12 +133,6 @@ public static class EFCoreSessionsBuilderExtensions
                 $"EnsureSessionsTableAsync needs the EF Core session backend, but {backend.GetType().Name} is registered; chain .AddEFCoreBackend(...) onto AddSessions().");
     }
 
-    private static void AddOptions(ISessionsBuilder builder, Action<EFCoreSessionBackendOptions>? configure)
-    {
-        builder.AddBackendOptions("EFCore", configure);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EFCoreSessionBackendOptions>, OptionsValidator>());
-    }
-
     private static string ExampleConnectionString(EFCoreSessionDatabase provider) => provider switch
     {
         EFCoreSessionDatabase.Sqlite => "\"Data Source=sessions.db\"",
@@ -165,12 +144,5 @@ public static class EFCoreSessionsBuilderExtensions
     /// <summary>The backend's name in <c>Sessions:Backend</c>, metrics, traces, logs and health checks.</summary>
     private const string BackendName = "efcore";
 
-    private sealed class OptionsValidator : IValidateOptions<EFCoreSessionBackendOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, EFCoreSessionBackendOptions options)
-        {
-            var errors = options.Validate();
-            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-        }
-    }
+    private const string SectionName = "EFCore";
 }

@@ -54,11 +54,11 @@ internal static class DatabaseErrors
 
     public static FailureKind Classify(Exception exception, bool connectionOpened)
     {
-        var db = FindInner<DbException>(exception);
+        var db = StoreErrors.Find<DbException>(exception);
         if (db is null)
         {
             // Timeouts and socket errors that the provider did not wrap.
-            return exception is TimeoutException || FindInner<SocketException>(exception) is not null
+            return exception is TimeoutException || StoreErrors.Find<SocketException>(exception) is not null
                 ? connectionOpened ? FailureKind.OutcomeUnknown : FailureKind.NotApplied
                 : FailureKind.Permanent;
         }
@@ -96,7 +96,7 @@ internal static class DatabaseErrors
     /// </summary>
     public static bool IsDuplicateKey(Exception exception)
     {
-        if (FindInner<DbException>(exception) is not { } db)
+        if (StoreErrors.Find<DbException>(exception) is not { } db)
         {
             return false;
         }
@@ -120,7 +120,7 @@ internal static class DatabaseErrors
     /// SQL Server error 208, SQLite's "no such table".
     /// </summary>
     public static bool IsMissingTable(Exception exception) =>
-        FindInner<DbException>(exception) is { } db &&
+        StoreErrors.Find<DbException>(exception) is { } db &&
         (db.SqlState is "42P01" or "42S02" ||
          (FamilyOf(db) == Family.SqlServer && Number(db, "Number") == 208) ||
          (FamilyOf(db) == Family.Sqlite && db.Message.Contains("no such table", StringComparison.OrdinalIgnoreCase)));
@@ -144,19 +144,5 @@ internal static class DatabaseErrors
             Enum value => Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture),
             _ => null,
         };
-    }
-
-    private static T? FindInner<T>(Exception exception)
-        where T : Exception
-    {
-        for (Exception? e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is T match)
-            {
-                return match;
-            }
-        }
-
-        return null;
     }
 }

@@ -1,7 +1,4 @@
 using Elastic.Clients.Elasticsearch;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Sessions.Elasticsearch;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -29,46 +26,27 @@ public static class ElasticsearchSessionsBuilderExtensions
     /// <example><code>
     /// builder.Services.AddSessions().AddElasticsearchBackend(o =&gt; { o.Url = "http://127.0.0.1:9200"; o.CreateIndex = true; });
     /// </code></example>
-    public static ISessionsBuilder AddElasticsearchBackend(this ISessionsBuilder builder, Action<ElasticsearchSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return Register(builder, configure, clientSupplied: false, static (services, options, time) =>
-            !string.IsNullOrWhiteSpace(options.Url) || services.GetService<ElasticsearchClient>() is not { } client
-                ? new ElasticsearchSessionBackend(options, time)
-                : new ElasticsearchSessionBackend(client, options, time));
-    }
+    public static ISessionsBuilder AddElasticsearchBackend(this ISessionsBuilder builder, Action<ElasticsearchSessionBackendOptions>? configure = null) =>
+        Register(builder, configure, null);
 
     /// <summary>Stores sessions in an Elasticsearch index reached through <paramref name="client"/>, which the application owns. The URL and credential options are ignored.</summary>
     /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
     /// <param name="client">The client to use.</param>
     /// <param name="configure">Sets the index and the other options.</param>
     /// <returns>The builder.</returns>
-    public static ISessionsBuilder AddElasticsearchBackend(this ISessionsBuilder builder, ElasticsearchClient client, Action<ElasticsearchSessionBackendOptions>? configure = null)
+    public static ISessionsBuilder AddElasticsearchBackend(this ISessionsBuilder builder, ElasticsearchClient client, Action<ElasticsearchSessionBackendOptions>? configure = null) =>
+        Register(builder, configure, client ?? throw new ArgumentNullException(nameof(client)));
+
+    // The client handed over, else one registered in the container when no URL is set, is kept on the options (not bound
+    // from configuration), so that the validator and the factory read the options alone.
+    private static ISessionsBuilder Register(ISessionsBuilder builder, Action<ElasticsearchSessionBackendOptions>? configure, ElasticsearchClient? client)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(client);
-        return Register(builder, configure, clientSupplied: true, (_, options, time) => new ElasticsearchSessionBackend(client, options, time));
-    }
-
-    private static ISessionsBuilder Register(
-        ISessionsBuilder builder,
-        Action<ElasticsearchSessionBackendOptions>? configure,
-        bool clientSupplied,
-        Func<IServiceProvider, ElasticsearchSessionBackendOptions, TimeProvider?, ElasticsearchSessionBackend> create)
-    {
-        builder.AddBackendOptions(SectionName, configure);
-        builder.Services.RemoveAll<IValidateOptions<ElasticsearchSessionBackendOptions>>();
-        builder.Services.AddSingleton<IValidateOptions<ElasticsearchSessionBackendOptions>>(
-            services => new ElasticsearchSessionBackendOptionsValidator(clientSupplied, services.GetService<IServiceProviderIsService>()));
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ElasticsearchIndexStartup>());
-
-        // A singleton of its own type too, so that the start-up index check finds it even when the kit or a decorator wraps
-        // the ISessionBackend the container hands out.
-        builder.Services.RemoveAll<ElasticsearchSessionBackend>();
-        builder.Services.AddSingleton(services => create(
-            services,
-            services.GetRequiredService<IOptions<ElasticsearchSessionBackendOptions>>().Value,
-            services.GetService<TimeProvider>()));
-        return builder.UseBackend(BackendName, static services => services.GetRequiredService<ElasticsearchSessionBackend>());
+        builder.Services.AddOptions<ElasticsearchSessionBackendOptions>().PostConfigure<IServiceProvider>((options, services) =>
+            options.GivenClient = client ?? (string.IsNullOrWhiteSpace(options.Url) ? services.GetService<ElasticsearchClient>() : null));
+        return builder.AddBackend<ElasticsearchSessionBackendOptions, ElasticsearchSessionBackendOptionsValidator>(BackendName, SectionName, configure, static (services, options) =>
+            options.GivenClient is { } given
+                ? new ElasticsearchSessionBackend(given, options, services.GetService<TimeProvider>())
+                : new ElasticsearchSessionBackend(options, services.GetService<TimeProvider>()));
     }
 }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Sessions.Firestore;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -23,14 +21,7 @@ public static class FirestoreSessionsBuilderExtensions
     /// // the emulator: Sessions__Firestore__EmulatorHost=127.0.0.1:8080 Sessions__Firestore__ProjectId=demo
     /// builder.Services.AddSessions(builder.Configuration.GetSection("Sessions")).AddFirestoreBackend();
     /// </code></example>
-    public static ISessionsBuilder AddFirestoreBackend(this ISessionsBuilder builder, Action<FirestoreSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.AddBackendOptions("Firestore", configure);
-        builder.Services.TryAddEnumerable(
-            ServiceDescriptor.Singleton<IValidateOptions<FirestoreSessionBackendOptions>, FirestoreSessionBackendOptionsValidator>());
-        return builder.UseBackend(BackendName, static services => new FirestoreSessionBackend(
-            services.GetRequiredService<IOptions<FirestoreSessionBackendOptions>>().Value,
-            services.GetService<TimeProvider>()));
-    }
+    public static ISessionsBuilder AddFirestoreBackend(this ISessionsBuilder builder, Action<FirestoreSessionBackendOptions>? configure = null) =>
+        builder.AddBackend<FirestoreSessionBackendOptions, FirestoreSessionBackendOptionsValidator>(BackendName, "Firestore", configure, static (services, options) =>
+            new FirestoreSessionBackend(options, services.GetService<TimeProvider>()));
 }

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using MongoDB.Driver;
 using Sessions.Mongo;
 
@@ -28,14 +25,8 @@ public static class MongoSessionsBuilderExtensions
     /// <example><code>
     /// builder.Services.AddSessions().AddMongoBackend(o =&gt; { o.ConnectionString = "mongodb://127.0.0.1:27017"; o.Database = "app"; });
     /// </code></example>
-    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, Action<MongoSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return Register(builder, configure, Store.FromOptionsOrContainer, static (services, options, time) =>
-            !string.IsNullOrWhiteSpace(options.ConnectionString) || services.GetService<IMongoClient>() is not { } client
-                ? new MongoSessionBackend(options, time)
-                : new MongoSessionBackend(client, options, time));
-    }
+    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, Action<MongoSessionBackendOptions>? configure = null) =>
+        Register(builder, configure, null, null);
 
     /// <summary>
     /// Stores sessions in a MongoDB collection reached through <paramref name="client"/>, which the application owns: the
@@ -46,12 +37,8 @@ public static class MongoSessionsBuilderExtensions
     /// <param name="client">The client to use.</param>
     /// <param name="configure">Sets the database, the collection and the other options.</param>
     /// <returns>The builder.</returns>
-    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, IMongoClient client, Action<MongoSessionBackendOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(client);
-        return Register(builder, configure, Store.Client, (_, options, time) => new MongoSessionBackend(client, options, time));
-    }
+    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, IMongoClient client, Action<MongoSessionBackendOptions>? configure = null) =>
+        Register(builder, configure, client ?? throw new ArgumentNullException(nameof(client)), null);
 
     /// <summary>
     /// Stores sessions in a collection of <paramref name="database"/>, which the application owns. The connection string and
@@ -61,45 +48,22 @@ public static class MongoSessionsBuilderExtensions
     /// <param name="database">The database that holds the sessions collection.</param>
     /// <param name="configure">Sets the collection and the other options.</param>
     /// <returns>The builder.</returns>
-    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, IMongoDatabase database, Action<MongoSessionBackendOptions>? configure = null)
+    public static ISessionsBuilder AddMongoBackend(this ISessionsBuilder builder, IMongoDatabase database, Action<MongoSessionBackendOptions>? configure = null) =>
+        Register(builder, configure, null, database ?? throw new ArgumentNullException(nameof(database)));
+
+    // What the app hands over is kept on the options (not bound from configuration); without it, a client registered in the
+    // container stands in for a missing connection string. The validator and the factory then read the options alone.
+    private static ISessionsBuilder Register(ISessionsBuilder builder, Action<MongoSessionBackendOptions>? configure, IMongoClient? client, IMongoDatabase? database)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(database);
-        return Register(builder, configure, Store.Database, (_, options, time) => new MongoSessionBackend(database, options, time));
-    }
-
-    private static ISessionsBuilder Register(
-        ISessionsBuilder builder,
-        Action<MongoSessionBackendOptions>? configure,
-        Store store,
-        Func<IServiceProvider, MongoSessionBackendOptions, TimeProvider?, MongoSessionBackend> create)
-    {
-        builder.AddBackendOptions(SectionName, configure);
-        builder.Services.RemoveAll<IValidateOptions<MongoSessionBackendOptions>>();
-        builder.Services.AddSingleton<IValidateOptions<MongoSessionBackendOptions>>(
-            services => new MongoSessionBackendOptionsValidator(store, services.GetService<IServiceProviderIsService>()));
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MongoIndexStartup>());
-
-        // A singleton of its own type too, so that the start-up index step finds it even when the kit or a decorator wraps
-        // the ISessionBackend the container hands out.
-        builder.Services.RemoveAll<MongoSessionBackend>();
-        builder.Services.AddSingleton(services => create(
-            services,
-            services.GetRequiredService<IOptions<MongoSessionBackendOptions>>().Value,
-            services.GetService<TimeProvider>()));
-        return builder.UseBackend(BackendName, static services => services.GetRequiredService<MongoSessionBackend>());
-    }
-
-    /// <summary>Where the backend's client comes from, which decides the settings it needs.</summary>
-    internal enum Store
-    {
-        /// <summary>The connection string, else the <see cref="IMongoClient"/> in the container.</summary>
-        FromOptionsOrContainer,
-
-        /// <summary>A client handed to <c>AddMongoBackend</c>.</summary>
-        Client,
-
-        /// <summary>A database handed to <c>AddMongoBackend</c>.</summary>
-        Database,
+        builder.Services.AddOptions<MongoSessionBackendOptions>().PostConfigure<IServiceProvider>((options, services) =>
+        {
+            (options.GivenClient, options.GivenDatabase) = (client, database);
+            options.GivenClient ??= database is null && string.IsNullOrWhiteSpace(options.ConnectionString) ? services.GetService<IMongoClient>() : null;
+        });
+        return builder.AddBackend<MongoSessionBackendOptions, MongoSessionBackendOptionsValidator>(BackendName, SectionName, configure, static (services, options) =>
+            options.GivenDatabase is { } database ? new MongoSessionBackend(database, options, services.GetService<TimeProvider>())
+            : options.GivenClient is { } client ? new MongoSessionBackend(client, options, services.GetService<TimeProvider>())
+            : new MongoSessionBackend(options, services.GetService<TimeProvider>()));
     }
 }
