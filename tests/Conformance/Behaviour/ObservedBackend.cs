@@ -8,9 +8,9 @@ namespace Sessions.Conformance;
 /// wrapped backend's record limit, if any, lists keys when the wrapped backend can (<see cref="Wrap"/>), and states its
 /// partitions (<see cref="ISessionBackendPartitions"/>), or test partitions of its own (<see cref="TestPartitions"/>) of
 /// which one can fail (<see cref="FailingPartition"/>) or hang (<see cref="FrozenPartition"/>) while the others answer.
-/// Disposing it disposes the wrapped backend.
+/// Its start-up work (<see cref="ISessionBackendInitializer"/>) is the wrapped backend's. Disposing it disposes the wrapped backend.
 /// </summary>
-internal class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessionBackendLimits, ISessionBackendPartitions, IAsyncDisposable
+internal class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessionBackendLimits, ISessionBackendPartitions, ISessionBackendInitializer, IAsyncDisposable
 {
     /// <summary>The most test partitions <see cref="TestPartitions"/> accepts.</summary>
     public const int MaxTestPartitions = 16;
@@ -147,6 +147,10 @@ internal class ObservedBackend(ISessionBackend inner) : ISessionBackend, ISessio
     /// <inheritdoc />
     public string? GetPartition(string key) =>
         _testPartitions > 0 ? s_partitionNames[TestPartitionOf(key)] : (Inner as ISessionBackendPartitions)?.GetPartition(key);
+
+    /// <inheritdoc />
+    public ValueTask InitializeAsync(CancellationToken cancellationToken) =>
+        Inner is ISessionBackendInitializer initializer ? initializer.InitializeAsync(cancellationToken) : ValueTask.CompletedTask;
 
     /// <summary>The wrapped backend's record limit, or <see cref="int.MaxValue"/> when it states none.</summary>
     public int MaxPayloadBytes => (Inner as ISessionBackendLimits)?.MaxPayloadBytes ?? int.MaxValue;
