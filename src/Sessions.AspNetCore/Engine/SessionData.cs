@@ -34,16 +34,9 @@ public sealed class SessionData
     {
         _store = store;
         _id = id;
-        CreatedAt = envelope.CreatedAt;
-        AbsoluteDeadline = envelope.AbsoluteDeadline;
-        _userId = envelope.UserId;
-        _isPersistent = envelope.IsPersistent;
-        _entries = envelope.Entries;
-        StoredVersion = version;
-        StoredExpiresAt = expiresAt;
+        Adopt(envelope, envelope.Entries, version, expiresAt);
         StoredId = id;
         StoredKey = key;
-        StoredUserId = envelope.UserId;
     }
 
     /// <summary>The session ID. Changes on <see cref="Regenerate"/> and <see cref="Destroy"/>. A new session's ID is drawn on first use.</summary>
@@ -231,19 +224,9 @@ public sealed class SessionData
         CreatedAt = now;
         AbsoluteDeadline = _store.DeadlineFor(now);
         _entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        _changes = null;
-        _cleared = false;
         _userId = null;
-        _userChanged = false;
-        StoredUserId = null;
         _isPersistent = _store.PersistentByDefault;
-        _persistentChanged = false;
-        StoredId = null;
-        StoredKey = null;
-        StoredVersion = null;
-        StoredToken = null;
-        StoredExpiresAt = null;
-        RegeneratedFrom = null;
+        ForgetStored();
     }
 
     /// <summary>Re-applies this request's changes on top of a record another request stored meanwhile (merge mode).</summary>
@@ -265,7 +248,14 @@ public sealed class SessionData
             }
         }
 
-        _entries = merged;
+        Adopt(stored, merged, version, expiresAt);
+    }
+
+    // Takes the stored record's state, with entries, except what this request changed (nothing yet when just loaded).
+    [MemberNotNull(nameof(_entries))]
+    private void Adopt(SessionEnvelope stored, Dictionary<string, byte[]> entries, long version, DateTimeOffset expiresAt)
+    {
+        _entries = entries;
         if (!_userChanged)
         {
             _userId = stored.UserId;
@@ -278,9 +268,7 @@ public sealed class SessionData
 
         CreatedAt = stored.CreatedAt;
         AbsoluteDeadline = stored.AbsoluteDeadline;
-        StoredUserId = stored.UserId;
-        StoredVersion = version;
-        StoredExpiresAt = expiresAt;
+        TakeVersion(version, expiresAt, stored.UserId);
     }
 
     /// <summary>Keeps this request's whole state but aims the next conditional save at the version stored now (last-write-wins mode).</summary>
@@ -300,12 +288,8 @@ public sealed class SessionData
         StoredVersion = version;
         StoredToken = null;
         StoredExpiresAt = expiresAt;
-        RegeneratedFrom = null;
         _idsToDelete = null;
-        _changes = null;
-        _cleared = false;
-        _userChanged = false;
-        _persistentChanged = false;
+        ClearChangeLog();
     }
 
     /// <summary>Draws a different ID for a new session whose first choice was taken (an astronomically unlikely collision).</summary>
@@ -321,14 +305,25 @@ public sealed class SessionData
 
     internal void MarkDeleted()
     {
+        _idsToDelete = null;
+        ForgetStored();
+    }
+
+    // Nothing is stored for this session any more, and nothing is left to write.
+    private void ForgetStored()
+    {
         StoredId = null;
         StoredKey = null;
         StoredUserId = null;
         StoredVersion = null;
         StoredToken = null;
         StoredExpiresAt = null;
+        ClearChangeLog();
+    }
+
+    private void ClearChangeLog()
+    {
         RegeneratedFrom = null;
-        _idsToDelete = null;
         _changes = null;
         _cleared = false;
         _userChanged = false;

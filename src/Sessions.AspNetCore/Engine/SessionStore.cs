@@ -72,15 +72,8 @@ public sealed class SessionStore
     }
 
     /// <summary>Creates the engine; <paramref name="validateOptions"/> is false when start-up has validated them already (dependency injection).</summary>
-    internal SessionStore(
-        ISessionBackend backend,
-        SessionOptions options,
-        string backendName,
-        ISessionIdGenerator? idGenerator,
-        TimeProvider? timeProvider,
-        ILogger<SessionStore>? logger,
-        IDataProtectionProvider? dataProtectionProvider,
-        bool validateOptions)
+    internal SessionStore(ISessionBackend backend, SessionOptions options, string backendName, ISessionIdGenerator? idGenerator,
+        TimeProvider? timeProvider, ILogger<SessionStore>? logger, IDataProtectionProvider? dataProtectionProvider, bool validateOptions)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(options);
