@@ -226,7 +226,7 @@ public sealed class SessionData
         _entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         _userId = null;
         _isPersistent = _store.PersistentByDefault;
-        ForgetStored();
+        SetStored(null, null, null, null, null);
     }
 
     /// <summary>Re-applies this request's changes on top of a record another request stored meanwhile (merge mode).</summary>
@@ -282,14 +282,8 @@ public sealed class SessionData
     /// <summary>Records that the state was stored under <see cref="Id"/> (whose storage key is <paramref name="key"/>) and clears the change log.</summary>
     internal void MarkStored(long version, DateTimeOffset expiresAt, string key)
     {
-        StoredId = Id;
-        StoredKey = key;
-        StoredUserId = _userId;
-        StoredVersion = version;
-        StoredToken = null;
-        StoredExpiresAt = expiresAt;
+        SetStored(Id, key, _userId, version, expiresAt);
         _idsToDelete = null;
-        ClearChangeLog();
     }
 
     /// <summary>Draws a different ID for a new session whose first choice was taken (an astronomically unlikely collision).</summary>
@@ -305,24 +299,19 @@ public sealed class SessionData
 
     internal void MarkDeleted()
     {
+        SetStored(null, null, null, null, null);
         _idsToDelete = null;
-        ForgetStored();
     }
 
-    // Nothing is stored for this session any more, and nothing is left to write.
-    private void ForgetStored()
+    // What is stored for this session now (all null: nothing), with nothing left to write.
+    private void SetStored(string? id, string? key, string? userId, long? version, DateTimeOffset? expiresAt)
     {
-        StoredId = null;
-        StoredKey = null;
-        StoredUserId = null;
-        StoredVersion = null;
+        StoredId = id;
+        StoredKey = key;
+        StoredUserId = userId;
+        StoredVersion = version;
         StoredToken = null;
-        StoredExpiresAt = null;
-        ClearChangeLog();
-    }
-
-    private void ClearChangeLog()
-    {
+        StoredExpiresAt = expiresAt;
         RegeneratedFrom = null;
         _changes = null;
         _cleared = false;

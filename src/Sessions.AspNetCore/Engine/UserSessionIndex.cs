@@ -37,7 +37,11 @@ internal enum IndexMembership
 /// leaves a marker (<c>{prefix}u:{hash(user)}:r</c>, the time of the revocation) so that a session it missed ends at its
 /// next check instead of healing. The engine's README states what is left.
 /// </remarks>
-internal sealed class UserSessionIndex
+/// <param name="backend">Where the index records are stored.</param>
+/// <param name="keys">Builds the index keys.</param>
+/// <param name="time">The clock.</param>
+/// <param name="idleTimeout">The sessions' idle timeout: an index lives a minute longer than its latest session.</param>
+internal sealed class UserSessionIndex(BackendAccessor backend, SessionKeyBuilder keys, TimeProvider time, TimeSpan idleTimeout)
 {
     /// <summary>
     /// The most live sessions one user's index holds (500): beyond it, the user's least recently used sessions are ended
@@ -49,24 +53,6 @@ internal sealed class UserSessionIndex
 
     private static readonly System.Buffers.SearchValues<char> HandleChars =
         System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-
-    private readonly BackendAccessor _backend;
-    private readonly SessionKeyBuilder _keys;
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _idleTimeout;
-
-    /// <summary>Creates the index.</summary>
-    /// <param name="backend">Where the index records are stored.</param>
-    /// <param name="keys">Builds the index keys.</param>
-    /// <param name="time">The clock.</param>
-    /// <param name="idleTimeout">The sessions' idle timeout: an index lives a minute longer than its latest session.</param>
-    public UserSessionIndex(BackendAccessor backend, SessionKeyBuilder keys, TimeProvider time, TimeSpan idleTimeout)
-    {
-        _backend = backend;
-        _keys = keys;
-        _time = time;
-        _idleTimeout = idleTimeout;
-    }
 
     /// <summary>Whether <paramref name="value"/> has the shape of a handle (16 base64url characters; a session ID is longer).</summary>
     public static bool IsHandle(string value) => value.Length == 16 && value.AsSpan().IndexOfAnyExcept(HandleChars) < 0;
@@ -86,7 +72,7 @@ internal sealed class UserSessionIndex
     public ValueTask AddAsync(string userId, UserIndexMember member, CancellationToken cancellationToken, string? replacing = null) =>
         UpdateAsync(userId, members =>
         {
-            var entry = member.AddedAt is null ? member with { AddedAt = _time.GetUtcNow() } : member;
+            var entry = member.AddedAt is null ? member with { AddedAt = time.GetUtcNow() } : member;
             if (replacing is not null && TryPutInPlaceOf(members, replacing, entry))
             {
                 return true;
@@ -118,11 +104,11 @@ internal sealed class UserSessionIndex
     /// </summary>
     public async ValueTask<IndexMembership> KeepMemberAsync(string userId, UserIndexMember member, CancellationToken cancellationToken)
     {
-        var key = _keys.ForUser(userId);
-        var current = await _backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        var key = keys.ForUser(userId);
+        var current = await backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
         if (current is not null && Decode(current.Payload.Span).Exists(m => m.Key == member.Key))
         {
-            await _backend.TouchAsync(key, IndexExpiry(), cancellationToken).ConfigureAwait(false);
+            await backend.TouchAsync(key, IndexExpiry(), cancellationToken).ConfigureAwait(false);
             return IndexMembership.Member;
         }
 
@@ -132,7 +118,7 @@ internal sealed class UserSessionIndex
         }
 
         var outcome = IndexMembership.Member;
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         await UpdateAsync(userId, state =>
         {
             if (state.Members.Exists(m => m.Key == member.Key))
@@ -150,7 +136,7 @@ internal sealed class UserSessionIndex
         if (outcome == IndexMembership.Member)
         {
             // Listed after all (another request of this session healed it meanwhile): extend it as a member's check does.
-            await _backend.TouchAsync(key, IndexExpiry(), cancellationToken).ConfigureAwait(false);
+            await backend.TouchAsync(key, IndexExpiry(), cancellationToken).ConfigureAwait(false);
         }
 
         return outcome;
@@ -167,7 +153,7 @@ internal sealed class UserSessionIndex
         var payload = UserIndexFormat.EncodeMarker(revokedAt);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var current = await _backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            var current = await backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
             if (current is not null && UserIndexFormat.DecodeMarker(current.Payload.Span) is { } existing && existing >= revokedAt)
             {
                 return;
@@ -175,7 +161,7 @@ internal sealed class UserSessionIndex
 
             var record = new SessionRecord(payload, IndexExpiry(), (current?.Version ?? 0) + 1);
             var condition = current is null ? SetCondition.IfAbsent : SetCondition.IfVersion(current.Version);
-            if (await _backend.SetAsync(key, record, condition, cancellationToken).ConfigureAwait(false))
+            if (await backend.SetAsync(key, record, condition, cancellationToken).ConfigureAwait(false))
             {
                 return;
             }
@@ -187,37 +173,37 @@ internal sealed class UserSessionIndex
     /// <summary>When the user's sessions were last revoked, if that is recent enough to matter (see <see cref="MarkRevokedAsync"/>).</summary>
     public async ValueTask<DateTimeOffset?> RevokedAtAsync(string userId, CancellationToken cancellationToken)
     {
-        var record = await _backend.GetAsync(RevocationKey(userId), cancellationToken).ConfigureAwait(false);
-        return record is null || record.ExpiresAt <= _time.GetUtcNow() ? null : UserIndexFormat.DecodeMarker(record.Payload.Span);
+        var record = await backend.GetAsync(RevocationKey(userId), cancellationToken).ConfigureAwait(false);
+        return record is null || record.ExpiresAt <= time.GetUtcNow() ? null : UserIndexFormat.DecodeMarker(record.Payload.Span);
     }
 
     /// <summary>The user's index record as stored: its members, when it was created and last healed; <see langword="null"/> when missing.</summary>
     public async ValueTask<IndexState?> ReadStateAsync(string userId, CancellationToken cancellationToken)
     {
-        var record = await _backend.GetAsync(_keys.ForUser(userId), cancellationToken).ConfigureAwait(false);
+        var record = await backend.GetAsync(keys.ForUser(userId), cancellationToken).ConfigureAwait(false);
         return record is null ? null : DecodeState(record.Payload.Span);
     }
 
-    private string RevocationKey(string userId) => _keys.ForUser(userId) + RevocationSuffix;
+    private string RevocationKey(string userId) => keys.ForUser(userId) + RevocationSuffix;
 
     /// <summary>Keeps the index alive as long as the user's most recently active session. Returns false when the index is missing.</summary>
     public async ValueTask<bool> TouchAsync(string userId, CancellationToken cancellationToken) =>
-        await _backend.TouchAsync(_keys.ForUser(userId), IndexExpiry(), cancellationToken).ConfigureAwait(false);
+        await backend.TouchAsync(keys.ForUser(userId), IndexExpiry(), cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<List<UserIndexMember>> ReadAsync(string userId, CancellationToken cancellationToken)
     {
-        var record = await _backend.GetAsync(_keys.ForUser(userId), cancellationToken).ConfigureAwait(false);
+        var record = await backend.GetAsync(keys.ForUser(userId), cancellationToken).ConfigureAwait(false);
         return record is null ? [] : Decode(record.Payload.Span);
     }
 
     public async ValueTask DeleteAsync(string userId, CancellationToken cancellationToken) =>
-        await _backend.RemoveAsync(_keys.ForUser(userId), null, cancellationToken).ConfigureAwait(false);
+        await backend.RemoveAsync(keys.ForUser(userId), null, cancellationToken).ConfigureAwait(false);
 
     private DateTimeOffset IndexExpiry()
     {
         // Every save or touch of a bound session refreshes the index to now + idle timeout, which is at least that session's
         // own expiry; a minute more covers clock steps between the two writes.
-        return _time.GetUtcNow() + _idleTimeout + TimeSpan.FromMinutes(1);
+        return time.GetUtcNow() + idleTimeout + TimeSpan.FromMinutes(1);
     }
 
     private ValueTask UpdateAsync(string userId, Func<List<UserIndexMember>, bool> change, CancellationToken cancellationToken) =>
@@ -225,13 +211,13 @@ internal sealed class UserSessionIndex
 
     private async ValueTask UpdateAsync(string userId, Func<IndexState, bool> change, CancellationToken cancellationToken)
     {
-        var key = _keys.ForUser(userId);
+        var key = keys.ForUser(userId);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var current = await _backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            var current = await backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
 
             // An index created now records when: one younger than a session can live unchecked may have replaced a lost one.
-            var state = current is null ? new IndexState([], _time.GetUtcNow(), null) : DecodeState(current.Payload.Span);
+            var state = current is null ? new IndexState([], time.GetUtcNow(), null) : DecodeState(current.Payload.Span);
             if (!change(state))
             {
                 return;
@@ -241,13 +227,13 @@ internal sealed class UserSessionIndex
             bool written;
             if (members.Count == 0)
             {
-                written = current is null || await _backend.RemoveAsync(key, current.Version, cancellationToken).ConfigureAwait(false);
+                written = current is null || await backend.RemoveAsync(key, current.Version, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 var record = new SessionRecord(UserIndexFormat.Encode(members, state.CreatedAt, state.HealedAt), IndexExpiry(), (current?.Version ?? 0) + 1);
                 var condition = current is null ? SetCondition.IfAbsent : SetCondition.IfVersion(current.Version);
-                written = await _backend.SetAsync(key, record, condition, cancellationToken).ConfigureAwait(false);
+                written = await backend.SetAsync(key, record, condition, cancellationToken).ConfigureAwait(false);
             }
 
             if (written)
