@@ -136,6 +136,7 @@ public static class SessionsServiceCollectionExtensions
         services.TryAddSingleton<ISessionIdResolver, CookieSessionIdResolver>();
         services.TryAddSingleton<ISessionManager, SessionManager>();
         services.AddHostedService<ExpiredSessionPurgeService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionStore>().BackgroundWork);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionBackendActivator>());
         services.TryAddSingleton(sp => new SessionBackendSelection(
             sp.GetServices<SessionBackendRegistration>(),
@@ -152,7 +153,8 @@ public static class SessionsServiceCollectionExtensions
                 sp.GetRequiredService<ISessionIdGenerator>(),
                 sp.GetRequiredService<TimeProvider>(),
                 logger,
-                DataProtectionWiring.Find(sp))
+                DataProtectionWiring.Find(sp),
+                validateOptions: false) // validated at start-up (ValidateOnStart) and by IOptions
             {
                 Events = new SessionEventDispatcher(sp.GetServices<ISessionEvents>(), (ILogger?)logger ?? NullLogger.Instance),
             };

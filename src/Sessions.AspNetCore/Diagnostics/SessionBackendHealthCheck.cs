@@ -1,10 +1,14 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Sessions.Backends;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 using Sessions.Engine;
 
 namespace Sessions.Diagnostics;
 
-/// <summary>Reports whether the session backend answers: its own probe (e.g. Redis PING) if it has one, else a read of an absent key.</summary>
+/// <summary>
+/// Reports whether the session backend answers: its own probe (e.g. Redis PING) if it has one, else a read of an absent
+/// key; through the engine's backend accessor, so under the operation timeout and the circuit breaker.
+/// </summary>
 public sealed class SessionBackendHealthCheck : IHealthCheck
 {
     private readonly SessionStore _store;
@@ -19,20 +23,14 @@ public sealed class SessionBackendHealthCheck : IHealthCheck
         var data = new Dictionary<string, object> { ["backend"] = _store.BackendName };
         try
         {
-            if (_store.Backend is ISessionBackendHealthProbe probe)
-            {
-                await probe.ProbeAsync(cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await _store.Backend.GetAsync(_store.Options.KeyPrefix + "health-probe", cancellationToken).ConfigureAwait(false);
-            }
-
+            await _store.Accessor.ProbeAsync(_store.Options.KeyPrefix + "health-probe", cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy($"Session backend '{_store.BackendName}' answers.", data);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return new HealthCheckResult(context?.Registration.FailureStatus ?? HealthStatus.Unhealthy, $"Session backend '{_store.BackendName}' does not answer: {ex.Message}", ex, data);
+            // The store's own error says what went wrong; a timeout or an open breaker is said best by the wrapper.
+            var cause = ex is SessionBackendException { InnerException: { } inner } && inner is not (TimeoutRejectedException or BrokenCircuitException) ? inner : ex;
+            return new HealthCheckResult(context?.Registration.FailureStatus ?? HealthStatus.Unhealthy, $"Session backend '{_store.BackendName}' does not answer: {cause.Message}", cause, data);
         }
     }
 }

@@ -192,7 +192,7 @@ internal sealed class BackendGuard
                 MinimumThroughput = _options.CircuitBreaker.MinimumThroughput,
                 SamplingDuration = _options.CircuitBreaker.SamplingDuration,
                 BreakDuration = _options.CircuitBreaker.BreakDuration,
-                ShouldHandle = static args => new(args.Outcome.Exception is { } ex && SessionStore.IsBackendFailure(ex, args.Context.CancellationToken)),
+                ShouldHandle = static args => new(args.Outcome.Exception is { } ex && BackendAccessor.IsBackendFailure(ex, args.Context.CancellationToken)),
             });
         }
 

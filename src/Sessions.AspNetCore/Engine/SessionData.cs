@@ -34,16 +34,9 @@ public sealed class SessionData
     {
         _store = store;
         _id = id;
-        CreatedAt = envelope.CreatedAt;
-        AbsoluteDeadline = envelope.AbsoluteDeadline;
-        _userId = envelope.UserId;
-        _isPersistent = envelope.IsPersistent;
-        _entries = envelope.Entries;
-        StoredVersion = version;
-        StoredExpiresAt = expiresAt;
+        Adopt(envelope, envelope.Entries, version, expiresAt);
         StoredId = id;
         StoredKey = key;
-        StoredUserId = envelope.UserId;
     }
 
     /// <summary>The session ID. Changes on <see cref="Regenerate"/> and <see cref="Destroy"/>. A new session's ID is drawn on first use.</summary>
@@ -231,19 +224,9 @@ public sealed class SessionData
         CreatedAt = now;
         AbsoluteDeadline = _store.DeadlineFor(now);
         _entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        _changes = null;
-        _cleared = false;
         _userId = null;
-        _userChanged = false;
-        StoredUserId = null;
         _isPersistent = _store.PersistentByDefault;
-        _persistentChanged = false;
-        StoredId = null;
-        StoredKey = null;
-        StoredVersion = null;
-        StoredToken = null;
-        StoredExpiresAt = null;
-        RegeneratedFrom = null;
+        SetStored(null, null, null, null, null);
     }
 
     /// <summary>Re-applies this request's changes on top of a record another request stored meanwhile (merge mode).</summary>
@@ -265,7 +248,14 @@ public sealed class SessionData
             }
         }
 
-        _entries = merged;
+        Adopt(stored, merged, version, expiresAt);
+    }
+
+    // Takes the stored record's state, with entries, except what this request changed (nothing yet when just loaded).
+    [MemberNotNull(nameof(_entries))]
+    private void Adopt(SessionEnvelope stored, Dictionary<string, byte[]> entries, long version, DateTimeOffset expiresAt)
+    {
+        _entries = entries;
         if (!_userChanged)
         {
             _userId = stored.UserId;
@@ -278,9 +268,7 @@ public sealed class SessionData
 
         CreatedAt = stored.CreatedAt;
         AbsoluteDeadline = stored.AbsoluteDeadline;
-        StoredUserId = stored.UserId;
-        StoredVersion = version;
-        StoredExpiresAt = expiresAt;
+        TakeVersion(version, expiresAt, stored.UserId);
     }
 
     /// <summary>Keeps this request's whole state but aims the next conditional save at the version stored now (last-write-wins mode).</summary>
@@ -294,18 +282,8 @@ public sealed class SessionData
     /// <summary>Records that the state was stored under <see cref="Id"/> (whose storage key is <paramref name="key"/>) and clears the change log.</summary>
     internal void MarkStored(long version, DateTimeOffset expiresAt, string key)
     {
-        StoredId = Id;
-        StoredKey = key;
-        StoredUserId = _userId;
-        StoredVersion = version;
-        StoredToken = null;
-        StoredExpiresAt = expiresAt;
-        RegeneratedFrom = null;
+        SetStored(Id, key, _userId, version, expiresAt);
         _idsToDelete = null;
-        _changes = null;
-        _cleared = false;
-        _userChanged = false;
-        _persistentChanged = false;
     }
 
     /// <summary>Draws a different ID for a new session whose first choice was taken (an astronomically unlikely collision).</summary>
@@ -321,14 +299,20 @@ public sealed class SessionData
 
     internal void MarkDeleted()
     {
-        StoredId = null;
-        StoredKey = null;
-        StoredUserId = null;
-        StoredVersion = null;
-        StoredToken = null;
-        StoredExpiresAt = null;
-        RegeneratedFrom = null;
+        SetStored(null, null, null, null, null);
         _idsToDelete = null;
+    }
+
+    // What is stored for this session now (all null: nothing), with nothing left to write.
+    private void SetStored(string? id, string? key, string? userId, long? version, DateTimeOffset? expiresAt)
+    {
+        StoredId = id;
+        StoredKey = key;
+        StoredUserId = userId;
+        StoredVersion = version;
+        StoredToken = null;
+        StoredExpiresAt = expiresAt;
+        RegeneratedFrom = null;
         _changes = null;
         _cleared = false;
         _userChanged = false;

@@ -35,7 +35,7 @@ namespace Sessions.Engine;
 /// instances of up to half the window).
 /// </para>
 /// </remarks>
-internal sealed class UserSessionCap(SessionStore store, ILogger logger)
+internal sealed class UserSessionCap(SessionOptions options, UserSessionIndex index, BackendAccessor backend, SessionRecords records, TimeProvider time, ILogger logger)
 {
     /// <summary>
     /// With <see cref="SessionLimitMode.Refuse"/>: how long after its index entry was added a binding whose session is not
@@ -52,13 +52,12 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
     /// <exception cref="SessionLimitExceededException">The user is at the cap.</exception>
     public async ValueTask ThrowIfFullAsync(string userId, string ownKey, string? replacedKey, CancellationToken cancellationToken)
     {
-        var options = store.Options;
         if (options.MaxSessionsPerUser is not { } cap || options.SessionLimitMode != SessionLimitMode.Refuse)
         {
             return;
         }
 
-        var members = await store.Index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
+        var members = await index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
         if (members.Count(m => m.Key != ownKey && m.Key != replacedKey) < cap)
         {
             return;
@@ -93,14 +92,14 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
     /// <returns>Whether the session under <paramref name="ownKey"/> was cut (Revoke: a lost race) or is refused (Refuse).</returns>
     public async ValueTask<bool> EnforceAsync(string userId, string ownKey, string? replacedKey, DateTimeOffset boundAt, List<string> revoked, CancellationToken cancellationToken)
     {
-        var configured = store.Options.MaxSessionsPerUser;
+        var configured = options.MaxSessionsPerUser;
         var cap = configured ?? UserSessionIndex.MaxMembers;
-        if (configured is not null && store.Options.SessionLimitMode == SessionLimitMode.Refuse)
+        if (configured is not null && options.SessionLimitMode == SessionLimitMode.Refuse)
         {
             return await IsRefusedAsync(userId, ownKey, replacedKey, boundAt, cap, cancellationToken).ConfigureAwait(false);
         }
 
-        var members = await store.Index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
+        var members = await index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
         if (members.Count <= cap)
         {
             return false;
@@ -125,7 +124,7 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
         foreach (var session in live.Skip(cap))
         {
             cut.Add(session.Key);
-            var removed = await store.RemoveRawAsync(session.Key, null, cancellationToken).ConfigureAwait(false);
+            var removed = await backend.RemoveAsync(session.Key, null, cancellationToken).ConfigureAwait(false);
             if (session.Key == ownKey)
             {
                 ownCut = true;
@@ -161,7 +160,7 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
     {
         try
         {
-            await store.Index.RemoveAsync(userId, keys, cancellationToken).ConfigureAwait(false);
+            await index.RemoveAsync(userId, keys, cancellationToken).ConfigureAwait(false);
         }
         catch (SessionConflictException)
         {
@@ -172,14 +171,14 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
     // Refuse mode: whether this binding is beyond the cap (see the remarks). Reads the records of the members ahead of it only.
     private async ValueTask<bool> IsRefusedAsync(string userId, string ownKey, string? replacedKey, DateTimeOffset boundAt, int cap, CancellationToken cancellationToken)
     {
-        var now = store.UtcNow();
+        var now = time.GetUtcNow();
         if (now - boundAt > PendingBindingWindow / 2)
         {
             Log.CapLateBinding(logger, (long)(now - boundAt).TotalMilliseconds);
             return true;
         }
 
-        var members = await store.Index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
+        var members = await index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
         var own = members.FindIndex(m => m.Key == ownKey);
         if (own < cap)
         {
@@ -196,8 +195,8 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
                 continue;
             }
 
-            var record = await store.GetRawAsync(member.Key, cancellationToken).ConfigureAwait(false);
-            var holdsPlace = IsLive(record, member.Key, userId, now)
+            var record = await backend.GetAsync(member.Key, cancellationToken).ConfigureAwait(false);
+            var holdsPlace = records.IsLiveFor(record, member.Key, userId, now, out _)
                 || ((record is null || (record.ExpiresAt > now && !EnvelopeCodec.IsTombstone(record.Payload.Span)))
                     && now - (member.AddedAt ?? member.CreatedAt) < PendingBindingWindow);
             if (holdsPlace && ++ahead >= cap)
@@ -209,7 +208,7 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
         return false;
     }
 
-    public SessionLimitExceededException Exceeded(string userId, int cap) =>
+    public static SessionLimitExceededException Exceeded(string userId, int cap) =>
         new($"The user already has {cap} sessions, the most Sessions:MaxSessionsPerUser allows, and Sessions:SessionLimitMode is Refuse: the session was not bound to the user. Sign out elsewhere (or revoke a session) and sign in again.")
         {
             UserId = userId,
@@ -220,7 +219,7 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
     // index; and the members that are surely dead (see IsDead).
     private async ValueTask<(List<LiveSession> Live, List<string> Dead)> ReadLiveAsync(string userId, List<UserIndexMember> members, string? replacedKey, CancellationToken cancellationToken)
     {
-        var now = store.UtcNow();
+        var now = time.GetUtcNow();
         var live = new List<LiveSession>(members.Count);
         var dead = new List<string>();
         for (var i = 0; i < members.Count; i++)
@@ -231,8 +230,8 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
                 continue;
             }
 
-            var record = await store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
-            if (IsLive(record, key, userId, now))
+            var record = await backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            if (records.IsLiveFor(record, key, userId, now, out _))
             {
                 live.Add(new LiveSession(key, i, record.ExpiresAt));
             }
@@ -246,18 +245,12 @@ internal sealed class UserSessionCap(SessionStore store, ILogger logger)
     }
 
     /// <summary>
-    /// Whether a member that is not live (see <see cref="IsLive"/>) can be dropped from the index: its record is there but
+    /// Whether a member that is not live (see <see cref="SessionRecords.IsLiveFor"/>) can be dropped from the index: its record is there but
     /// expired, moved, unreadable or bound to someone else, or it has been missing for longer than
     /// <see cref="PendingBindingWindow"/> (a member added more recently may be a binding whose session write is in flight).
     /// </summary>
     internal static bool IsDead(SessionRecord? record, UserIndexMember member, DateTimeOffset now) =>
         record is not null || now - (member.AddedAt ?? member.CreatedAt) >= PendingBindingWindow;
-
-    // Whether a record is a session that exists, has not expired, and is bound to the user.
-    private bool IsLive([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] SessionRecord? record, string key, string userId, DateTimeOffset now) =>
-        record is not null && record.ExpiresAt > now && !EnvelopeCodec.IsTombstone(record.Payload.Span) && store.TryDecode(record, key, out var envelope)
-        && string.Equals(envelope.UserId, userId, StringComparison.Ordinal)
-        && (envelope.AbsoluteDeadline is not { } deadline || deadline > now);
 
     private readonly record struct LiveSession(string Key, int Position, DateTimeOffset ExpiresAt);
 }

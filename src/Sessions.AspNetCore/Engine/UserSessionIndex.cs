@@ -1,17 +1,9 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Sessions.Backends;
 
 namespace Sessions.Engine;
-
-/// <summary>
-/// One session in a user's index: its storage key, when it was created, a description of the client, and when it was added
-/// to the index (by the binding's clock; <see langword="null"/> in entries written before that was recorded).
-/// </summary>
-internal sealed record UserIndexMember(string Key, DateTimeOffset CreatedAt, string? ClientDescription, DateTimeOffset? AddedAt = null);
-
 /// <summary>What a bound session's save or touch found in its user's index (see <see cref="UserSessionIndex.KeepMemberAsync"/>).</summary>
 internal enum IndexMembership
 {
@@ -45,7 +37,11 @@ internal enum IndexMembership
 /// leaves a marker (<c>{prefix}u:{hash(user)}:r</c>, the time of the revocation) so that a session it missed ends at its
 /// next check instead of healing. The engine's README states what is left.
 /// </remarks>
-internal sealed class UserSessionIndex
+/// <param name="backend">Where the index records are stored.</param>
+/// <param name="keys">Builds the index keys.</param>
+/// <param name="time">The clock.</param>
+/// <param name="idleTimeout">The sessions' idle timeout: an index lives a minute longer than its latest session.</param>
+internal sealed class UserSessionIndex(BackendAccessor backend, SessionKeyBuilder keys, TimeProvider time, TimeSpan idleTimeout)
 {
     /// <summary>
     /// The most live sessions one user's index holds (500): beyond it, the user's least recently used sessions are ended
@@ -57,10 +53,6 @@ internal sealed class UserSessionIndex
 
     private static readonly System.Buffers.SearchValues<char> HandleChars =
         System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-
-    private readonly SessionStore _store;
-
-    public UserSessionIndex(SessionStore store) => _store = store;
 
     /// <summary>Whether <paramref name="value"/> has the shape of a handle (16 base64url characters; a session ID is longer).</summary>
     public static bool IsHandle(string value) => value.Length == 16 && value.AsSpan().IndexOfAnyExcept(HandleChars) < 0;
@@ -80,7 +72,7 @@ internal sealed class UserSessionIndex
     public ValueTask AddAsync(string userId, UserIndexMember member, CancellationToken cancellationToken, string? replacing = null) =>
         UpdateAsync(userId, members =>
         {
-            var entry = member.AddedAt is null ? member with { AddedAt = _store.UtcNow() } : member;
+            var entry = member.AddedAt is null ? member with { AddedAt = time.GetUtcNow() } : member;
             if (replacing is not null && TryPutInPlaceOf(members, replacing, entry))
             {
                 return true;
@@ -112,11 +104,11 @@ internal sealed class UserSessionIndex
     /// </summary>
     public async ValueTask<IndexMembership> KeepMemberAsync(string userId, UserIndexMember member, CancellationToken cancellationToken)
     {
-        var key = _store.Keys.ForUser(userId);
-        var current = await _store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
+        var key = keys.ForUser(userId);
+        var current = await backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
         if (current is not null && Decode(current.Payload.Span).Exists(m => m.Key == member.Key))
         {
-            await _store.TouchRawAsync(key, IndexExpiry(), cancellationToken).ConfigureAwait(false);
+            await backend.TouchAsync(key, IndexExpiry(), cancellationToken).ConfigureAwait(false);
             return IndexMembership.Member;
         }
 
@@ -126,7 +118,7 @@ internal sealed class UserSessionIndex
         }
 
         var outcome = IndexMembership.Member;
-        var now = _store.UtcNow();
+        var now = time.GetUtcNow();
         await UpdateAsync(userId, state =>
         {
             if (state.Members.Exists(m => m.Key == member.Key))
@@ -144,7 +136,7 @@ internal sealed class UserSessionIndex
         if (outcome == IndexMembership.Member)
         {
             // Listed after all (another request of this session healed it meanwhile): extend it as a member's check does.
-            await _store.TouchRawAsync(key, IndexExpiry(), cancellationToken).ConfigureAwait(false);
+            await backend.TouchAsync(key, IndexExpiry(), cancellationToken).ConfigureAwait(false);
         }
 
         return outcome;
@@ -158,18 +150,18 @@ internal sealed class UserSessionIndex
     public async ValueTask MarkRevokedAsync(string userId, DateTimeOffset revokedAt, CancellationToken cancellationToken)
     {
         var key = RevocationKey(userId);
-        var payload = EncodeMarker(revokedAt);
+        var payload = UserIndexFormat.EncodeMarker(revokedAt);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var current = await _store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
-            if (current is not null && DecodeMarker(current.Payload.Span) is { } existing && existing >= revokedAt)
+            var current = await backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            if (current is not null && UserIndexFormat.DecodeMarker(current.Payload.Span) is { } existing && existing >= revokedAt)
             {
                 return;
             }
 
             var record = new SessionRecord(payload, IndexExpiry(), (current?.Version ?? 0) + 1);
             var condition = current is null ? SetCondition.IfAbsent : SetCondition.IfVersion(current.Version);
-            if (await _store.SetRawAsync(key, record, condition, cancellationToken).ConfigureAwait(false))
+            if (await backend.SetAsync(key, record, condition, cancellationToken).ConfigureAwait(false))
             {
                 return;
             }
@@ -181,38 +173,37 @@ internal sealed class UserSessionIndex
     /// <summary>When the user's sessions were last revoked, if that is recent enough to matter (see <see cref="MarkRevokedAsync"/>).</summary>
     public async ValueTask<DateTimeOffset?> RevokedAtAsync(string userId, CancellationToken cancellationToken)
     {
-        var record = await _store.GetRawAsync(RevocationKey(userId), cancellationToken).ConfigureAwait(false);
-        return record is null || record.ExpiresAt <= _store.UtcNow() ? null : DecodeMarker(record.Payload.Span);
+        var record = await backend.GetAsync(RevocationKey(userId), cancellationToken).ConfigureAwait(false);
+        return record is null || record.ExpiresAt <= time.GetUtcNow() ? null : UserIndexFormat.DecodeMarker(record.Payload.Span);
     }
 
     /// <summary>The user's index record as stored: its members, when it was created and last healed; <see langword="null"/> when missing.</summary>
     public async ValueTask<IndexState?> ReadStateAsync(string userId, CancellationToken cancellationToken)
     {
-        var record = await _store.GetRawAsync(_store.Keys.ForUser(userId), cancellationToken).ConfigureAwait(false);
+        var record = await backend.GetAsync(keys.ForUser(userId), cancellationToken).ConfigureAwait(false);
         return record is null ? null : DecodeState(record.Payload.Span);
     }
 
-    private string RevocationKey(string userId) => _store.Keys.ForUser(userId) + RevocationSuffix;
+    private string RevocationKey(string userId) => keys.ForUser(userId) + RevocationSuffix;
 
     /// <summary>Keeps the index alive as long as the user's most recently active session. Returns false when the index is missing.</summary>
     public async ValueTask<bool> TouchAsync(string userId, CancellationToken cancellationToken) =>
-        await _store.TouchRawAsync(_store.Keys.ForUser(userId), IndexExpiry(), cancellationToken).ConfigureAwait(false);
+        await backend.TouchAsync(keys.ForUser(userId), IndexExpiry(), cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<List<UserIndexMember>> ReadAsync(string userId, CancellationToken cancellationToken)
     {
-        var record = await _store.GetRawAsync(_store.Keys.ForUser(userId), cancellationToken).ConfigureAwait(false);
+        var record = await backend.GetAsync(keys.ForUser(userId), cancellationToken).ConfigureAwait(false);
         return record is null ? [] : Decode(record.Payload.Span);
     }
 
     public async ValueTask DeleteAsync(string userId, CancellationToken cancellationToken) =>
-        await _store.RemoveRawAsync(_store.Keys.ForUser(userId), null, cancellationToken).ConfigureAwait(false);
+        await backend.RemoveAsync(keys.ForUser(userId), null, cancellationToken).ConfigureAwait(false);
 
     private DateTimeOffset IndexExpiry()
     {
         // Every save or touch of a bound session refreshes the index to now + idle timeout, which is at least that session's
         // own expiry; a minute more covers clock steps between the two writes.
-        var options = _store.Options;
-        return _store.UtcNow() + options.IdleTimeout + TimeSpan.FromMinutes(1);
+        return time.GetUtcNow() + idleTimeout + TimeSpan.FromMinutes(1);
     }
 
     private ValueTask UpdateAsync(string userId, Func<List<UserIndexMember>, bool> change, CancellationToken cancellationToken) =>
@@ -220,13 +211,13 @@ internal sealed class UserSessionIndex
 
     private async ValueTask UpdateAsync(string userId, Func<IndexState, bool> change, CancellationToken cancellationToken)
     {
-        var key = _store.Keys.ForUser(userId);
+        var key = keys.ForUser(userId);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var current = await _store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
+            var current = await backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
 
             // An index created now records when: one younger than a session can live unchecked may have replaced a lost one.
-            var state = current is null ? new IndexState([], _store.UtcNow(), null) : DecodeState(current.Payload.Span);
+            var state = current is null ? new IndexState([], time.GetUtcNow(), null) : DecodeState(current.Payload.Span);
             if (!change(state))
             {
                 return;
@@ -236,13 +227,13 @@ internal sealed class UserSessionIndex
             bool written;
             if (members.Count == 0)
             {
-                written = current is null || await _store.RemoveRawAsync(key, current.Version, cancellationToken).ConfigureAwait(false);
+                written = current is null || await backend.RemoveAsync(key, current.Version, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                var record = new SessionRecord(Encode(members, state.CreatedAt, state.HealedAt), IndexExpiry(), (current?.Version ?? 0) + 1);
+                var record = new SessionRecord(UserIndexFormat.Encode(members, state.CreatedAt, state.HealedAt), IndexExpiry(), (current?.Version ?? 0) + 1);
                 var condition = current is null ? SetCondition.IfAbsent : SetCondition.IfVersion(current.Version);
-                written = await _store.SetRawAsync(key, record, condition, cancellationToken).ConfigureAwait(false);
+                written = await backend.SetAsync(key, record, condition, cancellationToken).ConfigureAwait(false);
             }
 
             if (written)
@@ -273,147 +264,9 @@ internal sealed class UserSessionIndex
         return true;
     }
 
-    internal static byte[] Encode(List<UserIndexMember> members) => Encode(members, null, null);
+    internal static byte[] Encode(List<UserIndexMember> members, DateTimeOffset? createdAt, DateTimeOffset? healedAt) => UserIndexFormat.Encode(members, createdAt, healedAt);
 
-    internal static byte[] Encode(List<UserIndexMember> members, DateTimeOffset? createdAt, DateTimeOffset? healedAt)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 + (members.Count * 128));
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteNumber("v", 1);
-            if (createdAt is { } created)
-            {
-                writer.WriteNumber("c", created.ToUnixTimeMilliseconds());
-            }
+    internal static List<UserIndexMember> Decode(ReadOnlySpan<byte> payload) => UserIndexFormat.Decode(payload);
 
-            if (healedAt is { } healed)
-            {
-                writer.WriteNumber("h", healed.ToUnixTimeMilliseconds());
-            }
-
-            writer.WriteStartArray("m");
-            foreach (var member in members)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("k", member.Key);
-                writer.WriteNumber("c", member.CreatedAt.ToUnixTimeMilliseconds());
-                if (member.AddedAt is { } added)
-                {
-                    writer.WriteNumber("a", added.ToUnixTimeMilliseconds());
-                }
-
-                if (member.ClientDescription is { } description)
-                {
-                    writer.WriteString("d", description.Length > 256 ? description[..256] : description);
-                }
-
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    internal static List<UserIndexMember> Decode(ReadOnlySpan<byte> payload) => DecodeState(payload).Members;
-
-    internal static IndexState DecodeState(ReadOnlySpan<byte> payload)
-    {
-        // An unreadable index is treated as empty: it only ever lists sessions, it never grants access.
-        var members = new List<UserIndexMember>();
-        var state = new IndexState(members, null, null);
-        try
-        {
-            using var document = JsonDocument.Parse(payload.ToArray());
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return state;
-            }
-
-            state.CreatedAt = MillisecondsOrNull(root, "c");
-            state.HealedAt = MillisecondsOrNull(root, "h");
-            if (!root.TryGetProperty("m", out var array) || array.ValueKind != JsonValueKind.Array)
-            {
-                return state;
-            }
-
-            foreach (var item in array.EnumerateArray())
-            {
-                if (item.TryGetProperty("k", out var k) && k.GetString() is { } key && SessionKeys.IsValid(key)
-                    && item.TryGetProperty("c", out var c) && c.TryGetInt64(out var created))
-                {
-                    var description = item.TryGetProperty("d", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
-                    DateTimeOffset? added = item.TryGetProperty("a", out var a) && a.TryGetInt64(out var addedMs) ? DateTimeOffset.FromUnixTimeMilliseconds(addedMs) : null;
-                    members.Add(new UserIndexMember(key, DateTimeOffset.FromUnixTimeMilliseconds(created), description, added));
-                }
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException or FormatException)
-        {
-            members.Clear();
-        }
-
-        return state;
-    }
-
-    private static byte[] EncodeMarker(DateTimeOffset revokedAt)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(48);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteNumber("v", 1);
-            writer.WriteStartArray("m");
-            writer.WriteEndArray();
-            writer.WriteNumber("r", revokedAt.ToUnixTimeMilliseconds());
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    // The marker reads as an index with no members (for tools that list "u:" records) plus the time of the revocation.
-    private static DateTimeOffset? DecodeMarker(ReadOnlySpan<byte> payload)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(payload.ToArray());
-            return document.RootElement.ValueKind == JsonValueKind.Object ? MillisecondsOrNull(document.RootElement, "r") : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    private static DateTimeOffset? MillisecondsOrNull(JsonElement root, string name)
-    {
-        if (!root.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var ms))
-        {
-            return null;
-        }
-
-        try
-        {
-            return DateTimeOffset.FromUnixTimeMilliseconds(ms);
-        }
-        catch (ArgumentOutOfRangeException)
-        {
-            return null;
-        }
-    }
-}
-
-/// <summary>A user's index record, decoded: its members, when it was created, and when a session last healed it (null when unknown or never).</summary>
-internal sealed class IndexState(List<UserIndexMember> members, DateTimeOffset? createdAt, DateTimeOffset? healedAt)
-{
-    public List<UserIndexMember> Members { get; } = members;
-
-    public DateTimeOffset? CreatedAt { get; set; } = createdAt;
-
-    public DateTimeOffset? HealedAt { get; set; } = healedAt;
+    internal static IndexState DecodeState(ReadOnlySpan<byte> payload) => UserIndexFormat.DecodeState(payload);
 }

@@ -16,7 +16,7 @@ internal sealed class ExpiredSessionPurgeService(SessionStore store, IOptions<Se
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (store.Backend is not IExpiredSessionPurger purger || options.Value.PurgeInterval is not { } interval || interval <= TimeSpan.Zero)
+        if (store.Accessor.Backend is not IExpiredSessionPurger purger || options.Value.PurgeInterval is not { } interval || interval <= TimeSpan.Zero)
         {
             return;
         }
@@ -28,9 +28,9 @@ internal sealed class ExpiredSessionPurgeService(SessionStore store, IOptions<Se
             {
                 try
                 {
-                    var purged = await purger.PurgeExpiredAsync(stoppingToken).ConfigureAwait(false);
+                    var purged = await store.Accessor.PurgeExpiredAsync(purger, stoppingToken).ConfigureAwait(false);
                     Log.Purged(logger, purged, store.BackendName);
-                    await store.RaisePurgedAsync(purged).ConfigureAwait(false);
+                    await store.Lifecycle.RaisePurgedAsync(purged).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

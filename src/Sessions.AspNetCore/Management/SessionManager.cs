@@ -1,4 +1,5 @@
 using Sessions.Backends;
+using Sessions.Diagnostics;
 using Sessions.Engine;
 using Sessions.Ids;
 
@@ -9,6 +10,10 @@ public sealed class SessionManager : ISessionManager
 {
     private readonly SessionStore _store;
     private readonly ISessionIdGenerator _ids;
+    private readonly BackendAccessor _backend;
+    private readonly UserSessionIndex _index;
+    private readonly SessionRecords _records;
+    private readonly LifecycleEvents _events;
 
     /// <summary>Creates the manager.</summary>
     /// <param name="store">The session engine.</param>
@@ -17,6 +22,10 @@ public sealed class SessionManager : ISessionManager
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _ids = idGenerator ?? throw new ArgumentNullException(nameof(idGenerator));
+        _backend = store.Accessor;
+        _index = store.Index;
+        _records = store.Records;
+        _events = store.Lifecycle;
     }
 
     /// <inheritdoc />
@@ -46,16 +55,14 @@ public sealed class SessionManager : ISessionManager
     public async ValueTask<IReadOnlyList<SessionInfo>> ListUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var members = await _store.Index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
+        var members = await _index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
         var live = new List<SessionInfo>(members.Count);
         var stale = new List<string>();
-        var now = _store.UtcNow();
+        var now = _events.Now();
         foreach (var member in members)
         {
-            var record = await _store.GetRawAsync(member.Key, cancellationToken).ConfigureAwait(false);
-            if (record is not null && record.ExpiresAt > now && _store.TryDecode(record, member.Key, out var envelope)
-                && string.Equals(envelope.UserId, userId, StringComparison.Ordinal)
-                && (envelope.AbsoluteDeadline is not { } deadline || deadline > now))
+            var record = await _backend.GetAsync(member.Key, cancellationToken).ConfigureAwait(false);
+            if (_records.IsLiveFor(record, member.Key, userId, now, out var envelope))
             {
                 live.Add(Describe(member.Key, userId, envelope.CreatedAt, record.ExpiresAt, member.ClientDescription));
             }
@@ -67,7 +74,7 @@ public sealed class SessionManager : ISessionManager
 
         if (stale.Count > 0)
         {
-            await _store.Index.RemoveAsync(userId, stale, cancellationToken).ConfigureAwait(false);
+            await _index.RemoveAsync(userId, stale, cancellationToken).ConfigureAwait(false);
         }
 
         live.Sort((a, b) => b.CreatedAt.CompareTo(a.CreatedAt));
@@ -79,7 +86,7 @@ public sealed class SessionManager : ISessionManager
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(handle);
-        var members = await _store.Index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
+        var members = await _index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
         var member = members.FirstOrDefault(m => string.Equals(UserSessionIndex.HandleFor(m.Key), handle, StringComparison.Ordinal));
         return member is not null && await _store.DeleteByKeyAsync(member.Key, cancellationToken).ConfigureAwait(false);
     }
@@ -96,15 +103,15 @@ public sealed class SessionManager : ISessionManager
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         var revoked = 0;
-        var revokedAt = _store.UtcNow();
-        var state = await _store.Index.ReadStateAsync(userId, cancellationToken).ConfigureAwait(false);
-        var scan = CanListKeys(_store.Backend) && MayHaveLostMembers(state, revokedAt);
-        await _store.Index.MarkRevokedAsync(userId, revokedAt, cancellationToken).ConfigureAwait(false);
+        var revokedAt = _events.Now();
+        var state = await _index.ReadStateAsync(userId, cancellationToken).ConfigureAwait(false);
+        var scan = CanListKeys(_backend.Backend) && MayHaveLostMembers(state, revokedAt);
+        await _index.MarkRevokedAsync(userId, revokedAt, cancellationToken).ConfigureAwait(false);
 
         // Loop until the index is empty: a session bound concurrently (a sign-in racing the revocation) is revoked too.
         for (var round = 0; round < 10; round++)
         {
-            var members = await _store.Index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
+            var members = await _index.ReadAsync(userId, cancellationToken).ConfigureAwait(false);
             if (members.Count == 0)
             {
                 break;
@@ -112,19 +119,19 @@ public sealed class SessionManager : ISessionManager
 
             foreach (var member in members)
             {
-                if (await _store.RemoveRawAsync(member.Key, null, cancellationToken).ConfigureAwait(false))
+                if (await _backend.RemoveAsync(member.Key, null, cancellationToken).ConfigureAwait(false))
                 {
                     revoked++;
-                    await _store.RaiseAsync(new SessionDestroyedEvent(UserSessionIndex.HandleFor(member.Key), userId, SessionDestroyReason.Revoked, _store.EventTime())).ConfigureAwait(false);
+                    await _events.RaiseRevokedAsync(member.Key, userId).ConfigureAwait(false);
                 }
             }
 
-            await _store.Index.RemoveAsync(userId, [.. members.Select(m => m.Key)], cancellationToken).ConfigureAwait(false);
+            await _index.RemoveAsync(userId, [.. members.Select(m => m.Key)], cancellationToken).ConfigureAwait(false);
         }
 
         if (scan)
         {
-            revoked += await RevokeUnlistedAsync(userId, (ISessionKeyEnumerator)_store.Backend, cancellationToken).ConfigureAwait(false);
+            revoked += await RevokeUnlistedAsync(userId, (ISessionKeyEnumerator)_backend.Backend, cancellationToken).ConfigureAwait(false);
         }
 
         return revoked;
@@ -151,31 +158,29 @@ public sealed class SessionManager : ISessionManager
     {
         var prefix = _store.Keys.Prefix;
         var revoked = 0;
-        await foreach (var key in enumerator.EnumerateKeysAsync(prefix, cancellationToken).ConfigureAwait(false))
+        await foreach (var key in _backend.EnumerateKeysAsync(enumerator, prefix, cancellationToken).ConfigureAwait(false))
         {
             if (SessionRecordInspector.IsUserIndexKey(key, prefix) || !SessionKeys.IsValid(key))
             {
                 continue;
             }
 
-            var record = await _store.GetRawAsync(key, cancellationToken).ConfigureAwait(false);
-            var now = _store.UtcNow();
-            if (record is null || record.ExpiresAt <= now || Envelope.EnvelopeCodec.IsTombstone(record.Payload.Span)
-                || !_store.TryDecode(record, key, out var envelope) || !string.Equals(envelope.UserId, userId, StringComparison.Ordinal))
+            var record = await _backend.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            if (_records.IsGone(record) || !_records.TryDecode(record, key, out var envelope) || !string.Equals(envelope.UserId, userId, StringComparison.Ordinal))
             {
                 continue;
             }
 
-            if (await _store.RemoveRawAsync(key, null, cancellationToken).ConfigureAwait(false))
+            if (await _backend.RemoveAsync(key, null, cancellationToken).ConfigureAwait(false))
             {
                 revoked++;
-                await _store.RaiseAsync(new SessionDestroyedEvent(UserSessionIndex.HandleFor(key), userId, SessionDestroyReason.Revoked, _store.EventTime())).ConfigureAwait(false);
+                await _events.RaiseRevokedAsync(key, userId).ConfigureAwait(false);
             }
         }
 
         if (revoked > 0)
         {
-            _store.ReportRevokedUnlisted(userId, revoked);
+            Log.RevokedUnlisted(_store.Logger, _store.Keys.ForUser(userId), revoked);
         }
 
         return revoked;
@@ -184,13 +189,13 @@ public sealed class SessionManager : ISessionManager
     /// <inheritdoc />
     public async ValueTask<long> PurgeExpiredAsync(CancellationToken cancellationToken = default)
     {
-        if (_store.Backend is not IExpiredSessionPurger purger)
+        if (_backend.Backend is not IExpiredSessionPurger purger)
         {
             return 0;
         }
 
-        var purged = await purger.PurgeExpiredAsync(cancellationToken).ConfigureAwait(false);
-        await _store.RaisePurgedAsync(purged).ConfigureAwait(false);
+        var purged = await _backend.PurgeExpiredAsync(purger, cancellationToken).ConfigureAwait(false);
+        await _events.RaisePurgedAsync(purged).ConfigureAwait(false);
         return purged;
     }
 
