@@ -36,7 +36,6 @@ public sealed class RedisSessionBackendOptions : IValidatableObject
 
     /// <summary>The database number, 0 or more; <see langword="null"/> (default) for the multiplexer's default database.
     /// Must be 0 or unset for a Redis Cluster.</summary>
-    [Range(0, int.MaxValue, ErrorMessage = "RedisSessionBackendOptions.Database (Sessions:Redis:Database) must be 0 or more, or unset for the multiplexer's default.")]
     public int? Database { get; set; }
 
     /// <summary>Prepended to every key the core produces (which start with <c>SessionOptions.KeyPrefix</c>); default empty.
@@ -46,34 +45,53 @@ public sealed class RedisSessionBackendOptions : IValidatableObject
 
     /// <summary>How long one connection attempt may take; default 1000 ms, from 1 ms to 1 hour. Only for the multiplexer
     /// the backend opens from <see cref="Configuration"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ErrorMessage = "RedisSessionBackendOptions.ConnectTimeout (Sessions:Redis:ConnectTimeout) must be from 1 ms to 1 hour.")]
     public TimeSpan ConnectTimeout { get; set; } = DefaultConnectTimeout;
 
     /// <summary>How long a command may wait for its reply (checked on the library's 1000 ms heartbeat); default 1000 ms,
     /// from 1 ms to 1 hour. Only for the multiplexer the backend opens from <see cref="Configuration"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ErrorMessage = "RedisSessionBackendOptions.CommandTimeout (Sessions:Redis:CommandTimeout) must be from 1 ms to 1 hour.")]
     public TimeSpan CommandTimeout { get; set; } = DefaultCommandTimeout;
 
     /// <summary>A multiplexer handed to <c>AddRedisBackend(multiplexer)</c>; the application owns it.</summary>
     internal IConnectionMultiplexer? Multiplexer { get; set; }
 
     /// <inheritdoc />
+    /// <remarks>The range checks are here rather than <c>[Range]</c> attributes, whose generated validator drops their
+    /// <c>ErrorMessage</c> (dotnet/runtime#123137).</remarks>
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        string? error = null;
-        try
+        if (Database is < 0)
         {
-            _ = string.IsNullOrWhiteSpace(Configuration) ? null : ConfigurationOptions.Parse(Configuration);
-        }
-        catch (ArgumentException e)
-        {
-            error = e.Message;
+            yield return new($"RedisSessionBackendOptions.Database (Sessions:Redis:Database) must be 0 or more, or unset for the multiplexer's default; got {Database}.");
         }
 
-        return error is null ? [] : [new ValidationResult($"RedisSessionBackendOptions.Configuration (Sessions:Redis:Configuration) is not a valid StackExchange.Redis configuration string: {error}")];
+        foreach (var (name, value) in new[] { (nameof(ConnectTimeout), ConnectTimeout), (nameof(CommandTimeout), CommandTimeout) })
+        {
+            if (value < TimeSpan.FromMilliseconds(1) || value > TimeSpan.FromHours(1))
+            {
+                yield return new($"RedisSessionBackendOptions.{name} (Sessions:Redis:{name}) must be from 1 ms to 1 hour; got {value}.");
+            }
+        }
+
+        if (ConfigurationError() is { } error)
+        {
+            yield return new($"RedisSessionBackendOptions.Configuration (Sessions:Redis:Configuration) is not a valid StackExchange.Redis configuration string: {error}");
+        }
     }
 
     /// <summary>The settings of a multiplexer the backend opens itself (see <see cref="Configuration"/>).</summary>
+    private string? ConfigurationError()
+    {
+        try
+        {
+            _ = string.IsNullOrWhiteSpace(Configuration) ? null : ConfigurationOptions.Parse(Configuration);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+    }
+
     internal ConfigurationOptions ToConfigurationOptions()
     {
         var text = Configuration!;
