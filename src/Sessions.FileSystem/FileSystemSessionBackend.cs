@@ -16,9 +16,6 @@ namespace Sessions.FileSystem;
 /// </remarks>
 public sealed class FileSystemSessionBackend : ISessionBackend, ISessionKeyEnumerator, IExpiredSessionPurger, IAsyncDisposable, IDisposable
 {
-    // A temp file this old cannot belong to a writer that is still running (writes take milliseconds).
-    private static readonly TimeSpan s_orphanedTempFileAge = TimeSpan.FromMinutes(1);
-
     private readonly ShardedLayout _layout;
     private readonly ShardLocker _locks;
     private readonly bool _fsync;
@@ -179,33 +176,29 @@ public sealed class FileSystemSessionBackend : ISessionBackend, ISessionKeyEnume
         long purged = 0;
         foreach (var shard in _layout.EnumerateShards())
         {
-            cancellationToken.ThrowIfCancellationRequested();
             ThrowIfDisposed();
             var (records, temps) = ShardedLayout.ListShard(shard);
             var orphans = temps.Where(IsOrphanedTempFile).ToList();
             var candidates = new List<(string Hex, string Path)>();
             foreach (var file in records)
             {
-                cancellationToken.ThrowIfCancellationRequested();
                 if (await IsPurgeableAsync(file, cancellationToken))
                 {
                     candidates.Add(file);
                 }
             }
 
-            if (orphans.Count == 0 && candidates.Count == 0)
+            if (orphans.Count + candidates.Count > 0)
             {
-                continue;
-            }
-
-            await using var held = await _locks.AcquireAsync(shard, ShardedLayout.ShardNumberOf(shard), cancellationToken);
-            orphans.ForEach(orphan => SessionFile.Delete(orphan));
-            foreach (var file in candidates)
-            {
-                if (await IsPurgeableAsync(file, CancellationToken.None)) // decided again: someone may have rewritten it since
+                await using var held = await _locks.AcquireAsync(shard, ShardedLayout.ShardNumberOf(shard), cancellationToken);
+                orphans.ForEach(orphan => SessionFile.Delete(orphan));
+                foreach (var file in candidates)
                 {
-                    SessionFile.Delete(file.Path);
-                    purged++;
+                    if (await IsPurgeableAsync(file, CancellationToken.None)) // decided again, under the lock
+                    {
+                        SessionFile.Delete(file.Path);
+                        purged++;
+                    }
                 }
             }
         }
@@ -224,18 +217,8 @@ public sealed class FileSystemSessionBackend : ISessionBackend, ISessionKeyEnume
     /// <summary>Same as <see cref="DisposeAsync"/>; offered too so that a container disposed synchronously can dispose the backend.</summary>
     public void Dispose() => Interlocked.Exchange(ref _disposed, 1);
 
-    private static bool IsOrphanedTempFile(string path)
-    {
-        try
-        {
-            // File times come from the real clock, whatever clock decides session expiry.
-            return DateTime.UtcNow - File.GetLastWriteTimeUtc(path) > s_orphanedTempFileAge && File.Exists(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    // A temp file older than a minute cannot belong to a running writer. File times come from the real clock.
+    private static bool IsOrphanedTempFile(string path) => DateTime.UtcNow - File.GetLastWriteTimeUtc(path) > TimeSpan.FromMinutes(1) && File.Exists(path);
 
     /// <summary>Reads the record file of <paramref name="key"/>; a file holding another key is corrupt.</summary>
     private static async ValueTask<(SessionFileStatus Status, SessionRecord? Record, int StoredBytes)> ReadAsync(string path, string key, CancellationToken cancellationToken)

@@ -52,45 +52,29 @@ internal static class SessionFile
             return SessionFileStatus.Corrupt;
         }
 
-        int keyLength, payloadLength, payloadOffset;
-        long version;
-        DateTimeOffset expiresAt;
-        switch (head[4])
+        var format = head[4];
+        if (format is not (1 or 2))
         {
-            case 2:
-                (keyLength, payloadLength, payloadOffset) = (head[5], BinaryPrimitives.ReadInt32BigEndian(head[6..]), 10 + head[5] + SessionRecordHeader.Length);
-                if (!SessionRecordHeader.TryRead(head[Math.Min(head.Length, 10 + keyLength)..], out version, out var expiresAtMs))
-                {
-                    return SessionFileStatus.Corrupt;
-                }
-
-                expiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiresAtMs);
-                break;
-            case 1 when head.Length >= 28:
-                // Format 1 (0.x): magic, 1, 0, key length (uint16), expiry (UTC ticks), version, payload length (int32), key,
-                // payload, little-endian; read so that sessions stored by 0.x survive the upgrade, rewritten as 2 on the next write.
-                (keyLength, payloadLength, payloadOffset) = (BinaryPrimitives.ReadUInt16LittleEndian(head[6..]), BinaryPrimitives.ReadInt32LittleEndian(head[24..]), 28 + BinaryPrimitives.ReadUInt16LittleEndian(head[6..]));
-                var ticks = BinaryPrimitives.ReadInt64LittleEndian(head[8..]);
-                version = BinaryPrimitives.ReadInt64LittleEndian(head[16..]);
-                if (ticks is < 0 || ticks > DateTimeOffset.MaxValue.UtcTicks)
-                {
-                    return SessionFileStatus.Corrupt;
-                }
-
-                expiresAt = new DateTimeOffset(ticks, TimeSpan.Zero);
-                break;
-            case 1:
-                return SessionFileStatus.Corrupt;
-            default:
-                return SessionFileStatus.UnsupportedFormat; // a newer version of this package (a rolling upgrade): not ours to judge
+            return SessionFileStatus.UnsupportedFormat; // a newer version of this package (a rolling upgrade): not ours to judge
         }
 
-        var keyOffset = head[4] == 2 ? 10 : 28;
-        if (keyLength is < 1 or > SessionKeys.MaxKeyLength || payloadLength < 0 || fileLength != (long)payloadOffset + payloadLength || head.Length < keyOffset + keyLength)
+        // Format 1 (0.x, still read so that an upgrade logs nobody out): magic, 1, 0, key length (uint16), expiry (UTC
+        // ticks), version, payload length (int32), all little-endian, then the key and the payload.
+        (int KeyOffset, int KeyLength, int PayloadLength, long Ticks, long Version) f = format == 2
+            ? (10, head[5], BinaryPrimitives.ReadInt32BigEndian(head[6..]), 0, 0)
+            : head.Length < 28 ? (28, -1, -1, 0, 0)
+            : (28, BinaryPrimitives.ReadUInt16LittleEndian(head[6..]), BinaryPrimitives.ReadInt32LittleEndian(head[24..]), BinaryPrimitives.ReadInt64LittleEndian(head[8..]), BinaryPrimitives.ReadInt64LittleEndian(head[16..]));
+        var (keyOffset, keyLength, payloadLength, ticks, version) = f;
+        var payloadOffset = keyOffset + keyLength + (format == 2 ? SessionRecordHeader.Length : 0);
+        var expiresAtMs = 0L;
+        if (keyLength is < 1 or > SessionKeys.MaxKeyLength || payloadLength < 0 || fileLength != (long)payloadOffset + payloadLength || head.Length < keyOffset + keyLength
+            || ticks < 0 || ticks > DateTimeOffset.MaxValue.UtcTicks
+            || (format == 2 && !SessionRecordHeader.TryRead(head[(keyOffset + keyLength)..], out version, out expiresAtMs)))
         {
             return SessionFileStatus.Corrupt;
         }
 
+        var expiresAt = format == 2 ? DateTimeOffset.FromUnixTimeMilliseconds(expiresAtMs) : new DateTimeOffset(ticks, TimeSpan.Zero);
         var key = Encoding.ASCII.GetString(head.Slice(keyOffset, keyLength));
         header = new SessionFileHeader(key, expiresAt, version, payloadOffset, payloadLength);
         return SessionKeys.IsValid(key) ? SessionFileStatus.Valid : SessionFileStatus.Corrupt;

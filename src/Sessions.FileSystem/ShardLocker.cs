@@ -3,16 +3,12 @@ using System.Diagnostics;
 namespace Sessions.FileSystem;
 
 /// <summary>
-/// Takes the exclusive lock of one shard, across threads and processes that share the directory, without blocking a thread.
+/// Takes the exclusive lock of one shard, across threads and processes, without blocking a thread: first a process-wide
+/// semaphore stripe (in-process waiters queue instead of polling; two backends on one directory stay exclusive where file
+/// locks are per process), then the shard's <c>.lock</c> file opened with <see cref="FileShare.None"/> (<c>flock(LOCK_EX |
+/// LOCK_NB)</c> on Unix, a share mode on Windows), polled with a jittered exponential backoff up to the timeout. The
+/// operating system drops the lock when its holder dies, so a crash never leaves a shard locked.
 /// </summary>
-/// <remarks>
-/// <para>Across processes: the shard's <c>.lock</c> file opened with <see cref="FileShare.None"/>, which .NET implements with
-/// <c>flock(LOCK_EX | LOCK_NB)</c> on Unix and a share mode on Windows. The open fails while another handle holds it, so
-/// the wait is a poll with a short, jittered, exponential backoff, bounded by the lock timeout. The operating system drops
-/// the lock when its holder dies, so a crash never leaves a shard locked.</para>
-/// <para>Within a process: writers first queue on a process-wide semaphore stripe for the shard, so in-process contention
-/// stays out of the polling loop and two backends on one directory stay exclusive where file locks are per process.</para>
-/// </remarks>
 /// <param name="timeout">How long to wait in all.</param>
 /// <param name="throwIfDisposed">Called on each retry, so a disposed backend stops waiting.</param>
 internal sealed class ShardLocker(TimeSpan timeout, Action throwIfDisposed)

@@ -54,17 +54,9 @@ internal sealed class ShardedLayout(string root)
     }
 
     /// <summary>Creates a directory, owner-only (0700) on Unix.</summary>
-    public static void CreateDirectory(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(path);
-        }
-        else
-        {
-            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-    }
+    public static DirectoryInfo CreateDirectory(string path) => OperatingSystem.IsWindows()
+        ? Directory.CreateDirectory(path)
+        : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
     /// <summary>Options for a file this package creates: owner-only (0600) on Unix, unbuffered, no sharing.</summary>
     public static FileStreamOptions OwnerOnly(FileMode mode, FileAccess access)
