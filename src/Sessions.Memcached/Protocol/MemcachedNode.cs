@@ -22,31 +22,16 @@ internal sealed class MemcachedNode
 
     public MemcachedNode(MemcachedServer server, MemcachedSessionBackendOptions settings)
     {
-        Server = server;
         Name = server.Name;
         _settings = settings;
         _connections = new MemcachedConnection?[settings.ConnectionsPerServer];
         EndPoint = IPAddress.TryParse(server.Host, out var address) ? new IPEndPoint(address, server.Port) : new DnsEndPoint(server.Host, server.Port);
     }
 
-    public MemcachedServer Server { get; }
-
     /// <summary><c>host:port</c>, as configured (built once: the core asks for it on every call, as the key's partition).</summary>
     public string Name { get; }
 
     public EndPoint EndPoint { get; }
-
-    /// <summary>Whether the server is marked down right now (it may be retried once its retry time has come).</summary>
-    public bool IsDown
-    {
-        get
-        {
-            lock (_state)
-            {
-                return _failures > 0;
-            }
-        }
-    }
 
     /// <summary>A live connection: the next one in turn, opened (or re-opened) when needed.</summary>
     public ValueTask<MemcachedConnection> GetConnectionAsync(CancellationToken cancellationToken)
