@@ -5,15 +5,14 @@ using StackExchange.Redis;
 namespace Sessions.Redis;
 
 /// <summary>
-/// What one command hands StackExchange.Redis, pooled: a byte buffer from <see cref="ArrayPool{T}.Shared"/> and a script's
-/// <c>KEYS</c> and exact-length <c>ARGV</c> arrays (the library sends an array's whole length). Saves about 0.5 KB per
-/// conditional write.
+/// What one script call hands StackExchange.Redis, pooled (about 0.5 KB a conditional write): a byte buffer from
+/// <see cref="ArrayPool{T}.Shared"/> and the <c>KEYS</c> and exact-length <c>ARGV</c> arrays (the library sends an array's
+/// whole length). <see cref="Return"/> only after the call completed with a reply: a failed or abandoned call's message may
+/// still sit in the library's backlog, so its buffers are left to the garbage collector.
 /// </summary>
-/// <remarks>Call <see cref="Return"/> only after the command completed with a reply: a failed or abandoned call's message
-/// may still sit in the library's backlog, so its buffers are left to the garbage collector.</remarks>
 internal sealed class RedisCallBuffers
 {
-    private static readonly DefaultObjectPool<RedisCallBuffers> Pool = new(new Policy(), 256);
+    private static readonly DefaultObjectPool<RedisCallBuffers> Pool = new(new DefaultPooledObjectPolicy<RedisCallBuffers>(), 256);
 
     private byte[]? _bytes;
 
@@ -30,11 +29,7 @@ internal sealed class RedisCallBuffers
     /// <summary>A buffer of at least <paramref name="length"/> bytes, one per instance and call.</summary>
     public byte[] Bytes(int length)
     {
-        if (_bytes is { } previous)
-        {
-            ArrayPool<byte>.Shared.Return(previous);
-        }
-
+        Release();
         return _bytes = ArrayPool<byte>.Shared.Rent(length);
     }
 
@@ -44,19 +39,15 @@ internal sealed class RedisCallBuffers
         Array.Clear(Argv2);
         Array.Clear(Argv3);
         Array.Clear(Argv5);
-        if (_bytes is { } bytes)
-        {
-            _bytes = null;
-            ArrayPool<byte>.Shared.Return(bytes);
-        }
-
+        Release();
         Pool.Return(this);
     }
 
-    private sealed class Policy : PooledObjectPolicy<RedisCallBuffers>
+    private void Release()
     {
-        public override RedisCallBuffers Create() => new();
-
-        public override bool Return(RedisCallBuffers obj) => true;
+        if (Interlocked.Exchange(ref _bytes, null) is { } bytes)
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
     }
 }

@@ -32,8 +32,8 @@ internal sealed class RedisClusterPartitions
         _multiplexer = multiplexer;
         multiplexer.HashSlotMoved += OnHashSlotMoved;
         multiplexer.ConfigurationChanged += OnChanged;
-        multiplexer.ConnectionFailed += OnConnectionChanged;
-        multiplexer.ConnectionRestored += OnConnectionChanged;
+        multiplexer.ConnectionFailed += OnChanged;
+        multiplexer.ConnectionRestored += OnChanged;
     }
 
     /// <summary>The <c>host:port</c> of the primary serving <paramref name="key"/>'s hash slot, or <see langword="null"/>.</summary>
@@ -53,8 +53,8 @@ internal sealed class RedisClusterPartitions
     {
         _multiplexer.HashSlotMoved -= OnHashSlotMoved;
         _multiplexer.ConfigurationChanged -= OnChanged;
-        _multiplexer.ConnectionFailed -= OnConnectionChanged;
-        _multiplexer.ConnectionRestored -= OnConnectionChanged;
+        _multiplexer.ConnectionFailed -= OnChanged;
+        _multiplexer.ConnectionRestored -= OnChanged;
     }
 
     private void OnHashSlotMoved(object? sender, HashSlotMovedEventArgs e)
@@ -65,9 +65,7 @@ internal sealed class RedisClusterPartitions
         }
     }
 
-    private void OnChanged(object? sender, EndPointEventArgs e) => Volatile.Write(ref _stale, 1);
-
-    private void OnConnectionChanged(object? sender, ConnectionFailedEventArgs e) => Volatile.Write(ref _stale, 1);
+    private void OnChanged(object? sender, EventArgs e) => Volatile.Write(ref _stale, 1);
 
     private void RebuildIfDue()
     {

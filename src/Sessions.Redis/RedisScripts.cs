@@ -30,13 +30,7 @@ internal sealed class RedisScripts
     /// ARGV[3] expected version (8 bytes); ARGV[4] new value; ARGV[5] expiry (Unix ms, or 0 when it has passed). Returns 1 when written.
     /// </summary>
     public static readonly RedisScripts SetIf = new("the set script", ReadHeader + """
-        if ARGV[2] == 'w' then
-          -- unconditional
-        elseif ARGV[2] == 'a' then
-          if live then return 0 end
-        elseif not live or string.sub(h, 2, 9) ~= ARGV[3] then
-          return 0
-        end
+        if (ARGV[2] == 'a' and live) or (ARGV[2] == 'v' and (not live or string.sub(h, 2, 9) ~= ARGV[3])) then return 0 end
         if ARGV[5] == '0' then
           redis.call('DEL', KEYS[1])
         else
@@ -60,10 +54,7 @@ internal sealed class RedisScripts
     /// <summary>KEYS[1] record; ARGV[1] now (Unix ms); ARGV[2] new expiry for the header (8 bytes); ARGV[3] the same expiry in Unix ms, or 0 when it has passed. Returns 1 when a live record was touched.</summary>
     public static readonly RedisScripts Touch = new("the touch script", ReadHeader + """
         if not live then return 0 end
-        if ARGV[3] == '0' then
-          redis.call('DEL', KEYS[1])
-          return 1
-        end
+        if ARGV[3] == '0' then return redis.call('DEL', KEYS[1]) end
         redis.call('SETRANGE', KEYS[1], 9, ARGV[2])
         redis.call('PEXPIREAT', KEYS[1], ARGV[3])
         return 1

@@ -31,9 +31,7 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     private RedisClusterPartitions? _partitions;
     private volatile bool _disposed;
 
-    /// <summary>Creates a backend that connects on first use as <paramref name="options"/> says: its own multiplexer from
-    /// <see cref="RedisSessionBackendOptions.Configuration"/>, or the application's from
-    /// <see cref="RedisSessionBackendOptions.ConnectionMultiplexerFactory"/>.</summary>
+    /// <summary>Creates a backend that connects on first use where <paramref name="options"/> say.</summary>
     /// <param name="options">Where Redis is, the key prefix, database and timeouts.</param>
     /// <param name="timeProvider">The clock that decides expiry; <see langword="null"/> for the system clock.</param>
     /// <exception cref="ArgumentException">The options are invalid, or do not say where Redis is; the message says what to set.</exception>
@@ -42,8 +40,7 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     {
     }
 
-    /// <summary>Creates a backend on <paramref name="multiplexer"/>, which the application owns (disposing the backend leaves
-    /// it open) and whose own timeouts and backlog policy apply.</summary>
+    /// <summary>Creates a backend on <paramref name="multiplexer"/>, which the application owns: it is never disposed.</summary>
     /// <param name="multiplexer">The connection, e.g. from <c>ConnectionMultiplexer.Connect</c> or DI.</param>
     /// <param name="options">The key prefix and database, with <see cref="RedisSessionBackendOptions.Configuration"/> and
     /// <see cref="RedisSessionBackendOptions.ConnectionMultiplexerFactory"/> unset; <see langword="null"/> for the defaults.</param>
@@ -199,48 +196,26 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
     public async IAsyncEnumerable<string> EnumerateKeysAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        var database = await PrimariesAsync(cancellationToken).ConfigureAwait(false);
         var fullPrefix = _keyPrefix + prefix;
         var pattern = Regex.Replace(fullPrefix, @"[*?\[\]\\^]", @"\$0") + "*"; // a literal prefix: glob characters escaped
-        var listed = new HashSet<string>(StringComparer.Ordinal); // SCAN may return a key twice
-        foreach (var server in database.Primaries)
+        var keys = new List<string>();
+        await OnPrimariesAsync("SCAN on", async (server, database) =>
         {
-            var keys = new List<string>();
-            try
+            await foreach (var key in server.KeysAsync(database, pattern, 1000).WithCancellation(cancellationToken).ConfigureAwait(false))
             {
-                await foreach (var key in server.KeysAsync(database.Number, pattern, 1000).WithCancellation(cancellationToken).ConfigureAwait(false))
-                {
-                    keys.Add(key!);
-                }
+                keys.Add(key!);
             }
-            catch (Exception e) when (SessionStoreException.IsStoreFailure(e, cancellationToken))
-            {
-                throw Failure(e, $"SCAN on {RedisClusterPartitions.Describe(server.EndPoint)}");
-            }
-
-            foreach (var key in keys.Where(k => k.StartsWith(fullPrefix, StringComparison.Ordinal) && listed.Add(k)))
-            {
-                yield return key[_keyPrefix.Length..];
-            }
+        }, cancellationToken).ConfigureAwait(false);
+        foreach (var key in keys.Where(k => k.StartsWith(fullPrefix, StringComparison.Ordinal)).Distinct()) // SCAN may return a key twice
+        {
+            yield return key[_keyPrefix.Length..];
         }
     }
 
     /// <inheritdoc />
     /// <remarks>Sends <c>PING</c> to every primary; any that does not answer fails the probe with a message naming it.</remarks>
-    public async ValueTask ProbeAsync(CancellationToken cancellationToken)
-    {
-        foreach (var server in (await PrimariesAsync(cancellationToken).ConfigureAwait(false)).Primaries)
-        {
-            try
-            {
-                await server.PingAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (SessionStoreException.IsStoreFailure(e, cancellationToken))
-            {
-                throw Failure(e, $"PING to {RedisClusterPartitions.Describe(server.EndPoint)}");
-            }
-        }
-    }
+    public ValueTask ProbeAsync(CancellationToken cancellationToken) =>
+        OnPrimariesAsync("PING to", async (server, _) => await server.PingAsync().ConfigureAwait(false), cancellationToken);
 
     /// <summary>Closes the multiplexer this backend opened from <see cref="RedisSessionBackendOptions.Configuration"/>;
     /// calls made afterwards throw <see cref="ObjectDisposedException"/>. A multiplexer the application gave stays open.</summary>
@@ -367,15 +342,26 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
         }
     }
 
-    /// <summary>The database number and the primaries (replicas and Sentinels skipped), connecting first if needed.</summary>
-    private async ValueTask<(int Number, IEnumerable<IServer> Primaries)> PrimariesAsync(CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="call"/> on every primary (replicas and Sentinels skipped) with the database number,
+    /// connecting first if needed; a failure names the server.</summary>
+    private async ValueTask OnPrimariesAsync(string command, Func<IServer, int, Task> call, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
         var database = _database ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var multiplexer = _multiplexer;
         ObjectDisposedException.ThrowIf(_disposed || multiplexer is null, this);
-        return (database.Database, multiplexer.GetServers().Where(s => !s.IsReplica && s.ServerType != ServerType.Sentinel));
+        foreach (var server in multiplexer.GetServers().Where(s => !s.IsReplica && s.ServerType != ServerType.Sentinel))
+        {
+            try
+            {
+                await call(server, database.Database).ConfigureAwait(false);
+            }
+            catch (Exception e) when (SessionStoreException.IsStoreFailure(e, cancellationToken))
+            {
+                throw Failure(e, $"{command} {RedisClusterPartitions.Describe(server.EndPoint)}");
+            }
+        }
     }
 
     /// <summary>Turns StackExchange.Redis's exception into one whose message names the server and the setting to change.</summary>

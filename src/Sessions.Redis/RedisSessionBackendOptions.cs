@@ -78,7 +78,6 @@ public sealed class RedisSessionBackendOptions : IValidatableObject
         }
     }
 
-    /// <summary>The settings of a multiplexer the backend opens itself (see <see cref="Configuration"/>).</summary>
     private string? ConfigurationError()
     {
         try
@@ -92,6 +91,7 @@ public sealed class RedisSessionBackendOptions : IValidatableObject
         }
     }
 
+    /// <summary>The settings of a multiplexer the backend opens itself (see <see cref="Configuration"/>).</summary>
     internal ConfigurationOptions ToConfigurationOptions()
     {
         var text = Configuration!;
