@@ -9,7 +9,7 @@ namespace Sessions.Redis;
 /// versions are compared as the 8 raw bytes (Lua numbers are doubles and would round large versions); an expiry of "0"
 /// means the new expiry has passed, so the record is deleted; a record whose header expiry has passed counts as absent.
 /// </summary>
-internal sealed class RedisScripts
+internal sealed class RedisScripts(string name, string text)
 {
     // live: a record exists and its header expiry is after ARGV[1], the caller's clock (which also decides reads). The
     // expiry is decoded byte by byte: comparing binary strings in Lua follows the server's collation locale. PEXPIREAT,
@@ -60,18 +60,11 @@ internal sealed class RedisScripts
         return 1
         """);
 
-    private RedisScripts(string name, string text)
-    {
-        Name = name;
-        Text = text.ReplaceLineEndings("\n");
-        Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(Text));
-    }
-
     /// <summary>What failure messages call it.</summary>
-    public string Name { get; }
+    public string Name { get; } = name;
 
-    public string Text { get; }
+    public string Text { get; } = text.ReplaceLineEndings("\n");
 
-    /// <summary>The SHA-1 of <see cref="Text"/>, as <c>EVALSHA</c> and <c>SCRIPT LOAD</c> name the script.</summary>
-    public byte[] Sha1 { get; }
+    /// <summary>The SHA-1 of <see cref="Text"/>, as <c>EVALSHA</c> names the script.</summary>
+    public byte[] Sha1 { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(text.ReplaceLineEndings("\n")));
 }

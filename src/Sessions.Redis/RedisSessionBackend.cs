@@ -262,11 +262,7 @@ public sealed class RedisSessionBackend : ISessionBackend, ISessionKeyEnumerator
 
     private static SessionRecordCorruptException Corrupt(string key, RedisKey redisKey, string what, int? storedBytes, Exception? inner) => new(
         $"The Redis key \"{redisKey}\" {what}; another application may be writing under the same key prefix. Give sessions their own prefix (Sessions:Redis:KeyPrefix) or database.",
-        inner)
-    {
-        Key = key,
-        StoredBytes = storedBytes,
-    };
+        inner) { Key = key, StoredBytes = storedBytes };
 
     /// <summary>Runs <paramref name="script"/> on <paramref name="key"/> with the <c>ARGV</c> that <paramref name="argv"/> fills in.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

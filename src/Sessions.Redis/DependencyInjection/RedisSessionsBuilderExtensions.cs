@@ -15,7 +15,6 @@ public static class RedisSessionsBuilderExtensions
     /// <param name="builder">The builder returned by <c>AddSessions(...)</c>.</param>
     /// <param name="configure">Sets <see cref="RedisSessionBackendOptions"/>; <see langword="null"/> to use configuration or DI alone.</param>
     /// <returns>The builder.</returns>
-    /// <example><code>builder.Services.AddSessions().AddRedisBackend(o => o.Configuration = "127.0.0.1:6379");</code></example>
     public static ISessionsBuilder AddRedisBackend(this ISessionsBuilder builder, Action<RedisSessionBackendOptions>? configure = null) =>
         builder.AddBackend<RedisSessionBackendOptions, RedisSessionBackendOptionsValidator>("redis", "Redis", configure, static (services, options) =>
             new RedisSessionBackend(options, services.GetService<TimeProvider>(), given: null, registered: services.GetService<IConnectionMultiplexer>()));
@@ -27,10 +26,6 @@ public static class RedisSessionsBuilderExtensions
     /// <param name="configure">Sets <see cref="RedisSessionBackendOptions.KeyPrefix"/> or <see cref="RedisSessionBackendOptions.Database"/>;
     /// leave <see cref="RedisSessionBackendOptions.Configuration"/> and <see cref="RedisSessionBackendOptions.ConnectionMultiplexerFactory"/> unset.</param>
     /// <returns>The builder.</returns>
-    /// <example><code>
-    /// var redis = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:6379,abortConnect=false,asyncTimeout=1000");
-    /// builder.Services.AddSessions().AddRedisBackend(redis, o => o.KeyPrefix = "app1:");
-    /// </code></example>
     public static ISessionsBuilder AddRedisBackend(this ISessionsBuilder builder, IConnectionMultiplexer multiplexer, Action<RedisSessionBackendOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(multiplexer);
