@@ -11,24 +11,11 @@ namespace Sessions.Memcached.Tests;
 [TestFixture]
 public sealed class RecordFormatTests
 {
-    private MemcachedServers _servers = null!;
-
-    [OneTimeSetUp]
-    public async Task StartServerAsync() => _servers = await MemcachedServers.StartAsync(1);
-
-    [OneTimeTearDown]
-    public async Task StopServerAsync()
-    {
-        if (_servers is not null)
-        {
-            await _servers.DisposeAsync();
-        }
-    }
-
     [Test]
-    public async Task An_item_written_by_0x_is_read_and_rewritten_in_the_shared_layout_by_a_touch()
+    public async Task An_item_written_by_0x_is_read_and_counts_for_IfVersion()
     {
-        await using var backend = new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers });
+        await using var servers = await MemcachedServers.StartAsync(1);
+        await using var backend = new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = servers.Servers });
         var key = Keys.SessionLike(Guid.NewGuid().ToString());
         var expiresAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds());
         var legacy = new byte[17 + 8];
@@ -36,7 +23,7 @@ public sealed class RecordFormatTests
         BinaryPrimitives.WriteInt64LittleEndian(legacy.AsSpan(1), 41);
         BinaryPrimitives.WriteInt64LittleEndian(legacy.AsSpan(9), expiresAt.ToUnixTimeMilliseconds());
         "from 0.x"u8.CopyTo(legacy.AsSpan(17));
-        await UnreadableItems.WriteRawAsync(_servers.Servers, key, legacy, CancellationToken.None);
+        await UnreadableItems.WriteRawAsync(servers.Servers, key, legacy, CancellationToken.None);
 
         var record = await backend.GetAsync(key, CancellationToken.None);
 
@@ -54,12 +41,13 @@ public sealed class RecordFormatTests
     [Test]
     public async Task A_record_is_stored_as_the_shared_record_header_and_payload()
     {
-        await using var backend = new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = _servers.Servers });
+        await using var servers = await MemcachedServers.StartAsync(1);
+        await using var backend = new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = servers.Servers });
         var key = Keys.SessionLike(Guid.NewGuid().ToString());
         var expiresAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds());
         await backend.SetAsync(key, new SessionRecord("payload"u8.ToArray(), expiresAt, 7), SetCondition.Always, CancellationToken.None);
 
-        var raw = await UnreadableItems.ReadRawAsync(_servers.Servers, key, CancellationToken.None);
+        var raw = await UnreadableItems.ReadRawAsync(servers.Servers, key, CancellationToken.None);
 
         using (Assert.EnterMultipleScope())
         {

@@ -17,15 +17,8 @@ internal static class UnreadableItems
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/> as it is, for an hour.</summary>
     public static async ValueTask WriteRawAsync(string servers, string key, byte[] value, CancellationToken cancellationToken)
     {
-        string server;
-        await using (var locator = new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = servers }))
-        {
-            server = locator.ServerFor(key);
-        }
-
-        var separator = server.LastIndexOf(':');
-        using var client = new TcpClient();
-        await client.ConnectAsync(server[..separator], int.Parse(server[(separator + 1)..], System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        var (server, client) = await ConnectAsync(servers, key, cancellationToken);
+        using var connection = client;
         var stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes($"set {key} 0 3600 {value.Length}\r\n"), cancellationToken);
         await stream.WriteAsync(value, cancellationToken);
@@ -42,15 +35,8 @@ internal static class UnreadableItems
     /// <summary>Reads the value under <paramref name="key"/> as it is, with memcached's text <c>get</c>.</summary>
     public static async ValueTask<byte[]> ReadRawAsync(string servers, string key, CancellationToken cancellationToken)
     {
-        string server;
-        await using (var locator = new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = servers }))
-        {
-            server = locator.ServerFor(key);
-        }
-
-        var separator = server.LastIndexOf(':');
-        using var client = new TcpClient();
-        await client.ConnectAsync(server[..separator], int.Parse(server[(separator + 1)..], System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        var (server, client) = await ConnectAsync(servers, key, cancellationToken);
+        using var connection = client;
         var stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes($"get {key}\r\n"), cancellationToken);
         var received = new MemoryStream();
@@ -70,5 +56,20 @@ internal static class UnreadableItems
         var lineEnd = bytes.AsSpan().IndexOf("\r\n"u8);
         var length = int.Parse(Encoding.ASCII.GetString(bytes, 0, lineEnd).Split(' ')[3], System.Globalization.CultureInfo.InvariantCulture);
         return bytes[(lineEnd + 2)..(lineEnd + 2 + length)];
+    }
+
+    /// <summary>A raw connection to the server that holds <paramref name="key"/>.</summary>
+    private static async ValueTask<(string Server, TcpClient Client)> ConnectAsync(string servers, string key, CancellationToken cancellationToken)
+    {
+        string server;
+        await using (var locator = new MemcachedSessionBackend(new MemcachedSessionBackendOptions { Servers = servers }))
+        {
+            server = locator.ServerFor(key);
+        }
+
+        var separator = server.LastIndexOf(':');
+        var client = new TcpClient();
+        await client.ConnectAsync(server[..separator], int.Parse(server[(separator + 1)..], System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        return (server, client);
     }
 }
