@@ -38,7 +38,7 @@ public class LoadAndSaveBenchmarks
         _backend = new RedisSessionBackend(_multiplexer);
         _payload = new byte[300];
         new Random(1).NextBytes(_payload);
-        _raw = new byte[RedisRecordFormat.HeaderLength + _payload.Length];
+        _raw = new byte[SessionRecordHeader.Length + _payload.Length];
         _backend.SetAsync(Key, new SessionRecord(_payload, DateTimeOffset.UtcNow.AddHours(1), 1), SetCondition.Always, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         _database.StringSet(RawKey, _raw);
     }

@@ -6,147 +6,81 @@ namespace Sessions.FileSystem;
 
 /// <summary>
 /// Where things live under the root: <c>root/ab/cd/&lt;64 hex&gt;.session</c>, where <c>abcd…</c> is the lowercase hex of
-/// SHA-256(key). Two levels of 256 folders keep a million sessions at about 15 files per folder. Because every name is
-/// derived from a hash, no key can address a path outside the root.
+/// SHA-256(key), so no key can address a path outside the root and a million sessions make about 15 files per folder.
+/// Each leaf folder (a shard) also holds <c>.lock</c>, its lock file (never deleted, so no unlink races), and briefly
+/// <c>&lt;64 hex&gt;.&lt;guid&gt;.tmp</c> files that a writer renames over the record.
 /// </summary>
-/// <remarks>
-/// Each leaf folder also holds <c>.lock</c>, the shard's lock file (created once, never deleted, so no unlink races),
-/// and, briefly, <c>&lt;64 hex&gt;.&lt;guid&gt;.tmp</c> files that a writer renames over the record.
-/// </remarks>
 internal sealed class ShardedLayout(string root)
 {
     public const string RecordExtension = ".session";
     public const string TempExtension = ".tmp";
-    public const string LockFileName = ".lock";
-    private const int HashHexLength = 64;
 
     public string Root { get; } = root;
 
     public SessionLocation Locate(string key)
     {
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        HashKey(key, hash);
+        var hash = Hash(key);
         var hex = Convert.ToHexStringLower(hash);
         var shard = Path.Combine(Root, hex[..2], hex[2..4]);
         return new SessionLocation(hex, shard, Path.Combine(shard, hex + RecordExtension), BinaryPrimitives.ReadUInt16BigEndian(hash));
     }
 
     /// <summary>Whether <paramref name="key"/> is the key whose record is stored under <paramref name="fileHex"/>.</summary>
-    public static bool IsFileOf(string fileHex, string key)
-    {
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        HashKey(key, hash);
-        Span<char> hex = stackalloc char[HashHexLength];
-        return Convert.TryToHexStringLower(hash, hex, out _) && hex.SequenceEqual(fileHex);
-    }
+    public static bool IsFileOf(string fileHex, string key) => Convert.ToHexStringLower(Hash(key)) == fileHex;
 
     /// <summary>The leaf folders (<c>root/ab/cd</c>) that exist now; anything else under the root is ignored.</summary>
-    public IEnumerable<string> EnumerateShards()
+    public IEnumerable<string> EnumerateShards() =>
+        from first in List(Root, Directory.GetDirectories)
+        where IsHex(Path.GetFileName(first), 2)
+        from second in List(first, Directory.GetDirectories)
+        where IsHex(Path.GetFileName(second), 2)
+        select second;
+
+    /// <summary>The number of a leaf folder (<c>ab/cd</c> is 0xabcd), which picks its in-process lock stripe.</summary>
+    public static int ShardNumberOf(string shard) =>
+        Convert.ToInt32(Path.GetFileName(Path.GetDirectoryName(shard)) + Path.GetFileName(shard), 16);
+
+    /// <summary>The record files of one leaf folder (each name once, as hex and path) and its temp files.</summary>
+    public static (List<(string Hex, string Path)> Records, List<string> TempFiles) ListShard(string shard)
     {
-        if (!Directory.Exists(Root))
-        {
-            yield break;
-        }
-
-        foreach (var first in SafeEnumerateDirectories(Root))
-        {
-            if (!IsHexName(Path.GetFileName(first.AsSpan()), 2))
-            {
-                continue;
-            }
-
-            foreach (var second in SafeEnumerateDirectories(first))
-            {
-                if (IsHexName(Path.GetFileName(second.AsSpan()), 2))
-                {
-                    yield return second;
-                }
-            }
-        }
+        var files = List(shard, Directory.GetFiles);
+        var records = files
+            .Where(path => path.EndsWith(RecordExtension, StringComparison.Ordinal))
+            .Select(path => (Hex: Path.GetFileName(path)[..^RecordExtension.Length], Path: path))
+            .Where(file => IsHex(file.Hex, 64))
+            .DistinctBy(file => file.Hex) // a listing taken during renames may, in principle, report a name twice
+            .ToList();
+        return (records, files.Where(path => path.EndsWith(TempExtension, StringComparison.Ordinal)).ToList());
     }
 
-    /// <summary>The number of a leaf folder found by <see cref="EnumerateShards"/> (<c>ab/cd</c> is 0xabcd).</summary>
-    public static int ShardNumberOf(string shard)
-    {
-        var second = Path.GetFileName(shard.AsSpan());
-        var first = Path.GetFileName(Path.GetDirectoryName(shard.AsSpan()));
-        return (Convert.ToInt32(first.ToString(), 16) << 8) | Convert.ToInt32(second.ToString(), 16);
-    }
+    /// <summary>Creates a directory, owner-only (0700) on Unix.</summary>
+    public static DirectoryInfo CreateDirectory(string path) => OperatingSystem.IsWindows()
+        ? Directory.CreateDirectory(path)
+        : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-    /// <summary>The lock file of a leaf folder.</summary>
-    public static string LockPathOf(string shard) => Path.Combine(shard, LockFileName);
-
-    /// <summary>Lists one leaf folder: its record files (each name once) and its temp files.</summary>
-    public static ShardListing ListShard(string shard)
+    /// <summary>Options for a file this package creates: owner-only (0600) on Unix, unbuffered, no sharing.</summary>
+    public static FileStreamOptions OwnerOnly(FileMode mode, FileAccess access)
     {
-        var records = new List<RecordFile>();
-        var temps = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var path in SafeEnumerateFiles(shard))
+        var options = new FileStreamOptions { Mode = mode, Access = access, Share = FileShare.None, BufferSize = 0 };
+        if (!OperatingSystem.IsWindows())
         {
-            var name = Path.GetFileName(path);
-            if (name.EndsWith(RecordExtension, StringComparison.Ordinal))
-            {
-                var hex = name[..^RecordExtension.Length];
-                // A directory listing taken while files are renamed may, in principle, report a name twice.
-                if (IsHexName(hex, HashHexLength) && seen.Add(hex))
-                {
-                    records.Add(new RecordFile(hex, path));
-                }
-            }
-            else if (name.EndsWith(TempExtension, StringComparison.Ordinal))
-            {
-                temps.Add(path);
-            }
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        return new ShardListing(records, temps);
+        return options;
     }
 
-    // Keys are validated printable ASCII of at most 250 characters, so they fit on the stack.
-    private static void HashKey(string key, Span<byte> hash)
-    {
-        Span<byte> keyBytes = stackalloc byte[key.Length];
-        Encoding.ASCII.GetBytes(key, keyBytes);
-        SHA256.HashData(keyBytes, hash);
-    }
+    // Keys are validated printable ASCII of at most 250 characters.
+    private static byte[] Hash(string key) => SHA256.HashData(Encoding.ASCII.GetBytes(key));
 
-    private static bool IsHexName(ReadOnlySpan<char> name, int length)
-    {
-        if (name.Length != length)
-        {
-            return false;
-        }
-
-        foreach (var c in name)
-        {
-            if (c is not ((>= '0' and <= '9') or (>= 'a' and <= 'f')))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static bool IsHex(string name, int length) => name.Length == length && !name.AsSpan().ContainsAnyExcept("0123456789abcdef");
 
     // A folder removed by hand while we walk is simply skipped.
-    private static IEnumerable<string> SafeEnumerateDirectories(string path)
+    private static string[] List(string path, Func<string, string[]> list)
     {
         try
         {
-            return Directory.GetDirectories(path);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return [];
-        }
-    }
-
-    private static IEnumerable<string> SafeEnumerateFiles(string path)
-    {
-        try
-        {
-            return Directory.GetFiles(path);
+            return list(path);
         }
         catch (DirectoryNotFoundException)
         {
@@ -155,21 +89,6 @@ internal sealed class ShardedLayout(string root)
     }
 }
 
-/// <summary>The paths for one key.</summary>
-/// <param name="Hex">The lowercase hex of SHA-256(key): the file name without extension.</param>
-/// <param name="Shard">The leaf folder that holds the record and the shard's lock file.</param>
-/// <param name="FilePath">The record file.</param>
-/// <param name="ShardNumber">The shard as a number, 0 to 65535 (the first two bytes of the hash).</param>
-internal readonly record struct SessionLocation(string Hex, string Shard, string FilePath, int ShardNumber)
-{
-    public string LockPath => ShardedLayout.LockPathOf(Shard);
-
-    /// <summary>A fresh, unique temp file name next to the record, so the final rename stays in one directory.</summary>
-    public string NewTempPath() => Path.Combine(Shard, $"{Hex}.{Guid.NewGuid():N}{ShardedLayout.TempExtension}");
-}
-
-/// <summary>A record file found by a directory walk.</summary>
-internal readonly record struct RecordFile(string Hex, string Path);
-
-/// <summary>What one leaf folder holds.</summary>
-internal sealed record ShardListing(IReadOnlyList<RecordFile> Records, IReadOnlyList<string> TempFiles);
+/// <summary>The paths for one key: the hex of SHA-256(key) (the file name), the leaf folder, the record file, and the
+/// shard's number (0 to 65535, the first two bytes of the hash).</summary>
+internal readonly record struct SessionLocation(string Hex, string Shard, string FilePath, int ShardNumber);

@@ -5,28 +5,19 @@ using StackExchange.Redis;
 namespace Sessions.Redis;
 
 /// <summary>
-/// Which Redis Cluster primary serves a key: a table of the 16,384 hash slots to their primary's <c>host:port</c>, built
-/// from the cluster configuration the multiplexer last read (<c>CLUSTER NODES</c>) and patched slot by slot when Redis
-/// answers <c>MOVED</c> (a failover promoted a replica, a reshard moved the slot). A lookup is the key's hash slot (CRC16)
-/// and one array read: no allocation, no I/O. Outside cluster mode every key maps to <see langword="null"/> (one partition).
+/// Which Redis Cluster primary serves a key: a table of the 16,384 hash slots to their primary's <c>host:port</c>, from the
+/// cluster configuration the multiplexer last read, patched on <c>MOVED</c>, rebuilt at most once a second after a
+/// configuration change or a connection failure or restoration. Outside cluster mode every key maps to <see langword="null"/>.
 /// </summary>
-/// <remarks>
-/// The multiplexer's own routing is not used for this: while a primary is disconnected it sends that primary's keys to
-/// any connected server (which answers <c>MOVED</c>), so it would name a healthy primary for a dead one's keys. The slot
-/// table keeps naming the dead primary until the cluster hands its slots to another, which is what a per-partition
-/// circuit breaker needs. The table is rebuilt at most once a second after the multiplexer reports a configuration change
-/// or a connection failure or restoration.
-/// </remarks>
+/// <remarks>Not the multiplexer's routing: while a primary is down it sends that primary's keys to any connected server,
+/// so it would name a healthy primary for a dead one's keys, which a per-partition circuit breaker must not.</remarks>
 internal sealed class RedisClusterPartitions
 {
     private const int SlotCount = 16384;
     private const long RebuildIntervalMs = 1000;
 
-    /// <summary>
-    /// The partition of the slots that the configuration read assigns to no primary (their primary failed and no replica
-    /// has taken over yet, and this app never saw it alive): one partition of their own, so that their failures never
-    /// open the breaker of the whole store, whose healthy primaries keep serving.
-    /// </summary>
+    /// <summary>The partition of slots the configuration assigns to no primary (failed before this app saw it, no replica
+    /// promoted yet): their own, so that their failures never open the breaker of the whole store.</summary>
     internal const string UnassignedSlots = "slots without a primary";
 
     private readonly IConnectionMultiplexer _multiplexer;
@@ -41,11 +32,11 @@ internal sealed class RedisClusterPartitions
         _multiplexer = multiplexer;
         multiplexer.HashSlotMoved += OnHashSlotMoved;
         multiplexer.ConfigurationChanged += OnChanged;
-        multiplexer.ConnectionFailed += OnConnectionChanged;
-        multiplexer.ConnectionRestored += OnConnectionChanged;
+        multiplexer.ConnectionFailed += OnChanged;
+        multiplexer.ConnectionRestored += OnChanged;
     }
 
-    /// <summary>The <c>host:port</c> of the primary serving <paramref name="key"/>'s hash slot, or <see langword="null"/> outside cluster mode or before the configuration is known.</summary>
+    /// <summary>The <c>host:port</c> of the primary serving <paramref name="key"/>'s hash slot, or <see langword="null"/>.</summary>
     public string? PartitionOf(in RedisKey key)
     {
         if (Volatile.Read(ref _stale) != 0)
@@ -62,8 +53,8 @@ internal sealed class RedisClusterPartitions
     {
         _multiplexer.HashSlotMoved -= OnHashSlotMoved;
         _multiplexer.ConfigurationChanged -= OnChanged;
-        _multiplexer.ConnectionFailed -= OnConnectionChanged;
-        _multiplexer.ConnectionRestored -= OnConnectionChanged;
+        _multiplexer.ConnectionFailed -= OnChanged;
+        _multiplexer.ConnectionRestored -= OnChanged;
     }
 
     private void OnHashSlotMoved(object? sender, HashSlotMovedEventArgs e)
@@ -74,9 +65,7 @@ internal sealed class RedisClusterPartitions
         }
     }
 
-    private void OnChanged(object? sender, EndPointEventArgs e) => Volatile.Write(ref _stale, 1);
-
-    private void OnConnectionChanged(object? sender, ConnectionFailedEventArgs e) => Volatile.Write(ref _stale, 1);
+    private void OnChanged(object? sender, EventArgs e) => Volatile.Write(ref _stale, 1);
 
     private void RebuildIfDue()
     {
@@ -107,42 +96,23 @@ internal sealed class RedisClusterPartitions
 
     private bool TryRebuild()
     {
-        ClusterConfiguration? configuration = null;
-        foreach (var server in _multiplexer.GetServers())
+        var connected = _multiplexer.GetServers().Where(s => s.IsConnected).ToList();
+        if (connected.Count > 0 && connected[0].ServerType != ServerType.Cluster)
         {
-            if (!server.IsConnected)
-            {
-                continue;
-            }
-
-            if (server.ServerType != ServerType.Cluster)
-            {
-                Volatile.Write(ref _owners, null); // one server (or Sentinel's primary): one partition
-                return true;
-            }
-
-            if (!server.IsReplica && server.ClusterConfiguration is { } found)
-            {
-                configuration = found;
-                break;
-            }
+            Volatile.Write(ref _owners, null); // one server (or Sentinel's primary): one partition
+            return true;
         }
 
-        if (configuration is null)
+        if (connected.FirstOrDefault(s => !s.IsReplica && s.ClusterConfiguration is not null)?.ClusterConfiguration is not { } configuration)
         {
             return false;
         }
 
         var previous = Volatile.Read(ref _owners);
         var owners = new string?[SlotCount];
-        foreach (var node in configuration.Nodes)
+        foreach (var node in configuration.Nodes.Where(n => !n.IsReplica && n.EndPoint is not null))
         {
-            if (node.IsReplica || node.EndPoint is not { } endpoint)
-            {
-                continue;
-            }
-
-            var name = NameOf(endpoint);
+            var name = NameOf(node.EndPoint!);
             foreach (var range in node.Slots)
             {
                 for (var slot = Math.Max(range.From, 0); slot <= Math.Min(range.To, SlotCount - 1); slot++)
@@ -163,10 +133,13 @@ internal sealed class RedisClusterPartitions
         return true;
     }
 
-    private string NameOf(EndPoint endpoint) => _names.GetOrAdd(endpoint, static e => e switch
+    /// <summary>An endpoint as <c>host:port</c>.</summary>
+    internal static string Describe(EndPoint? endpoint) => endpoint switch
     {
         IPEndPoint ip => ip.ToString(),
         DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
-        _ => e.ToString() ?? "(unknown)",
-    });
+        _ => endpoint?.ToString() ?? "(unknown)",
+    };
+
+    private string NameOf(EndPoint endpoint) => _names.GetOrAdd(endpoint, Describe);
 }

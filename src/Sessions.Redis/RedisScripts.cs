@@ -4,21 +4,16 @@ using System.Text;
 namespace Sessions.Redis;
 
 /// <summary>
-/// The Lua scripts that make a conditional write, a conditional delete and a touch one atomic round trip each. They are
-/// sent by SHA-1 (<c>EVALSHA</c>); when the server's script cache does not have them (<c>NOSCRIPT</c>: a restart,
-/// <c>SCRIPT FLUSH</c>, a failover, another cluster node), the text goes out once through StackExchange.Redis's
-/// <c>ScriptEvaluateAsync(string, ...)</c> (<c>EVAL</c>), which caches it on that server again.
-/// Versions are compared as the 8 raw header bytes (Lua numbers are doubles and would round large versions).
-/// A time-to-live of "0" means the new expiry has already passed: the record is deleted instead. A record whose header
-/// expiry has passed counts as absent, even if Redis has not dropped the key yet.
+/// The Lua scripts that make a conditional write, a conditional delete and a touch one atomic round trip each, sent by
+/// SHA-1 (<c>EVALSHA</c>) and by text after <c>NOSCRIPT</c>. They read the <see cref="Backends.SessionRecordHeader"/>:
+/// versions are compared as the 8 raw bytes (Lua numbers are doubles and would round large versions); an expiry of "0"
+/// means the new expiry has passed, so the record is deleted; a record whose header expiry has passed counts as absent.
 /// </summary>
-internal sealed class RedisScripts
+internal sealed class RedisScripts(string name, string text)
 {
-    // Every script starts here: h is the 17-byte header (or less when there is no record), live says whether a record
-    // exists and its header expiry is after ARGV[1], the caller's clock, which also decides reads (the server's clock, which
-    // drives PEXPIREAT, may differ a little). The expiry is decoded byte by byte because comparing binary strings in Lua
-    // follows the server's collation locale. Expiry is absolute (PEXPIREAT): a relative PX would start when the command
-    // arrives and leave the key in SCAN results after its header expiry.
+    // live: a record exists and its header expiry is after ARGV[1], the caller's clock (which also decides reads). The
+    // expiry is decoded byte by byte: comparing binary strings in Lua follows the server's collation locale. PEXPIREAT,
+    // not PX: a relative expiry would start when the command arrives and outlive the header's.
     private const string ReadHeader = """
         local h = redis.call('GETRANGE', KEYS[1], 0, 16)
         local live = false
@@ -34,14 +29,8 @@ internal sealed class RedisScripts
     /// KEYS[1] record; ARGV[1] now (Unix ms); ARGV[2] condition: <c>w</c> (always), <c>a</c> (if absent) or <c>v</c> (if version);
     /// ARGV[3] expected version (8 bytes); ARGV[4] new value; ARGV[5] expiry (Unix ms, or 0 when it has passed). Returns 1 when written.
     /// </summary>
-    public static readonly RedisScripts SetIf = new(nameof(SetIf), ReadHeader + """
-        if ARGV[2] == 'w' then
-          -- unconditional
-        elseif ARGV[2] == 'a' then
-          if live then return 0 end
-        elseif not live or string.sub(h, 2, 9) ~= ARGV[3] then
-          return 0
-        end
+    public static readonly RedisScripts SetIf = new("the set script", ReadHeader + """
+        if (ARGV[2] == 'a' and live) or (ARGV[2] == 'v' and (not live or string.sub(h, 2, 9) ~= ARGV[3])) then return 0 end
         if ARGV[5] == '0' then
           redis.call('DEL', KEYS[1])
         else
@@ -52,7 +41,7 @@ internal sealed class RedisScripts
         """);
 
     /// <summary>KEYS[1] record; ARGV[1] now (Unix ms); ARGV[2] expected version (8 bytes), or empty for any. Returns 1 when a live record was deleted.</summary>
-    public static readonly RedisScripts Remove = new(nameof(Remove), ReadHeader + """
+    public static readonly RedisScripts Remove = new("the remove script", ReadHeader + """
         if not live then
           if #h > 0 then redis.call('DEL', KEYS[1]) end
           return 0
@@ -63,28 +52,19 @@ internal sealed class RedisScripts
         """);
 
     /// <summary>KEYS[1] record; ARGV[1] now (Unix ms); ARGV[2] new expiry for the header (8 bytes); ARGV[3] the same expiry in Unix ms, or 0 when it has passed. Returns 1 when a live record was touched.</summary>
-    public static readonly RedisScripts Touch = new(nameof(Touch), ReadHeader + """
+    public static readonly RedisScripts Touch = new("the touch script", ReadHeader + """
         if not live then return 0 end
-        if ARGV[3] == '0' then
-          redis.call('DEL', KEYS[1])
-          return 1
-        end
+        if ARGV[3] == '0' then return redis.call('DEL', KEYS[1]) end
         redis.call('SETRANGE', KEYS[1], 9, ARGV[2])
         redis.call('PEXPIREAT', KEYS[1], ARGV[3])
         return 1
         """);
 
-    private RedisScripts(string name, string text)
-    {
-        Name = name;
-        Text = text.ReplaceLineEndings("\n");
-        Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(Text));
-    }
+    /// <summary>What failure messages call it.</summary>
+    public string Name { get; } = name;
 
-    public string Name { get; }
+    public string Text { get; } = text.ReplaceLineEndings("\n");
 
-    public string Text { get; }
-
-    /// <summary>The SHA-1 of <see cref="Text"/>, as <c>EVALSHA</c> and <c>SCRIPT LOAD</c> name the script.</summary>
-    public byte[] Sha1 { get; }
+    /// <summary>The SHA-1 of <see cref="Text"/>, as <c>EVALSHA</c> names the script.</summary>
+    public byte[] Sha1 { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(text.ReplaceLineEndings("\n")));
 }

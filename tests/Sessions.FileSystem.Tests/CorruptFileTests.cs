@@ -20,9 +20,10 @@ public sealed class CorruptFileTests : FileSystemBackendTestBase
         yield return Case("truncated payload", b => b[..^3]);
         yield return Case("trailing bytes", b => [.. b, 1, 2, 3]);
         yield return Case("bad magic", b => { b[0] ^= 0xFF; return b; });
-        yield return Case("impossible key length", b => { b[6] = 0xFF; b[7] = 0xFF; return b; });
-        yield return Case("payload length past the end", b => { b[27] = 0x7F; return b; });
-        yield return Case("key byte not printable", b => { b[28] = 0x01; return b; });
+        // Offsets of file format 2: key length at 5, payload length at 6 (big-endian), key at 10 (see SessionFile).
+        yield return Case("impossible key length", b => { b[5] = 0xFF; return b; });
+        yield return Case("payload length past the end", b => { b[6] = 0x7F; return b; });
+        yield return Case("key byte not printable", b => { b[10] = 0x01; return b; });
         yield return Case("garbage", b => Enumerable.Range(0, b.Length).Select(i => (byte)(i * 37)).ToArray());
 
         static TestCaseData Case(string name, Func<byte[], byte[]> damage) => new TestCaseData(damage).SetArgDisplayNames(name);

@@ -209,6 +209,6 @@ public sealed class RegistrationTests
     /// <summary>Reaches the internal defaults through the same code path the backend uses.</summary>
     private static class Settings
     {
-        public static ConfigurationOptions Apply(RedisSessionBackendOptions options) => RedisConnectionDefaults.Apply(options);
+        public static ConfigurationOptions Apply(RedisSessionBackendOptions options) => options.ToConfigurationOptions();
     }
 }

@@ -12,11 +12,10 @@ internal sealed class MemcachedClient : IDisposable
     private readonly ITimer _timeoutCheck;
     private int _disposed;
 
-    public MemcachedClient(MemcachedClientSettings settings)
+    public MemcachedClient(IReadOnlyList<MemcachedServer> servers, MemcachedSessionBackendOptions settings)
     {
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentOutOfRangeException.ThrowIfZero(settings.Servers.Count);
-        _nodes = [.. settings.Servers.Select(s => new MemcachedNode(s, settings))];
+        ArgumentOutOfRangeException.ThrowIfZero(servers.Count);
+        _nodes = [.. servers.Select(s => new MemcachedNode(s, settings))];
         _ring = new HashRing([.. _nodes.Select(n => n.Name)]);
         _timeoutMs = (long)settings.OperationTimeout.TotalMilliseconds;
 
@@ -63,7 +62,7 @@ internal sealed class MemcachedClient : IDisposable
         {
             if (reply.Status != MetaStatus.NoOp)
             {
-                throw new MemcachedException($"memcached at {node.Name} answered mn with {reply.Error ?? reply.Status.ToString()}; Sessions.Memcached needs memcached 1.6 or later.") { Server = node.Name };
+                throw new MemcachedException($"memcached at {node.Name} answered mn with {reply.Error ?? reply.Status.ToString()}; Sessions.Memcached needs memcached 1.6 or later.") { Endpoint = node.Name };
             }
         }
     }

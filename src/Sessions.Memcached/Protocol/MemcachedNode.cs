@@ -10,7 +10,7 @@ namespace Sessions.Memcached.Protocol;
 /// </summary>
 internal sealed class MemcachedNode
 {
-    private readonly MemcachedClientSettings _settings;
+    private readonly MemcachedSessionBackendOptions _settings;
     private readonly MemcachedConnection?[] _connections;
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private readonly Lock _state = new();
@@ -20,33 +20,18 @@ internal sealed class MemcachedNode
     private string? _downReason;
     private bool _disposed;
 
-    public MemcachedNode(MemcachedServer server, MemcachedClientSettings settings)
+    public MemcachedNode(MemcachedServer server, MemcachedSessionBackendOptions settings)
     {
-        Server = server;
         Name = server.Name;
         _settings = settings;
         _connections = new MemcachedConnection?[settings.ConnectionsPerServer];
         EndPoint = IPAddress.TryParse(server.Host, out var address) ? new IPEndPoint(address, server.Port) : new DnsEndPoint(server.Host, server.Port);
     }
 
-    public MemcachedServer Server { get; }
-
     /// <summary><c>host:port</c>, as configured (built once: the core asks for it on every call, as the key's partition).</summary>
     public string Name { get; }
 
     public EndPoint EndPoint { get; }
-
-    /// <summary>Whether the server is marked down right now (it may be retried once its retry time has come).</summary>
-    public bool IsDown
-    {
-        get
-        {
-            lock (_state)
-            {
-                return _failures > 0;
-            }
-        }
-    }
 
     /// <summary>A live connection: the next one in turn, opened (or re-opened) when needed.</summary>
     public ValueTask<MemcachedConnection> GetConnectionAsync(CancellationToken cancellationToken)
@@ -83,13 +68,13 @@ internal sealed class MemcachedNode
         $"The connection to memcached at {Name} failed ({Describe(cause)}); the outcome of the operations in flight on it is unknown. " +
         "The next call opens a new connection.",
         cause)
-    { Server = Name };
+    { Endpoint = Name };
 
     public MemcachedException TimedOut() => new(
         $"memcached at {Name} did not answer within {_settings.OperationTimeout.TotalMilliseconds:0} ms; the connection was closed and the server marked down. " +
         "Check that the server is running and not overloaded, or raise the operation timeout.",
         new TimeoutException($"no reply within {_settings.OperationTimeout.TotalMilliseconds:0} ms"))
-    { Server = Name };
+    { Endpoint = Name };
 
     public void Dispose()
     {
@@ -171,7 +156,7 @@ internal sealed class MemcachedNode
         {
             throw new MemcachedException(
                 $"memcached at {Name} is down ({reason}); retrying in {Wait(TimeSpan.FromMilliseconds(remaining))}. Check that the server is running and reachable.")
-            { Server = Name };
+            { Endpoint = Name };
         }
     }
 
@@ -190,7 +175,7 @@ internal sealed class MemcachedNode
         return new MemcachedException(
             $"memcached at {Name} is down ({reason}); retrying in {Wait(wait)}. Check that the server is running and reachable.",
             cause)
-        { Server = Name };
+        { Endpoint = Name };
     }
 
     private static string Wait(TimeSpan wait) => wait < TimeSpan.FromSeconds(1)

@@ -28,16 +28,6 @@ internal static class MetaCommandWriter
                     w.Ascii(" c");
                 }
 
-                if ((request.GetFlags & MetaGetFlags.Ttl) != 0)
-                {
-                    w.Ascii(" t");
-                }
-
-                if ((request.GetFlags & MetaGetFlags.ClientFlags) != 0)
-                {
-                    w.Ascii(" f");
-                }
-
                 if (request.Ttl >= 0)
                 {
                     w.Ascii(" T");
@@ -58,18 +48,7 @@ internal static class MetaCommandWriter
                     w.Number(request.Cas);
                 }
 
-                if (request.ClientFlags != 0)
-                {
-                    w.Ascii(" F");
-                    w.Number(request.ClientFlags);
-                }
-
-                w.Ascii(request.Mode switch
-                {
-                    MetaSetMode.Add => " ME",
-                    MetaSetMode.Replace => " MR",
-                    _ => " MS",
-                });
+                w.Ascii(request.Mode == MetaSetMode.Add ? " ME" : " MS");
                 break;
             case MetaCommand.Delete:
                 w.Ascii("md ");

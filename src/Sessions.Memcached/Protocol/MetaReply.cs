@@ -32,7 +32,4 @@ internal enum MetaStatus
 }
 
 /// <summary>A parsed reply: the status, and the value and flags the command asked for.</summary>
-internal readonly record struct MetaReply(MetaStatus Status, byte[]? Value, ulong Cas, long Ttl, uint ClientFlags, string? Error)
-{
-    public bool IsError => Status is MetaStatus.ServerError or MetaStatus.ClientError;
-}
+internal readonly record struct MetaReply(MetaStatus Status, byte[]? Value, ulong Cas, long Ttl, uint ClientFlags, string? Error);

@@ -28,12 +28,6 @@ internal enum MetaGetFlags
 
     /// <summary><c>c</c>: the CAS value.</summary>
     Cas = 2,
-
-    /// <summary><c>t</c>: the remaining time-to-live in seconds (-1 for none).</summary>
-    Ttl = 4,
-
-    /// <summary><c>f</c>: the client flags.</summary>
-    ClientFlags = 8,
 }
 
 /// <summary>The <c>M</c> flag of <c>ms</c>.</summary>
@@ -44,9 +38,6 @@ internal enum MetaSetMode
 
     /// <summary><c>ME</c>: store only when the key holds nothing (memcached's "add").</summary>
     Add,
-
-    /// <summary><c>MR</c>: store only when the key holds an item (memcached's "replace").</summary>
-    Replace,
 }
 
 /// <summary>One meta command, encoded by <see cref="MetaCommandWriter"/>.</summary>
@@ -73,8 +64,6 @@ internal readonly struct MetaRequest
 
     public MetaSetMode Mode { get; private init; }
 
-    public uint ClientFlags { get; private init; }
-
     /// <summary>For <c>ms</c>: the first part of the value (a small header), sent before <see cref="Value"/>.</summary>
     public ReadOnlyMemory<byte> ValuePrefix { get; private init; }
 
@@ -86,18 +75,10 @@ internal readonly struct MetaRequest
     public static MetaRequest Get(string key, MetaGetFlags flags, long touchTtl = -1) =>
         new(MetaCommand.Get, key) { GetFlags = flags, Ttl = touchTtl };
 
-    public static MetaRequest Set(string key, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> value, long ttl, MetaSetMode mode = MetaSetMode.Set, ulong cas = 0, uint clientFlags = 0) =>
-        new(MetaCommand.Set, key) { ValuePrefix = prefix, Value = value, Ttl = ttl, Mode = mode, Cas = cas, ClientFlags = clientFlags };
+    public static MetaRequest Set(string key, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> value, long ttl, MetaSetMode mode = MetaSetMode.Set, ulong cas = 0) =>
+        new(MetaCommand.Set, key) { ValuePrefix = prefix, Value = value, Ttl = ttl, Mode = mode, Cas = cas };
 
     public static MetaRequest Delete(string key, ulong cas = 0) => new(MetaCommand.Delete, key) { Cas = cas };
 
     public static MetaRequest NoOp() => new(MetaCommand.NoOp, string.Empty);
-
-    public override string ToString() => Command switch
-    {
-        MetaCommand.Get => $"mg {Key}",
-        MetaCommand.Set => $"ms {Key} ({ValueLength} bytes)",
-        MetaCommand.Delete => $"md {Key}",
-        _ => "mn",
-    };
 }
