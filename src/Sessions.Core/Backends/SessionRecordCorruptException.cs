@@ -7,28 +7,10 @@ namespace Sessions.Backends;
 /// an outage. Throw <see cref="SessionRecordCorruptException"/>, not a store or I/O exception, for anything the store
 /// answered but the backend cannot parse.
 /// </summary>
-public sealed class SessionRecordCorruptException : SessionException
+/// <param name="message">What could not be parsed.</param>
+/// <param name="innerException">The parser's exception, if any. <see langword="null"/> for none.</param>
+public sealed class SessionRecordCorruptException(string message, Exception? innerException = null) : SessionException(message, innerException)
 {
-    /// <summary>Creates the exception.</summary>
-    public SessionRecordCorruptException()
-    {
-    }
-
-    /// <summary>Creates the exception with a message.</summary>
-    /// <param name="message">What could not be parsed.</param>
-    public SessionRecordCorruptException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with a message and a cause.</summary>
-    /// <param name="message">What could not be parsed.</param>
-    /// <param name="innerException">The parser's exception, if any.</param>
-    public SessionRecordCorruptException(string message, Exception? innerException)
-        : base(message, innerException)
-    {
-    }
-
     /// <summary>The storage key whose record could not be read, when known.</summary>
     public string? Key { get; init; }
 

@@ -25,52 +25,15 @@ public class SessionException : Exception
 }
 
 /// <summary>A session could not be saved because another request changed it at the same time.</summary>
-public sealed class SessionConflictException : SessionException
-{
-    /// <summary>Creates the exception.</summary>
-    public SessionConflictException()
-    {
-    }
-
-    /// <summary>Creates the exception with a message.</summary>
-    /// <param name="message">What happened.</param>
-    public SessionConflictException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with a message and a cause.</summary>
-    /// <param name="message">What happened.</param>
-    /// <param name="innerException">The cause.</param>
-    public SessionConflictException(string message, Exception? innerException)
-        : base(message, innerException)
-    {
-    }
-}
+/// <param name="message">What happened.</param>
+/// <param name="innerException">The cause. <see langword="null"/> for none.</param>
+public sealed class SessionConflictException(string message, Exception? innerException = null) : SessionException(message, innerException);
 
 /// <summary>An encoded session is larger than <c>SessionOptions.MaxPayloadBytes</c> (Sessions.AspNetCore).</summary>
-public sealed class SessionPayloadTooLargeException : SessionException
+/// <param name="message">What happened.</param>
+/// <param name="innerException">The cause. <see langword="null"/> for none.</param>
+public sealed class SessionPayloadTooLargeException(string message, Exception? innerException = null) : SessionException(message, innerException)
 {
-    /// <summary>Creates the exception.</summary>
-    public SessionPayloadTooLargeException()
-    {
-    }
-
-    /// <summary>Creates the exception with a message.</summary>
-    /// <param name="message">What happened.</param>
-    public SessionPayloadTooLargeException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with a message and a cause.</summary>
-    /// <param name="message">What happened.</param>
-    /// <param name="innerException">The cause.</param>
-    public SessionPayloadTooLargeException(string message, Exception? innerException)
-        : base(message, innerException)
-    {
-    }
-
     /// <summary>The encoded size that was refused, in bytes.</summary>
     public int PayloadBytes { get; init; }
 
@@ -79,28 +42,10 @@ public sealed class SessionPayloadTooLargeException : SessionException
 }
 
 /// <summary>The session backend failed (unreachable, timed out, or returned an error). The inner exception says how.</summary>
-public sealed class SessionBackendException : SessionException
+/// <param name="message">What happened.</param>
+/// <param name="innerException">The backend's own exception. <see langword="null"/> for none.</param>
+public sealed class SessionBackendException(string message, Exception? innerException = null) : SessionException(message, innerException)
 {
-    /// <summary>Creates the exception.</summary>
-    public SessionBackendException()
-    {
-    }
-
-    /// <summary>Creates the exception with a message.</summary>
-    /// <param name="message">What happened.</param>
-    public SessionBackendException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with a message and a cause.</summary>
-    /// <param name="message">What happened.</param>
-    /// <param name="innerException">The backend's own exception.</param>
-    public SessionBackendException(string message, Exception? innerException)
-        : base(message, innerException)
-    {
-    }
-
     /// <summary>The backend's name, as registered.</summary>
     public string? Backend { get; init; }
 

@@ -10,28 +10,10 @@ namespace Sessions;
 /// It does not derive from <see cref="SessionException"/>: that family is the library's own verdicts (a conflict, a corrupt
 /// record, a payload over the limit), which say nothing about the store's health.
 /// </remarks>
-public class SessionStoreException : Exception
+/// <param name="message">What failed, where, and what to check.</param>
+/// <param name="innerException">The store client's own exception. <see langword="null"/> for none.</param>
+public class SessionStoreException(string message, Exception? innerException = null) : Exception(message, innerException)
 {
-    /// <summary>Creates the exception.</summary>
-    public SessionStoreException()
-    {
-    }
-
-    /// <summary>Creates the exception with a message.</summary>
-    /// <param name="message">What failed, where, and what to check.</param>
-    public SessionStoreException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with a message and a cause.</summary>
-    /// <param name="message">What failed, where, and what to check.</param>
-    /// <param name="innerException">The store client's own exception.</param>
-    public SessionStoreException(string message, Exception? innerException)
-        : base(message, innerException)
-    {
-    }
-
     /// <summary>Where the store is, as the backend knows it: <c>host:port</c>, a URL, a file path, a table or index name.</summary>
     public string? Endpoint { get; init; }
 
