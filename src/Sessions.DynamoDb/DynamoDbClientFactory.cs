@@ -35,7 +35,17 @@ internal static class DynamoDbClientFactory
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
         }
 
-        return new AmazonDynamoDBClient(config);
+        try
+        {
+            return new AmazonDynamoDBClient(config);
+        }
+        catch (AmazonClientException e)
+        {
+            // Without a region or endpoint, the SDK looks in AWS_REGION, the shared config file and instance metadata.
+            throw new InvalidOperationException(
+                $"The DynamoDB session backend cannot build its client: {e.Message}. Set Sessions:DynamoDb:Region (e.g. \"eu-west-1\"), " +
+                "or Sessions:DynamoDb:ServiceUrl for DynamoDB Local or dynalite, or AWS_REGION, or register an IAmazonDynamoDB.", e);
+        }
     }
 
     /// <summary>How to name the client's endpoint in messages: its URL, or its region.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -179,7 +180,14 @@ public static class SessionsServiceCollectionExtensions
             var backend = services.GetRequiredService<ISessionBackend>();
             if (backend is ISessionBackendInitializer initializer)
             {
+                // Not bounded here: creating a table may take minutes. HostOptions.StartupTimeout bounds it, and the
+                // log says what the app waits for.
+                var logger = services.GetService<ILoggerFactory>()?.CreateLogger(typeof(SessionStore)) ?? NullLogger.Instance;
+                var name = services.GetRequiredService<SessionBackendSelection>().Name;
+                var started = Stopwatch.GetTimestamp();
+                Log.Initializing(logger, name);
                 await initializer.InitializeAsync(cancellationToken).ConfigureAwait(false);
+                Log.Initialized(logger, name, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
 
             if (backend is not ISessionBackendHealthProbe probe)

@@ -121,4 +121,10 @@ internal static partial class Log
     // Logged once per revoked key and codec (one per app); otherwise every load of a session under that key would log it.
     [LoggerMessage(EventId = 1061, Level = LogLevel.Warning, Message = "A protected session stored in backend '{Backend}' was read although its Data Protection key {KeyId} is revoked, because Sessions:ProtectionIgnoreRevocationErrors is on; its next save rewrites it under the current key. To log out every session under a revoked key instead, set Sessions:ProtectionIgnoreRevocationErrors to false. Logged once per key.")]
     public static partial void ReadUnderRevokedKey(ILogger logger, string backend, Guid keyId);
+
+    [LoggerMessage(EventId = 1080, Level = LogLevel.Information, Message = "Session backend '{Backend}' is doing its start-up work (ISessionBackendInitializer: a table, an index, a check); the app starts serving when it is done.")]
+    public static partial void Initializing(ILogger logger, string backend);
+
+    [LoggerMessage(EventId = 1081, Level = LogLevel.Information, Message = "Session backend '{Backend}' finished its start-up work in {Milliseconds} ms.")]
+    public static partial void Initialized(ILogger logger, string backend, long milliseconds);
 }

@@ -47,7 +47,8 @@ public static class SessionsBuilderExtensions
     /// <summary>
     /// Registers a backend the one way every backend package does: its options bound from the child section
     /// <paramref name="sectionName"/> then <paramref name="configure"/> (as <see cref="AddBackendOptions{TOptions}"/>), validated
-    /// by <typeparamref name="TValidator"/> (a source-generated <c>[OptionsValidator]</c> where data annotations say it all),
+    /// by <typeparamref name="TValidator"/> (a source-generated <c>[OptionsValidator]</c> where data annotations say it all;
+    /// the <c>Member: </c> the generator writes before each message is dropped, so messages read as the annotations wrote them),
     /// and the backend under <paramref name="name"/>, created from the validated options if it is the one in force.
     /// </summary>
     /// <remarks>A backend that also implements <see cref="ISessionBackendInitializer"/> is initialized by the engine when the host starts.</remarks>
@@ -68,14 +69,37 @@ public static class SessionsBuilderExtensions
         Action<TOptions>? configure,
         Func<IServiceProvider, TOptions, ISessionBackend> factory)
         where TOptions : class
-        where TValidator : class, IValidateOptions<TOptions>
+        where TValidator : class, IValidateOptions<TOptions>, new()
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(factory);
         builder.AddBackendOptions(sectionName, configure);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, SettingNamedValidator<TOptions, TValidator>>());
         return builder.UseBackend(name, services => factory(services, services.GetRequiredService<IOptions<TOptions>>().Value));
+    }
+
+    /// <summary>
+    /// Runs <typeparamref name="TValidator"/> and drops the <c>Member: </c> the Options source generator writes before each
+    /// message, so that every message starts as its annotation wrote it: with the setting's name.
+    /// </summary>
+    private sealed class SettingNamedValidator<TOptions, TValidator> : IValidateOptions<TOptions>
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>, new()
+    {
+        private readonly TValidator _inner = new();
+
+        public ValidateOptionsResult Validate(string? name, TOptions options)
+        {
+            var result = _inner.Validate(name, options);
+            return result.Failed ? ValidateOptionsResult.Fail((result.Failures ?? [result.FailureMessage]).Select(WithoutMemberName)) : result;
+        }
+
+        private static string WithoutMemberName(string failure)
+        {
+            var colon = failure.IndexOf(": ", StringComparison.Ordinal);
+            return colon > 0 && !failure.AsSpan(0, colon).ContainsAny(' ', '(') ? failure[(colon + 2)..] : failure;
+        }
     }
 
     private sealed class SectionBinding<TOptions>(IConfiguration section) : IConfigureOptions<TOptions>
