@@ -41,9 +41,11 @@ internal sealed class ShardLocker(TimeSpan timeout, Action throwIfDisposed)
                 {
                     return new ShardLock(stripe, new FileStream(lockPath, _lockFileOptions));
                 }
-                catch (DirectoryNotFoundException)
+                catch (IOException e) when (e is DirectoryNotFoundException or FileNotFoundException)
                 {
-                    // Level by level: Directory.CreateDirectory(path, mode) applies the mode only to the last folder it creates.
+                    // The shard's folder is missing. With OpenOrCreate that is the only cause of ENOENT, which .NET reports
+                    // as FileNotFoundException when another process created the folder before it looked (a race seen with
+                    // two processes writing a new shard at once). Level by level: Directory.CreateDirectory(path, mode) applies the mode only to the last folder it creates.
                     ShardedLayout.CreateDirectory(Path.GetDirectoryName(shard)!);
                     ShardedLayout.CreateDirectory(shard);
                 }
