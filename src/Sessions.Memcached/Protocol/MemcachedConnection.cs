@@ -145,13 +145,14 @@ internal sealed class MemcachedConnection
             _pending.Clear();
         }
 
+        // The node forgets this connection (and, on a timeout, marks the server down) before any waiting caller
+        // resumes: a caller that retries at once must see the server down, not reach the same silent server again.
+        _node.OnConnectionFaulted(this, reason);
+        _socket.Dispose();
         foreach (var pending in waiting)
         {
             pending.TrySetException(reason);
         }
-
-        _socket.Dispose();
-        _node.OnConnectionFaulted(this, reason);
     }
 
     private async Task ReadLoopAsync()
