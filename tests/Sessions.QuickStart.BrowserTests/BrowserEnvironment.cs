@@ -8,7 +8,7 @@ namespace Sessions.QuickStart.BrowserTests;
 [SetUpFixture]
 public sealed class BrowserEnvironment
 {
-    private static QuickStartApp? s_app;
+    private static SampleApp? s_app;
     private static IPlaywright? s_playwright;
     private static IBrowser? s_browser;
 
@@ -24,7 +24,7 @@ public sealed class BrowserEnvironment
         // The browser first: without Chromium there is no point starting the app.
         s_playwright = await Playwright.CreateAsync();
         s_browser = await Chromium.LaunchAsync(s_playwright);
-        s_app = await QuickStartApp.StartAsync();
+        s_app = await SampleApp.StartAsync();
 
         // Generous, for a loaded CI machine; a passing run never waits this long.
         Assertions.SetDefaultExpectTimeout(15_000);

@@ -113,12 +113,15 @@ public sealed class SessionMiddleware
     internal static Exception? DebugOnly(ILogger logger, Exception ex) => logger.IsEnabled(LogLevel.Debug) ? ex : null;
 
     // The verified, well-formed IDs the request carries, in order, without repeats; null when there is none.
-    private List<string>? ReadCandidates(HttpContext context)
+    private List<string>? ReadCandidates(HttpContext context) => ReadIds(context, Resolver, Protector, IdGenerator);
+
+    /// <summary>The verified, well-formed session IDs <paramref name="context"/> carries, in order, without repeats; <see langword="null"/> when there is none.</summary>
+    internal static List<string>? ReadIds(HttpContext context, ISessionIdResolver resolver, ISessionIdProtector protector, ISessionIdGenerator idGenerator)
     {
         List<string>? ids = null;
-        foreach (var value in Resolver.ReadIds(context).Take(CookieSessionIdResolver.MaxIdCandidates))
+        foreach (var value in resolver.ReadIds(context).Take(CookieSessionIdResolver.MaxIdCandidates))
         {
-            if (Protector.TryUnprotect(value, out var id) && IdGenerator.IsWellFormed(id) && !(ids?.Contains(id) ?? false))
+            if (protector.TryUnprotect(value, out var id) && idGenerator.IsWellFormed(id) && !(ids?.Contains(id) ?? false))
             {
                 (ids ??= []).Add(id);
             }

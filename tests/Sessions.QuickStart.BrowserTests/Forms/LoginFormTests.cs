@@ -11,13 +11,13 @@ namespace Sessions.QuickStart.FormTests;
 [TestFixture]
 public sealed class LoginFormTests
 {
-    private QuickStartApp? _app;
+    private SampleApp? _app;
     private HttpClient? _http;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await QuickStartApp.StartAsync();
+        _app = await SampleApp.StartAsync();
         _http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _app.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
     }
 

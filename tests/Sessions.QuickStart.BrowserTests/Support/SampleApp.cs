@@ -8,20 +8,24 @@ using NUnit.Framework;
 namespace Sessions.QuickStart.BrowserTests.Support;
 
 /// <summary>
-/// The QuickStart app, started once for the whole assembly as a child process (<c>dotnet QuickStart.dll --urls ...</c>)
-/// on a free loopback port, with its sessions in a fresh temporary directory. It builds nothing: the project reference
-/// builds the app before the tests, in the same configuration.
+/// A sample app under samples/ (QuickStart, BlazorApp), started as a child process (<c>dotnet QuickStart.dll --urls ...</c>)
+/// on a free loopback port, on the FileSystem backend in a fresh temporary directory unless the environment given says
+/// otherwise. It builds nothing: the project references build the apps before the tests, in the same configuration.
 /// </summary>
-internal sealed class QuickStartApp : IAsyncDisposable
+internal sealed class SampleApp : IAsyncDisposable
 {
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Process _process;
     private readonly StringBuilder _output;
     private readonly string _sessionsDirectory;
+    private readonly string _name;
+    private readonly string _readyPath;
 
-    private QuickStartApp(Process process, StringBuilder output, string sessionsDirectory, Uri baseUrl)
+    private SampleApp(string name, string readyPath, Process process, StringBuilder output, string sessionsDirectory, Uri baseUrl)
     {
+        _name = name;
+        _readyPath = readyPath;
         _process = process;
         _output = output;
         _sessionsDirectory = sessionsDirectory;
@@ -43,9 +47,16 @@ internal sealed class QuickStartApp : IAsyncDisposable
         }
     }
 
-    public static async Task<QuickStartApp> StartAsync()
+    /// <summary>Where the FileSystem backend keeps this app's sessions.</summary>
+    public string SessionsDirectory => _sessionsDirectory;
+
+    /// <summary>Starts <paramref name="name"/> and waits until <c>GET</c> <paramref name="readyPath"/> answers 200.</summary>
+    /// <param name="name">The sample's folder and assembly name.</param>
+    /// <param name="readyPath">A path that answers 200 once the app serves.</param>
+    /// <param name="environment">Settings on top of the FileSystem defaults (<c>Sessions__Backend</c>, ...).</param>
+    public static async Task<SampleApp> StartAsync(string name = "QuickStart", string readyPath = "plain", IReadOnlyDictionary<string, string>? environment = null)
     {
-        var dll = FindAppDll();
+        var dll = FindAppDll(name);
         var port = FreeLoopbackPort();
         var baseUrl = new Uri($"http://127.0.0.1:{port}/");
         var sessionsDirectory = Directory.CreateTempSubdirectory("quickstart-browser-tests-").FullName;
@@ -66,6 +77,10 @@ internal sealed class QuickStartApp : IAsyncDisposable
         start.Environment.Remove("ASPNETCORE_URLS");
         start.Environment.Remove("ASPNETCORE_HTTP_PORTS");
         start.Environment.Remove("ASPNETCORE_HTTPS_PORTS");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
 
         var output = new StringBuilder();
         var process = new Process { StartInfo = start };
@@ -75,7 +90,7 @@ internal sealed class QuickStartApp : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var app = new QuickStartApp(process, output, sessionsDirectory, baseUrl);
+        var app = new SampleApp(name, readyPath, process, output, sessionsDirectory, baseUrl);
         try
         {
             await app.WaitUntilReadyAsync();
@@ -118,12 +133,13 @@ internal sealed class QuickStartApp : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"QuickStart exited with code {_process.ExitCode} before it answered. Its output:\n{Output}");
+                throw new InvalidOperationException($"{_name} exited with code {_process.ExitCode} before it answered. Its output:\n{Output}");
             }
 
             try
             {
-                if (await http.GetStringAsync("plain") == "ok")
+                using var response = await http.GetAsync(_readyPath);
+                if (response.IsSuccessStatusCode)
                 {
                     return;
                 }
@@ -135,17 +151,17 @@ internal sealed class QuickStartApp : IAsyncDisposable
 
             if (deadline.Elapsed > s_startTimeout)
             {
-                throw new TimeoutException($"QuickStart did not answer GET {BaseUrl}plain within {s_startTimeout.TotalSeconds} s. Its output:\n{Output}");
+                throw new TimeoutException($"{_name} did not answer GET {BaseUrl}{_readyPath} within {s_startTimeout.TotalSeconds} s. Its output:\n{Output}");
             }
 
             await Task.Delay(100);
         }
     }
 
-    // tests/Sessions.QuickStart.BrowserTests/bin/<Configuration>/net10.0/ -> samples/QuickStart/bin/<Configuration>/net10.0/QuickStart.dll
-    private static string FindAppDll()
+    // tests/Sessions.QuickStart.BrowserTests/bin/<Configuration>/net10.0/ -> samples/<name>/bin/<Configuration>/net10.0/<name>.dll
+    private static string FindAppDll(string name)
     {
-        var configuration = typeof(QuickStartApp).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var configuration = typeof(SampleApp).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Sessions.slnx")))
         {
@@ -157,7 +173,7 @@ internal sealed class QuickStartApp : IAsyncDisposable
             Assert.Fail($"Cannot find the repository root (the folder holding Sessions.slnx) above {AppContext.BaseDirectory}.");
         }
 
-        var dll = Path.Combine(root!.FullName, "samples", "QuickStart", "bin", configuration, "net10.0", "QuickStart.dll");
+        var dll = Path.Combine(root!.FullName, "samples", name, "bin", configuration, "net10.0", $"{name}.dll");
         if (!File.Exists(dll))
         {
             Assert.Fail($"{dll} does not exist. Build the tests (which builds the app through its project reference) in the same configuration: dotnet build -c {configuration} tests/Sessions.QuickStart.BrowserTests");

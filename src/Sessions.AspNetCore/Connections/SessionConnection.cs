@@ -1,0 +1,123 @@
+using Sessions.Engine;
+
+namespace Sessions.AspNetCore;
+
+/// <summary>
+/// The session a long-lived connection was opened with: a Blazor circuit, or a SignalR hub connection. It keeps the
+/// verified IDs that the connection's opening request carried (never shown to anyone), fixes the one that loads, and
+/// notices when that session ends. Each load reads the store again.
+/// </summary>
+internal sealed class SessionConnection
+{
+    private static readonly AsyncLocal<SessionConnection?> CurrentConnection = new();
+    private readonly List<string>? _candidates;
+    private readonly Lock _sync = new();
+    private string? _id;
+    private bool _ended;
+
+    public SessionConnection(SessionStore store, List<string>? candidates)
+    {
+        Store = store;
+        _candidates = candidates;
+    }
+
+    /// <summary>The connection of the hub invocation running on this async flow (set by <see cref="SessionHubFilter"/>).</summary>
+    public static SessionConnection? Current
+    {
+        get => CurrentConnection.Value;
+        set => CurrentConnection.Value = value;
+    }
+
+    public SessionStore Store { get; }
+
+    /// <summary>Whether the connection's session was seen live and then gone: it never comes back (IDs are not reused).</summary>
+    public bool Ended
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _ended;
+            }
+        }
+    }
+
+    /// <summary>What ends the connection (<see cref="ConnectionSessionOptions.EndConnectionWhenSessionEnds"/>); <see langword="null"/> to keep it.</summary>
+    public Action? End { get; set; }
+
+    /// <summary>A connection for another owner (a circuit) with the same IDs: it ends on its own.</summary>
+    public SessionConnection Copy() => new(Store, _candidates);
+
+    /// <summary>Reads the session from the store; <see langword="null"/> when the connection has none (any more).</summary>
+    /// <exception cref="SessionBackendException">The store failed.</exception>
+    public async Task<SessionData?> LoadAsync(CancellationToken cancellationToken)
+    {
+        string? id;
+        lock (_sync)
+        {
+            if (_ended || _candidates is null)
+            {
+                return null;
+            }
+
+            id = _id;
+        }
+
+        if (id is not null)
+        {
+            var data = await Store.LoadAsync(id, cancellationToken).ConfigureAwait(false);
+            if (data is null)
+            {
+                OnEnded();
+            }
+
+            return data;
+        }
+
+        // First load: the first candidate that loads is the connection's session from now on (as a request's load does).
+        foreach (var candidate in _candidates)
+        {
+            var data = await Store.LoadAsync(candidate, cancellationToken).ConfigureAwait(false);
+            if (data is not null)
+            {
+                lock (_sync)
+                {
+                    _id ??= candidate;
+                }
+
+                return data;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Loads the session and touches it when due, as a request that uses its session does.</summary>
+    public async Task<SessionData?> LoadAndTouchAsync(CancellationToken cancellationToken)
+    {
+        var data = await LoadAsync(cancellationToken).ConfigureAwait(false);
+        if (data is not null && (await Store.CommitAsync(data, cancellationToken).ConfigureAwait(false)).Outcome == SessionCommitOutcome.Gone)
+        {
+            OnEnded();
+            return null;
+        }
+
+        return data;
+    }
+
+    /// <summary>The session was found gone after it was live: remembered, and the connection ended if the app asked for it.</summary>
+    public void OnEnded()
+    {
+        lock (_sync)
+        {
+            if (_ended || _id is null)
+            {
+                return;
+            }
+
+            _ended = true;
+        }
+
+        End?.Invoke();
+    }
+}
