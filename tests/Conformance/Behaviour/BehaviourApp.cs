@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
@@ -78,7 +80,8 @@ internal sealed class BehaviourApp : IAsyncDisposable
         Action<SessionOptions> configure,
         Action<ISessionsBuilder>? configureSessions,
         bool https,
-        bool mvc = false)
+        bool mvc = false,
+        bool connections = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
@@ -106,6 +109,16 @@ internal sealed class BehaviourApp : IAsyncDisposable
         sessions.UseBackend(registration!.Name, services => ObservedBackend.Wrap(registration.Factory(services)));
         configureSessions?.Invoke(sessions);
 
+        if (connections)
+        {
+            // Sessions in SignalR hubs and Blazor circuits (AddConnectionSessions); Blazor's services give the circuit
+            // handler what it takes (NavigationManager). Detailed errors: a refused change reaches the client with its message.
+            sessions.AddConnectionSessions();
+            builder.Services.AddSignalR(o => o.EnableDetailedErrors = true);
+            builder.Services.AddServerSideBlazor();
+            builder.Services.AddSingleton<KitCircuits>();
+        }
+
         if (mvc)
         {
             // MVC with TempData on the session, as an app that moves from AddSession() would have it (issue 21, fault 6).
@@ -123,6 +136,11 @@ internal sealed class BehaviourApp : IAsyncDisposable
             app.MapControllers();
         }
 
+        if (connections)
+        {
+            app.MapHub<KitSessionHub>(KitSessionHub.Path);
+        }
+
         var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try
         {
@@ -137,6 +155,51 @@ internal sealed class BehaviourApp : IAsyncDisposable
             deadline.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The circuits the app's hub opened (<see cref="KitSessionHub.OpenCircuit"/>); only with connections.</summary>
+    public KitCircuits Circuits => _app.Services.GetRequiredService<KitCircuits>();
+
+    /// <summary>
+    /// A real SignalR connection to the app's <see cref="KitSessionHub"/> over TestServer, sending <paramref name="cookie"/>
+    /// as the session cookie (none when <see langword="null"/>), by long polling or WebSockets.
+    /// </summary>
+    public async Task<HubConnection> ConnectHubAsync(string? cookie, bool webSockets = false)
+    {
+        var server = _app.GetTestServer();
+        var url = new Uri(_client.BaseAddress!, KitSessionHub.Path);
+        var connection = new HubConnectionBuilder()
+            .WithUrl(url, options =>
+            {
+                options.HttpMessageHandlerFactory = _ => server.CreateHandler();
+                if (cookie is not null)
+                {
+                    options.Headers["Cookie"] = $"{CookieName}={cookie}";
+                }
+
+                if (webSockets)
+                {
+                    options.Transports = HttpTransportType.WebSockets;
+                    options.SkipNegotiation = true;
+                    options.WebSocketFactory = async (context, cancellationToken) =>
+                    {
+                        var client = server.CreateWebSocketClient();
+                        if (cookie is not null)
+                        {
+                            client.ConfigureRequest = request => request.Headers.Cookie = $"{CookieName}={cookie}";
+                        }
+
+                        return await client.ConnectAsync(context.Uri, cancellationToken);
+                    };
+                }
+                else
+                {
+                    options.Transports = HttpTransportType.LongPolling;
+                }
+            })
+            .Build();
+        await connection.StartAsync(Token);
+        return connection;
     }
 
     /// <summary>A new client with an empty cookie jar.</summary>

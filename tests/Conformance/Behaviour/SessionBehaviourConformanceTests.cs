@@ -116,7 +116,8 @@ public abstract partial class SessionBehaviourConformanceTests
         Action<SessionOptions>? configure = null,
         Action<ISessionsBuilder>? sessions = null,
         bool https = false,
-        bool mvc = false)
+        bool mvc = false,
+        bool connections = false)
     {
         var idle = IdleTimeout;
         var touchAfter = TouchAfter;
@@ -133,7 +134,8 @@ public abstract partial class SessionBehaviourConformanceTests
             },
             sessions,
             https,
-            mvc);
+            mvc,
+            connections);
         _apps.GetOrAdd(TestContext.CurrentContext.Test.ID, static _ => new ConcurrentStack<BehaviourApp>()).Push(app);
         return app;
     }
