@@ -73,6 +73,7 @@ public class ConnectionSessionBenchmarks
             ctx.Session.SetInt32("n", n);
             return n.ToString(CultureInfo.InvariantCulture);
         });
+        _app.MapGet("/plain", () => "ok");
         _app.MapHub<CounterHub>("/hubs/counter");
         _app.StartAsync().GetAwaiter().GetResult();
         _server = _app.GetTestServer();
@@ -115,6 +116,7 @@ public class ConnectionSessionBenchmarks
         Expect(CircuitIncrement().GetAwaiter().GetResult(), 4, "circuit accessor increment");
         Expect(CircuitLoad().GetAwaiter().GetResult(), 4, "circuit accessor LoadAsync");
         Expect(StoreLoadChangeCommit().GetAwaiter().GetResult(), 5, "SessionStore load + change + commit");
+        Expect(PlainAsync().GetAwaiter().GetResult(), "ok", "GET /plain");
         Expect(HubPing().GetAwaiter().GetResult(), 0, "hub Ping()");
     }
 
@@ -131,6 +133,14 @@ public class ConnectionSessionBenchmarks
     public async Task<string> HitAsync()
     {
         var context = await SendAsync("/hit", _cookie);
+        using var reader = new StreamReader(context.Response.Body);
+        return await reader.ReadToEndAsync();
+    }
+
+    [Benchmark(Description = "request GET /plain (session unused)")]
+    public async Task<string> PlainAsync()
+    {
+        var context = await SendAsync("/plain", _cookie);
         using var reader = new StreamReader(context.Response.Body);
         return await reader.ReadToEndAsync();
     }
