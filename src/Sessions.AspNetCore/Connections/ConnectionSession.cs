@@ -139,14 +139,14 @@ internal sealed class ConnectionSession : IServerSession
     {
         if (_destroyed)
         {
-            throw new InvalidOperationException(
+            throw new ConnectionSessionRefusedException(
                 "This session was destroyed, and a Blazor circuit or SignalR connection cannot start a new one: it cannot set the session cookie. "
                 + "Start the session in an HTTP request (write to it while the page prerenders, in a form post or in an endpoint), then reload the page.");
         }
 
         if (!_stored)
         {
-            throw new InvalidOperationException(
+            throw new ConnectionSessionRefusedException(
                 (_connection.Ended
                     ? "This session has ended (signed out, revoked, expired, or given a new ID by a sign-in in another tab), and a Blazor circuit or SignalR connection cannot start a new one: it cannot set the session cookie. "
                     : "The browser had no session when this Blazor circuit or SignalR connection opened, and a circuit or connection cannot start one: it cannot set the session cookie. ")
@@ -154,6 +154,9 @@ internal sealed class ConnectionSession : IServerSession
         }
     }
 
-    private static InvalidOperationException NeedsCookie(string what) => new(
+    private static ConnectionSessionRefusedException NeedsCookie(string what) => new(
         $"A Blazor circuit or SignalR connection cannot {what}: that needs a new session cookie, and a circuit or connection cannot set cookies. {InRequest}");
 }
+
+/// <summary>A change a circuit or hub connection cannot make (it needs a new cookie); the message says what to do instead.</summary>
+internal sealed class ConnectionSessionRefusedException(string message) : InvalidOperationException(message);

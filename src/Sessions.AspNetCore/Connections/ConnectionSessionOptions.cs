@@ -19,7 +19,8 @@ public sealed class ConnectionSessionOptions
     /// <summary>
     /// Whether a circuit or hub connection whose session ends (signed out, revoked, destroyed, expired, or given a new ID by
     /// a sign-in in another tab) is ended when it next sees that: a circuit reloads its page (a new HTTP request, with
-    /// the browser's current cookie), a hub connection is aborted (the client reconnects with its current cookie). Default
+    /// the browser's current cookie), a hub connection is closed by the server (the client's <c>Closed</c> event fires; a new
+    /// connection it starts carries the browser's current cookie). Default
     /// <see langword="false"/>: the circuit goes on with an empty, read-only session.
     /// </summary>
     public bool EndConnectionWhenSessionEnds { get; set; }

@@ -7,7 +7,7 @@ namespace Sessions.AspNetCore;
 /// <see cref="IServerSessionAccessor"/>: the connection's session in a circuit or hub invocation, else the HTTP request's.
 /// Scoped: in a circuit, one per circuit, holding the circuit's <see cref="SessionConnection"/>.
 /// </summary>
-internal sealed class ServerSessionAccessor(SessionConnectionFactory factory, IHttpContextAccessor http) : IServerSessionAccessor
+internal sealed class ServerSessionAccessor(IHttpContextAccessor http) : IServerSessionAccessor
 {
     /// <summary>The circuit's connection (set by <see cref="SessionCircuitHandler"/>, or at the first load).</summary>
     public SessionConnection? Connection { get; set; }
@@ -15,18 +15,13 @@ internal sealed class ServerSessionAccessor(SessionConnectionFactory factory, IH
     public async ValueTask<IServerSession> LoadAsync(CancellationToken cancellationToken = default)
     {
         var connection = Connection ?? SessionConnection.Current;
-        if (connection is null && http.HttpContext is { } context)
+        if (connection is null && http.HttpContext is { } context && context.GetEndpoint()?.Metadata.GetMetadata<HubMetadata>() is null)
         {
-            if (context.GetEndpoint()?.Metadata.GetMetadata<HubMetadata>() is null)
-            {
-                // An HTTP request: a page, an endpoint, or a component prerendering. Its session can do everything.
-                var session = context.GetServerSession();
-                await session.LoadAsync(cancellationToken).ConfigureAwait(false);
-                return session;
-            }
-
-            // The long-running request of a hub connection (WebSockets, Server-Sent Events): its session is the connection's.
-            connection = factory.Open(context);
+            // An HTTP request: a page, an endpoint, or a component prerendering. Its session can do everything. (The
+            // long-running request of a hub connection is not one: outside its invocations there is no session.)
+            var session = context.GetServerSession();
+            await session.LoadAsync(cancellationToken).ConfigureAwait(false);
+            return session;
         }
 
         if (connection is null)

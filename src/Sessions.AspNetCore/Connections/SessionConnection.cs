@@ -9,7 +9,7 @@ namespace Sessions.AspNetCore;
 /// </summary>
 internal sealed class SessionConnection
 {
-    private static readonly AsyncLocal<SessionConnection?> CurrentConnection = new();
+    private static readonly AsyncLocal<Invocation?> CurrentInvocation = new();
     private readonly List<string>? _candidates;
     private readonly Lock _sync = new();
     private string? _id;
@@ -21,11 +21,18 @@ internal sealed class SessionConnection
         _candidates = candidates;
     }
 
-    /// <summary>The connection of the hub invocation running on this async flow (set by <see cref="SessionHubFilter"/>).</summary>
-    public static SessionConnection? Current
+    /// <summary>
+    /// The connection of the hub invocation running on this async flow (set by <see cref="SessionHubFilter"/>), while that
+    /// invocation runs: work it starts and does not await (<c>Task.Run</c>, a timer) finds none once it has returned.
+    /// </summary>
+    public static SessionConnection? Current => CurrentInvocation.Value?.Connection;
+
+    /// <summary>Makes <paramref name="connection"/> current for this async flow until the returned scope is disposed.</summary>
+    public static IDisposable Enter(SessionConnection? connection)
     {
-        get => CurrentConnection.Value;
-        set => CurrentConnection.Value = value;
+        var invocation = new Invocation(connection);
+        CurrentInvocation.Value = invocation;
+        return invocation;
     }
 
     public SessionStore Store { get; }
@@ -119,5 +126,14 @@ internal sealed class SessionConnection
         }
 
         End?.Invoke();
+    }
+
+    // One hub invocation's hold on its connection; the execution context copies the reference, so clearing it ends the
+    // hold for every flow that captured it.
+    private sealed class Invocation(SessionConnection? connection) : IDisposable
+    {
+        public SessionConnection? Connection { get; private set; } = connection;
+
+        public void Dispose() => Connection = null;
     }
 }

@@ -12,20 +12,43 @@ internal sealed class SessionHubFilter(SessionConnectionFactory factory) : IHubF
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
-        SessionConnection.Current = ConnectionOf(invocationContext.Context);
-        return await next(invocationContext).ConfigureAwait(false);
+        using (SessionConnection.Enter(ConnectionOf(invocationContext.Context)))
+        {
+            try
+            {
+                return await next(invocationContext).ConfigureAwait(false);
+            }
+            catch (ConnectionSessionRefusedException ex)
+            {
+                // What the caller must do differently: safe to send, and useless if the client only saw "an unexpected error".
+                throw new HubException(ex.Message, ex);
+            }
+            catch (SessionConflictException ex)
+            {
+                throw new HubException(ex.Message, ex);
+            }
+            catch (SessionBackendException ex)
+            {
+                // The store's address and error stay in the server's log; the client learns what happened and that it may retry.
+                throw new HubException("The session store is not reachable right now; the session was not changed. Try again shortly.", ex);
+            }
+        }
     }
 
     public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
     {
-        SessionConnection.Current = ConnectionOf(context.Context);
-        await next(context).ConfigureAwait(false);
+        using (SessionConnection.Enter(ConnectionOf(context.Context)))
+        {
+            await next(context).ConfigureAwait(false);
+        }
     }
 
     public async Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
     {
-        SessionConnection.Current = ConnectionOf(context.Context);
-        await next(context, exception).ConfigureAwait(false);
+        using (SessionConnection.Enter(ConnectionOf(context.Context)))
+        {
+            await next(context, exception).ConfigureAwait(false);
+        }
     }
 
     private SessionConnection? ConnectionOf(HubCallerContext context)

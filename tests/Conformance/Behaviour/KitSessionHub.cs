@@ -44,6 +44,21 @@ internal sealed class KitSessionHub(IServerSessionAccessor sessions, Gates gates
         await session.CommitAsync(Context.ConnectionAborted);
     }
 
+    /// <summary>
+    /// Starts work that outlives this invocation (not awaited), as a background job would: once the gate opens, after the
+    /// invocation returned, it asks a fresh scope's accessor for the session. Its outcome is <see cref="KitCircuits.Background"/>.
+    /// </summary>
+    public void StartBackgroundLoad(string gate)
+    {
+        var scopes = Context.GetHttpContext()!.RequestServices.GetRequiredService<IServiceScopeFactory>();
+        circuits.Background = Task.Run(async () =>
+        {
+            await gates[gate].Released;
+            await using var scope = scopes.CreateAsyncScope();
+            return await scope.ServiceProvider.GetRequiredService<IServerSessionAccessor>().LoadAsync();
+        });
+    }
+
     /// <summary>Opens a circuit on this connection; returns its name for <see cref="KitCircuits"/>.</summary>
     public Task<string> OpenCircuit() => circuits.OpenAsync(Context.ConnectionAborted);
 }
@@ -54,6 +69,9 @@ internal sealed class KitCircuits(IServiceScopeFactory scopes) : IAsyncDisposabl
     private readonly ConcurrentDictionary<string, KitCircuit> _circuits = new(StringComparer.Ordinal);
 
     public KitCircuit this[string name] => _circuits[name];
+
+    /// <summary>The work <see cref="KitSessionHub.StartBackgroundLoad"/> started.</summary>
+    public Task<IServerSession>? Background { get; set; }
 
     public async Task<string> OpenAsync(CancellationToken cancellationToken)
     {

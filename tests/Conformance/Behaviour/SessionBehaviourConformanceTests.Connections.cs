@@ -96,6 +96,21 @@ public abstract partial class SessionBehaviourConformanceTests
         AssertOk(await browser.GetAsync("/keys"), "a,from-hub,from-request", "after the hub's and the request's concurrent changes");
     }
 
+    /// <summary>Work a hub method starts and does not await gets no session once the method has returned: it is not the browser's.</summary>
+    [Test]
+    public virtual async Task Work_a_hub_method_leaves_behind_gets_no_session()
+    {
+        var app = await StartAppAsync(connections: true);
+        var browser = await BrowserWithSessionAsync(app);
+        await using var hub = await app.ConnectHubAsync(browser.Cookie);
+
+        await hub.InvokeAsync("StartBackgroundLoad", "connections-background", app.Token);
+        app.Gates["connections-background"].Release();
+
+        var refused = Assert.CatchAsync<InvalidOperationException>(async () => await app.Circuits.Background!.WaitAsync(app.Token));
+        Assert.That(refused!.Message, Does.Contain("background job"));
+    }
+
     /// <summary>A circuit reads and writes the session its connection was opened with, from outside any request.</summary>
     [Test]
     public virtual async Task A_circuit_uses_the_session_its_connection_opened_with()
@@ -132,7 +147,7 @@ public abstract partial class SessionBehaviourConformanceTests
         var after = await circuit.Sessions.LoadAsync(app.Token);
         Assert.That(after.IsNew, Is.True, "the circuit must not be served the destroyed session");
         Assert.That(after.UserId, Is.Null);
-        var refused = Assert.Throws<InvalidOperationException>(() => after.SetString("a", "1"));
+        var refused = Assert.Catch<InvalidOperationException>(() => after.SetString("a", "1"));
         Assert.That(refused!.Message, Does.Contain("ended"));
 
         // The snapshot taken before the sign-out cannot bring the session back either.
@@ -149,16 +164,16 @@ public abstract partial class SessionBehaviourConformanceTests
         var anonymous = await OpenCircuitAsync(app, cookie: null);
         var none = await anonymous.Sessions.LoadAsync(app.Token);
         Assert.That(none.IsNew, Is.True);
-        Assert.That(Assert.Throws<InvalidOperationException>(() => none.SetString("a", "1"))!.Message, Does.Contain("HTTP request"));
+        Assert.That(Assert.Catch<InvalidOperationException>(() => none.SetString("a", "1"))!.Message, Does.Contain("HTTP request"));
 
         var browser = await BrowserWithSessionAsync(app);
         var circuit = await OpenCircuitAsync(app, browser.Cookie);
         var session = await circuit.Sessions.LoadAsync(app.Token);
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(Assert.Throws<InvalidOperationException>(session.Regenerate)!.Message, Does.Contain("HTTP request"));
-            Assert.That(Assert.Throws<InvalidOperationException>(() => session.UserId = "ada")!.Message, Does.Contain("HTTP request"));
-            Assert.That(Assert.Throws<InvalidOperationException>(() => session.IsPersistent = !session.IsPersistent)!.Message, Does.Contain("HTTP request"));
+            Assert.That(Assert.Catch<InvalidOperationException>(session.Regenerate)!.Message, Does.Contain("HTTP request"));
+            Assert.That(Assert.Catch<InvalidOperationException>(() => session.UserId = "ada")!.Message, Does.Contain("HTTP request"));
+            Assert.That(Assert.Catch<InvalidOperationException>(() => session.IsPersistent = !session.IsPersistent)!.Message, Does.Contain("HTTP request"));
         }
 
         Assert.That(app.Backend.Sets, Is.EqualTo(1), $"only the request's session may have been stored ({app.Backend.Describe()})");
