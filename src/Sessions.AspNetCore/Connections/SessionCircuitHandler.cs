@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.SignalR;
 using Sessions.Diagnostics;
 
 namespace Sessions.AspNetCore;
@@ -13,6 +15,7 @@ internal sealed class SessionCircuitHandler(
     ServerSessionAccessor accessor,
     SessionConnectionFactory factory,
     NavigationManager navigation,
+    IHttpContextAccessor http,
     TimeProvider time) : CircuitHandler, IDisposable
 {
     private readonly Lock _sync = new();
@@ -22,9 +25,24 @@ internal sealed class SessionCircuitHandler(
     public override Task OnCircuitOpenedAsync(Circuit circuit, CancellationToken cancellationToken)
     {
         // The circuit's own copy: it outlives the connection it started on (a reconnect uses a new one) and ends on its own.
-        if (accessor.Connection is null && SessionConnection.Current is { } connection)
+        // Blazor opens the circuit inside the hub invocation that starts it, where the hub filter made the connection
+        // current; should another handler's await have moved this past that invocation, the connection's long-running
+        // request (WebSockets, Server-Sent Events) still carries the cookie.
+        if (accessor.Connection is null)
         {
-            accessor.Connection = connection.Copy();
+            if (SessionConnection.Current is { } connection)
+            {
+                accessor.Connection = connection.Copy();
+            }
+            else if (http.HttpContext is { } context && context.GetEndpoint()?.Metadata.GetMetadata<HubMetadata>() is not null)
+            {
+                accessor.Connection = factory.Open(context);
+            }
+            else
+            {
+                Log.CircuitWithoutConnection(factory.Logger);
+                accessor.Connection = factory.Open(null);
+            }
         }
 
         if (accessor.Connection is { } own && factory.Options.EndConnectionWhenSessionEnds)

@@ -82,9 +82,10 @@ internal sealed class SessionConnection
         }
 
         // First load: the first candidate that loads is the connection's session from now on (as a request's load does).
+        string? moved = null;
         foreach (var candidate in _candidates)
         {
-            var data = await Store.LoadAsync(candidate, cancellationToken).ConfigureAwait(false);
+            var (data, wasMoved) = await Store.LoadOrMovedAsync(candidate, cancellationToken).ConfigureAwait(false);
             if (data is not null)
             {
                 lock (_sync)
@@ -94,6 +95,20 @@ internal sealed class SessionConnection
 
                 return data;
             }
+
+            moved ??= wasMoved ? candidate : null;
+        }
+
+        if (moved is not null)
+        {
+            // The connection opened with an ID that a sign-in had just replaced: its session lives on under the new ID,
+            // which the connection must not follow (an old ID never leads to a new one). It ended for this connection.
+            lock (_sync)
+            {
+                _id ??= moved;
+            }
+
+            OnEnded();
         }
 
         return null;

@@ -24,5 +24,7 @@ internal sealed class SessionConnectionFactory(
     /// <summary>The keep-alive period in force; <see cref="TimeSpan.Zero"/> for none.</summary>
     public TimeSpan KeepAliveInterval => Options.KeepAliveInterval ?? store.Options.IdleTimeout / 3;
 
-    public SessionConnection Open(HttpContext context) => new(store, SessionMiddleware.ReadIds(context, resolver, protector, idGenerator));
+    /// <summary>A connection with the IDs <paramref name="context"/> carries; with none for <see langword="null"/> (no browser session).</summary>
+    public SessionConnection Open(HttpContext? context) =>
+        new(store, context is null ? null : SessionMiddleware.ReadIds(context, resolver, protector, idGenerator));
 }

@@ -128,9 +128,13 @@ internal static partial class Log
     [LoggerMessage(EventId = 1081, Level = LogLevel.Information, Message = "Session backend '{Backend}' finished its start-up work in {Milliseconds} ms.")]
     public static partial void Initialized(ILogger logger, string backend, long milliseconds);
 
-    [LoggerMessage(EventId = 1090, Level = LogLevel.Warning, Message = "A Blazor circuit could not keep its session alive (backend '{Backend}'): {Reason} The next tick tries again.")]
+    // At Debug: one per circuit and tick during an outage; the outage itself is logged once by events 1040-1042.
+    [LoggerMessage(EventId = 1090, Level = LogLevel.Debug, Message = "A Blazor circuit could not keep its session alive (backend '{Backend}'): {Reason} The next tick tries again.")]
     public static partial void CircuitKeepAliveFailed(ILogger logger, Exception? exception, string backend, string reason);
 
     [LoggerMessage(EventId = 1091, Level = LogLevel.Warning, Message = "A Blazor circuit whose session ended could not be reloaded (Sessions:Connections:EndConnectionWhenSessionEnds); it goes on with an empty, read-only session.")]
     public static partial void CircuitReloadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1092, Level = LogLevel.Warning, Message = "A Blazor circuit opened without its connection's session cookie at hand (the circuit handler ran outside the hub invocation that opened it, on a transport without a long-running request); the circuit has no session. Check that UseSessions() runs before MapRazorComponents.")]
+    public static partial void CircuitWithoutConnection(ILogger logger);
 }

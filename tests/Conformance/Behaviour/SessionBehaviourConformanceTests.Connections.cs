@@ -96,6 +96,22 @@ public abstract partial class SessionBehaviourConformanceTests
         AssertOk(await browser.GetAsync("/keys"), "a,from-hub,from-request", "after the hub's and the request's concurrent changes");
     }
 
+    /// <summary>A connection opened with an ID a sign-in had just replaced never follows it to the new ID: its session ended.</summary>
+    [Test]
+    public virtual async Task A_hub_connection_with_an_id_replaced_by_sign_in_does_not_follow_it()
+    {
+        var app = await StartAppAsync(connections: true);
+        var browser = await BrowserWithSessionAsync(app);
+        var old = browser.Cookie;
+        await browser.GetAsync("/login?user=ada");
+        await using var hub = await app.ConnectHubAsync(old);
+
+        Assert.That(await hub.InvokeAsync<string?>("User", app.Token), Is.Null, "the old ID must not lead to the signed-in session");
+        var refused = Assert.ThrowsAsync<HubException>(async () => await hub.InvokeAsync("Set", "a", "1", app.Token));
+        Assert.That(refused!.Message, Does.Contain("new ID"));
+        AssertOk(await browser.GetAsync("/whoami"), "ada", "the signed-in session under its new ID");
+    }
+
     /// <summary>Work a hub method starts and does not await gets no session once the method has returned: it is not the browser's.</summary>
     [Test]
     public virtual async Task Work_a_hub_method_leaves_behind_gets_no_session()
