@@ -33,7 +33,6 @@ namespace Sessions.Benchmarks;
 [MedianColumn]
 public class ConnectionSessionBenchmarks
 {
-    private static readonly object s_done = new();
 
     private WebApplication _app = null!;
     private TestServer _server = null!;
@@ -62,7 +61,7 @@ public class ConnectionSessionBenchmarks
             finally
             {
                 // Only the benchmark's requests carry one (not the hub's WebSocket request).
-                (context.Items[s_done] as TaskCompletionSource)?.SetResult();
+                CompletedRequests.MarkDone(context);
             }
         });
         _app.UseWebSockets();
@@ -200,22 +199,7 @@ public class ConnectionSessionBenchmarks
         }
     }
 
-    private async Task<HttpContext> SendAsync(string path, string? cookie)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var context = await _server.SendAsync(c =>
-        {
-            c.Items[s_done] = done;
-            c.Request.Method = HttpMethods.Get;
-            c.Request.Path = path;
-            if (!string.IsNullOrEmpty(cookie))
-            {
-                c.Request.Headers.Cookie = cookie;
-            }
-        });
-        await done.Task;
-        return context;
-    }
+    private Task<HttpContext> SendAsync(string path, string? cookie) => CompletedRequests.GetAsync(_server, path, cookie);
 
     /// <summary>The BlazorApp sample's hub, plus a method that does not use the session.</summary>
     public sealed class CounterHub(IServerSessionAccessor sessions) : Hub

@@ -88,7 +88,6 @@ public class MiddlewareBenchmarks
     /// <summary>One app on a TestServer, and the cookie of the session its first <c>/hit</c> created.</summary>
     private sealed class App : IDisposable
     {
-        private static readonly object s_done = new();
 
         private readonly WebApplication _app;
         private readonly TestServer _server;
@@ -143,7 +142,7 @@ public class MiddlewareBenchmarks
                 }
                 finally
                 {
-                    ((TaskCompletionSource)context.Items[s_done]!).SetResult();
+                    CompletedRequests.MarkDone(context);
                 }
             });
             if (stack == Stack.Ours)
@@ -198,21 +197,6 @@ public class MiddlewareBenchmarks
             }
         }
 
-        private async Task<HttpContext> SendAsync(string path, string? cookie)
-        {
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var context = await _server.SendAsync(c =>
-            {
-                c.Items[s_done] = done;
-                c.Request.Method = HttpMethods.Get;
-                c.Request.Path = path;
-                if (!string.IsNullOrEmpty(cookie))
-                {
-                    c.Request.Headers.Cookie = cookie;
-                }
-            });
-            await done.Task;
-            return context;
-        }
+        private Task<HttpContext> SendAsync(string path, string? cookie) => CompletedRequests.GetAsync(_server, path, cookie);
     }
 }

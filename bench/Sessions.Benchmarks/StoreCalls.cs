@@ -21,7 +21,6 @@ namespace Sessions.Benchmarks;
 /// <remarks>dotnet run -c Release --project bench/Sessions.Benchmarks -- --store-calls</remarks>
 internal static class StoreCalls
 {
-    private static readonly object s_done = new();
 
     public static async Task RunAsync()
     {
@@ -140,7 +139,7 @@ internal static class StoreCalls
                 }
                 finally
                 {
-                    (context.Items[s_done] as TaskCompletionSource)?.SetResult();
+                    CompletedRequests.MarkDone(context);
                 }
             });
             web.UseSessions();
@@ -205,12 +204,14 @@ internal static class StoreCalls
             _scopes.Add(scope);
             var services = scope.ServiceProvider;
             var factory = _app.Services.GetRequiredService<SessionConnectionFactory>();
-            var handler = new SessionCircuitHandler(services.GetRequiredService<ServerSessionAccessor>(), factory, new NoNavigation(), Clock);
+            var handler = new SessionCircuitHandler(services.GetRequiredService<ServerSessionAccessor>(), factory, new NoNavigation(), new HttpContextAccessor(), Clock);
 
             // The circuit opens on the hub connection of Blazor's request, which carried the cookie.
-            SessionConnection.Current = factory.Open(Opening());
-            await handler.OnCircuitOpenedAsync(null!, CancellationToken.None);
-            SessionConnection.Current = null;
+            using (SessionConnection.Enter(factory.Open(Opening())))
+            {
+                await handler.OnCircuitOpenedAsync(null!, CancellationToken.None);
+            }
+
             await handler.OnConnectionUpAsync(null!, CancellationToken.None);
 
             var ticking = typeof(SessionCircuitHandler).GetField("_ticking", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
@@ -269,18 +270,7 @@ internal static class StoreCalls
 
         private async Task<HttpContext> SendAsync(string path, string? cookie)
         {
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var context = await _server.SendAsync(c =>
-            {
-                c.Items[s_done] = done;
-                c.Request.Method = HttpMethods.Get;
-                c.Request.Path = path;
-                if (!string.IsNullOrEmpty(cookie))
-                {
-                    c.Request.Headers.Cookie = cookie;
-                }
-            });
-            await done.Task;
+            var context = await CompletedRequests.GetAsync(_server, path, cookie);
             if (context.Response.StatusCode != 200)
             {
                 throw new InvalidOperationException($"GET {path} answered {context.Response.StatusCode}.");
