@@ -22,6 +22,9 @@ internal sealed class SessionCircuitHandler(
     private ITimer? _keepAlive;
     private int _ticking;
 
+    /// <summary>First of all circuit handlers, so that the session reaches the circuit before any other handler awaits.</summary>
+    public override int Order => int.MinValue;
+
     public override Task OnCircuitOpenedAsync(Circuit circuit, CancellationToken cancellationToken)
     {
         // The circuit's own copy: it outlives the connection it started on (a reconnect uses a new one) and ends on its own.

@@ -94,7 +94,8 @@ internal sealed class KitCircuits(IServiceScopeFactory scopes) : IAsyncDisposabl
 /// <summary>One circuit's services: what its components inject, and its circuit handlers, run as Blazor runs them.</summary>
 internal sealed class KitCircuit(AsyncServiceScope scope) : IAsyncDisposable
 {
-    private readonly CircuitHandler[] _handlers = [.. scope.ServiceProvider.GetServices<CircuitHandler>()];
+    // In Blazor's order: lower Order first.
+    private readonly CircuitHandler[] _handlers = [.. scope.ServiceProvider.GetServices<CircuitHandler>().OrderBy(h => h.Order)];
 
     /// <summary>The accessor a component of this circuit injects.</summary>
     public IServerSessionAccessor Sessions => scope.ServiceProvider.GetRequiredService<IServerSessionAccessor>();
