@@ -96,6 +96,36 @@ public abstract partial class SessionBehaviourConformanceTests
         AssertOk(await browser.GetAsync("/keys"), "a,from-hub,from-request", "after the hub's and the request's concurrent changes");
     }
 
+    /// <summary>With <c>EndConnectionWhenSessionEnds</c>, the server closes a hub connection that finds its session ended.</summary>
+    [Test]
+    public virtual async Task With_EndConnectionWhenSessionEnds_a_hub_connection_is_closed_when_its_session_ends()
+    {
+        var app = await StartAppAsync(sessions: b => b.AddConnectionSessions(o => o.EndConnectionWhenSessionEnds = true), connections: true);
+        var browser = app.NewBrowser();
+        await browser.GetAsync("/login?user=ada");
+        await using var hub = await app.ConnectHubAsync(browser.Cookie);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+        Assert.That(await hub.InvokeAsync<string?>("User", app.Token), Is.EqualTo("ada"));
+
+        await browser.GetAsync("/logout");
+        try
+        {
+            await hub.InvokeAsync<string?>("User", app.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or HubException or InvalidOperationException)
+        {
+            // The invocation that saw the end may be cancelled by the close.
+        }
+
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(30), app.Token);
+        Assert.That(hub.State, Is.EqualTo(HubConnectionState.Disconnected));
+    }
+
     /// <summary>A connection opened with an ID a sign-in had just replaced never follows it to the new ID: its session ended.</summary>
     [Test]
     public virtual async Task A_hub_connection_with_an_id_replaced_by_sign_in_does_not_follow_it()
