@@ -65,11 +65,12 @@ public abstract partial class SessionBehaviourConformanceTests
     [Test]
     public virtual async Task A_hub_sees_a_sign_out_on_its_next_access()
     {
+        var ada = NewUser("ada");
         var app = await StartAppAsync(connections: true);
         var browser = app.NewBrowser();
-        await browser.GetAsync("/login?user=ada");
+        await browser.GetAsync($"/login?user={ada}");
         await using var hub = await app.ConnectHubAsync(browser.Cookie);
-        Assert.That(await hub.InvokeAsync<string?>("User", app.Token), Is.EqualTo("ada"));
+        Assert.That(await hub.InvokeAsync<string?>("User", app.Token), Is.EqualTo(ada));
 
         await browser.GetAsync("/logout");
 
@@ -100,9 +101,10 @@ public abstract partial class SessionBehaviourConformanceTests
     [Test]
     public virtual async Task With_EndConnectionWhenSessionEnds_a_hub_connection_is_closed_when_its_session_ends()
     {
+        var ada = NewUser("ada");
         var app = await StartAppAsync(sessions: b => b.AddConnectionSessions(o => o.EndConnectionWhenSessionEnds = true), connections: true);
         var browser = app.NewBrowser();
-        await browser.GetAsync("/login?user=ada");
+        await browser.GetAsync($"/login?user={ada}");
         await using var hub = await app.ConnectHubAsync(browser.Cookie);
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         hub.Closed += _ =>
@@ -110,7 +112,7 @@ public abstract partial class SessionBehaviourConformanceTests
             closed.TrySetResult();
             return Task.CompletedTask;
         };
-        Assert.That(await hub.InvokeAsync<string?>("User", app.Token), Is.EqualTo("ada"));
+        Assert.That(await hub.InvokeAsync<string?>("User", app.Token), Is.EqualTo(ada));
 
         await browser.GetAsync("/logout");
         try
@@ -130,16 +132,17 @@ public abstract partial class SessionBehaviourConformanceTests
     [Test]
     public virtual async Task A_hub_connection_with_an_id_replaced_by_sign_in_does_not_follow_it()
     {
+        var ada = NewUser("ada");
         var app = await StartAppAsync(connections: true);
         var browser = await BrowserWithSessionAsync(app);
         var old = browser.Cookie;
-        await browser.GetAsync("/login?user=ada");
+        await browser.GetAsync($"/login?user={ada}");
         await using var hub = await app.ConnectHubAsync(old);
 
         Assert.That(await hub.InvokeAsync<string?>("User", app.Token), Is.Null, "the old ID must not lead to the signed-in session");
         var refused = Assert.ThrowsAsync<HubException>(async () => await hub.InvokeAsync("Set", "a", "1", app.Token));
         Assert.That(refused!.Message, Does.Contain("new ID"));
-        AssertOk(await browser.GetAsync("/whoami"), "ada", "the signed-in session under its new ID");
+        AssertOk(await browser.GetAsync("/whoami"), ada, "the signed-in session under its new ID");
     }
 
     /// <summary>Work a hub method starts and does not await gets no session once the method has returned: it is not the browser's.</summary>
@@ -181,12 +184,13 @@ public abstract partial class SessionBehaviourConformanceTests
     [Test]
     public virtual async Task A_circuit_sees_a_sign_out_on_its_next_access()
     {
+        var ada = NewUser("ada");
         var app = await StartAppAsync(connections: true);
         var browser = app.NewBrowser();
-        await browser.GetAsync("/login?user=ada");
+        await browser.GetAsync($"/login?user={ada}");
         var circuit = await OpenCircuitAsync(app, browser.Cookie);
         var before = await circuit.Sessions.LoadAsync(app.Token);
-        Assert.That(before.UserId, Is.EqualTo("ada"));
+        Assert.That(before.UserId, Is.EqualTo(ada));
 
         await browser.GetAsync("/logout");
 
@@ -199,7 +203,7 @@ public abstract partial class SessionBehaviourConformanceTests
         // The snapshot taken before the sign-out cannot bring the session back either.
         before.SetString("a", "1");
         Assert.ThrowsAsync<SessionConflictException>(async () => await before.CommitAsync(app.Token));
-        Assert.That(await app.Manager.ListUserSessionsAsync("ada", app.Token), Is.Empty, "the session must stay ended");
+        Assert.That(await app.Manager.ListUserSessionsAsync(ada, app.Token), Is.Empty, "the session must stay ended");
     }
 
     /// <summary>A circuit cannot start a session, regenerate it, sign in or out, or change its persistence: each throws with what to do.</summary>

@@ -325,7 +325,8 @@ public abstract class MigrationScenarioTests
             var requests = cookies.SelectMany(cookie => Enumerable.Range(0, Racers).Select(r =>
                 SendAsync(r % 2 == 0 ? during : second, $"/set?k=r{r}&v={r}", cookie))).ToList();
             var replies = await Task.WhenAll(requests);
-            Assert.That(replies.Select(r => r.Status), Is.All.EqualTo(HttpStatusCode.OK), "no request failed during the move");
+            Assert.That(replies.Select(r => r.Status), Is.All.EqualTo(HttpStatusCode.OK),
+                $"no request failed during the move; the failures said: {string.Join(" | ", replies.Where(r => r.Status != HttpStatusCode.OK).Select(r => r.Body).Distinct())}");
         }
 
         await using var after = await StartAppAsync(s => AddTo(s));

@@ -332,9 +332,13 @@ public sealed class MigratingSessionBackend :
                 return true;
             }
 
-            // From's version went away between our read and now: destroyed (deletes reach From first), expired, or
-            // rewritten. The session must not live on in To: undo, whatever was written on top of our record since.
-            await To.RemoveAsync(key, null, cancellationToken).ConfigureAwait(false);
+            // From's version went away between our read and now: destroyed (deletes reach From first) or expired, and
+            // then our record must not live on in To: undo it. Or a racing request of another instance saved on top of
+            // our record in To and then dropped From's copy as stale (DropStaleOldCopyAsync): then To holds a newer
+            // version, the session's live one, which an undo would delete (its later requests would find the session
+            // ended). So the undo removes our own version only, and the caller resolves the conflict as usual: it finds the
+            // session gone (then its changes are dropped), or the newer version (then it saves on top of that one).
+            await To.RemoveAsync(key, record.Version, cancellationToken).ConfigureAwait(false);
             return false;
         }
 
