@@ -70,20 +70,10 @@ internal sealed class SessionConnection
             id = _id;
         }
 
-        if (id is not null)
-        {
-            var data = await Store.LoadAsync(id, cancellationToken).ConfigureAwait(false);
-            if (data is null)
-            {
-                OnEnded();
-            }
-
-            return data;
-        }
-
-        // First load: the first candidate that loads is the connection's session from now on (as a request's load does).
+        // The first load tries each ID the opening request carried, and the first that loads is the connection's session
+        // from now on (as a request's load does); later loads read that one.
         string? moved = null;
-        foreach (var candidate in _candidates)
+        foreach (var candidate in id is null ? _candidates : [id])
         {
             var (data, wasMoved) = await Store.LoadOrMovedAsync(candidate, cancellationToken).ConfigureAwait(false);
             if (data is not null)
@@ -99,10 +89,11 @@ internal sealed class SessionConnection
             moved ??= wasMoved ? candidate : null;
         }
 
-        if (moved is not null)
+        // Gone after it was live; or, at the first load, an ID that a sign-in had just replaced: the session lives on
+        // under the new ID, which the connection must not follow (an old ID never leads to a new one). Either way it
+        // ended for this connection.
+        if (id is not null || moved is not null)
         {
-            // The connection opened with an ID that a sign-in had just replaced: its session lives on under the new ID,
-            // which the connection must not follow (an old ID never leads to a new one). It ended for this connection.
             lock (_sync)
             {
                 _id ??= moved;

@@ -47,9 +47,6 @@ internal sealed class SampleApp : IAsyncDisposable
         }
     }
 
-    /// <summary>Where the FileSystem backend keeps this app's sessions.</summary>
-    public string SessionsDirectory => _sessionsDirectory;
-
     /// <summary>Starts <paramref name="name"/> and waits until <c>GET</c> <paramref name="readyPath"/> answers 200.</summary>
     /// <param name="name">The sample's folder and assembly name.</param>
     /// <param name="readyPath">A path that answers 200 once the app serves.</param>
